@@ -1,0 +1,50 @@
+/** A bad option value, thrown when an operator or component is created. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly option: string,
+    readonly expected: string,
+    readonly actual: unknown,
+  ) {
+    super(`rxprom: option "${option}" must be ${expected} (got ${describe(actual)})`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}
+
+/** Checks a number option; returns it, or the default when undefined. */
+export function numberOption(
+  option: string,
+  value: unknown,
+  fallback: number,
+  { min, max = Number.MAX_SAFE_INTEGER, integer = true }: { min: number; max?: number; integer?: boolean },
+): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && !Number.isNaN(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  if (!ok) {
+    const kind = integer ? 'an integer' : 'a number';
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new ConfigError(option, `${kind} ${range}`, value);
+  }
+  return value;
+}
+
+/** Checks a string-enum option; returns it, or the default when undefined. */
+export function enumOption<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** Checks a function option. */
+export function functionOption<F>(option: string, value: unknown, required: boolean): F | undefined {
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'function') throw new ConfigError(option, 'a function', value);
+  return value as F;
+}
