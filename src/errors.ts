@@ -16,14 +16,14 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Checks a number option; returns it, or the default when undefined. */
+/** Checks a number option; returns it, or the default when undefined (required when no default). */
 export function numberOption(
   option: string,
   value: unknown,
-  fallback: number,
+  fallback: number | undefined,
   { min, max = Number.MAX_SAFE_INTEGER, integer = true }: { min: number; max?: number; integer?: boolean },
 ): number {
-  if (value === undefined) return fallback;
+  if (value === undefined && fallback !== undefined) return fallback;
   const ok = typeof value === 'number' && !Number.isNaN(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
   if (!ok) {
     const kind = integer ? 'an integer' : 'a number';
@@ -47,4 +47,23 @@ export function functionOption<F>(option: string, value: unknown, required: bool
   if (value === undefined && !required) return undefined;
   if (typeof value !== 'function') throw new ConfigError(option, 'a function', value);
   return value as F;
+}
+
+/** The sink could not write and the configured policy says to fail the pipeline. */
+export class RemoteWriteError extends Error {
+  override readonly name = 'RemoteWriteError';
+  constructor(
+    message: string,
+    /** Last HTTP status, or undefined for a network error. */
+    readonly status: number | undefined,
+    /** The receiver's response body (truncated), when there was one. */
+    readonly responseBody: string | undefined,
+    /** Samples of the request that failed. */
+    readonly samples: number,
+    /** HTTP attempts made for it. */
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

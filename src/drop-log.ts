@@ -1,0 +1,41 @@
+/**
+ * Logs per-sample drops without flooding: the first drop of each reason is logged at once, later
+ * ones are summed and logged at most once per interval.
+ */
+import type { Logger } from './logger.js';
+
+export class DropLog {
+  private readonly pending = new Map<string, { count: number; lastMessage: string }>();
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  dropped(reason: string, message: string): void {
+    const now = this.now();
+    const last = this.lastLogged.get(reason);
+    const entry = this.pending.get(reason);
+    if (last === undefined || now - last >= this.intervalMs) {
+      const count = (entry?.count ?? 0) + 1;
+      this.pending.delete(reason);
+      this.lastLogged.set(reason, now);
+      this.logger.warn({ reason, samples: count, example: message }, `dropped ${count} sample(s): ${reason}`);
+    } else if (entry) {
+      entry.count++;
+      entry.lastMessage = message;
+    } else {
+      this.pending.set(reason, { count: 1, lastMessage: message });
+    }
+  }
+
+  /** Logs what is still summed up (on completion). */
+  flush(): void {
+    for (const [reason, entry] of this.pending) {
+      this.logger.warn({ reason, samples: entry.count, example: entry.lastMessage }, `dropped ${entry.count} sample(s): ${reason}`);
+    }
+    this.pending.clear();
+  }
+}

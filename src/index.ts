@@ -1,0 +1,23 @@
+// rxprom public API: everything a user imports comes from here.
+
+// Data model
+export type { Labels, Sample, WriteOutcome, DropReason } from './model.js';
+export { sample, STALE_NAN, DROP_REASONS } from './model.js';
+
+// The sink and its building blocks
+export { remoteWrite, type RemoteWriteOperator } from '../operators/remote-write.js';
+export type { RemoteWriteOptions } from './remote-write-options.js';
+export { partitionBySeries, sampleSeriesKey, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
+export { batchSamples, type BatchSamplesOptions } from '../operators/batch-samples.js';
+export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot } from './metrics.js';
+export { RetryPolicy, parseRetryAfter, type RetryOptions } from './retry.js';
+export { classifyStatus, type ResponseClass } from './classify.js';
+export { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from './signer.js';
+export { checkLabels, type ValidationMode, type CanonicalLabels, type LabelCheck } from './labels.js';
+export { ConfigError, RemoteWriteError } from './errors.js';
+export { consoleLogger, silentLogger, type Logger, type LogMethod } from './logger.js';
+
+// Protocol helpers (decode requests, e.g. in your own tests)
+export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
+export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
+export { snappyCompress, snappyUncompress } from './snappy.js';
