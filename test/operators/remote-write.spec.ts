@@ -1,0 +1,372 @@
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import fc from 'fast-check';
+import { remoteWrite } from '../../operators/remote-write.js';
+import { decodeWriteRequest, type DecodedWriteRequest } from '../../src/proto.js';
+import { snappyUncompress } from '../../src/snappy.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
+import { ConfigError, RemoteWriteError } from '../../src/errors.js';
+import { basicAuthSigner } from '../../src/signer.js';
+import type { Sample, WriteOutcome } from '../../src/model.js';
+
+/** A scripted receiver: each request takes the next answer; with none left it answers 204. */
+type Answer = { status: number; body?: string; headers?: Record<string, string> } | { reset: true } | { hang: true };
+
+interface Received {
+  request: DecodedWriteRequest;
+  headers: http.IncomingHttpHeaders;
+  at: number;
+}
+
+class ScriptedServer {
+  readonly received: Received[] = [];
+  readonly answers: Answer[] = [];
+  aborted = 0;
+  private server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const answer = this.answers.shift() ?? { status: 204 };
+      if ('reset' in answer) return req.socket.destroy();
+      if ('hang' in answer) {
+        res.on('close', () => this.aborted++);
+        return;
+      }
+      if (answer.status < 300) {
+        this.received.push({ request: decodeWriteRequest(snappyUncompress(Buffer.concat(chunks), 1 << 26)), headers: req.headers, at: Date.now() });
+      }
+      res.writeHead(answer.status, answer.headers ?? {});
+      res.end(answer.body ?? '');
+    });
+  });
+  url = '';
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v1/write`;
+  }
+
+  reset(): void {
+    this.received.length = 0;
+    this.answers.length = 0;
+    this.aborted = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** Samples received per series key `name{series}`, in arrival order. */
+  samplesBySeries(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const { request } of this.received) {
+      for (const ts of request.timeseries) {
+        const key = ts.labels.map((l) => `${l.name}=${l.value}`).join(',');
+        const list = out.get(key) ?? [];
+        list.push(...ts.samples.map((s) => s.timestamp));
+        out.set(key, list);
+      }
+    }
+    return out;
+  }
+}
+
+function series(count: number, perSeries: number, start = 1_700_000_000_000): Sample[] {
+  const labels = Array.from({ length: count }, (_, i) => ({ __name__: 'test_metric', series: `s${i}` }));
+  const out: Sample[] = [];
+  for (let t = 0; t < perSeries; t++) for (const l of labels) out.push({ labels: l, value: t, timestamp: start + t * 1000 });
+  return out;
+}
+
+const total = (outcomes: WriteOutcome[], type?: WriteOutcome['type']): number =>
+  outcomes.filter((o) => type === undefined || o.type === type).reduce((n, o) => n + o.samples, 0);
+
+const fast = { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 };
+
+describe('remoteWrite', () => {
+  const server = new ScriptedServer();
+  before(() => server.start());
+  after(() => server.stop());
+  beforeEach(() => server.reset());
+
+  it('writes every sample once, in order per series, with the protocol headers', async () => {
+    const input = series(50, 20);
+    const sink = remoteWrite({ url: server.url, shards: 3, maxSamplesPerRequest: 64, maxDelayMs: 10, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), input.length);
+    assert.ok(outcomes.every((o) => o.samples <= 64 && o.attempts === 1 && o.status === 204));
+    const bySeries = server.samplesBySeries();
+    assert.equal(bySeries.size, 50);
+    for (const [key, timestamps] of bySeries) {
+      assert.deepEqual(timestamps, Array.from({ length: 20 }, (_, t) => 1_700_000_000_000 + t * 1000), key);
+    }
+    const headers = server.received[0].headers;
+    assert.equal(headers['content-encoding'], 'snappy');
+    assert.equal(headers['content-type'], 'application/x-protobuf');
+    assert.equal(headers['x-prometheus-remote-write-version'], '0.1.0');
+    assert.match(String(headers['user-agent']), /^rxprom\//);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesIn, input.length);
+    assert.equal(m.samplesWritten, input.length);
+    assert.equal(m.requestsWritten, server.received.length);
+    assert.equal(m.samplesPending, 0);
+    assert.equal(m.activeSeries, 50);
+  });
+
+  it('drops invalid, out-of-order and duplicate samples alone, before they reach a request', async () => {
+    const t = 1_700_000_000_000;
+    const input: Sample[] = [
+      { labels: { __name__: 'm', k: 'a' }, value: 1, timestamp: t },
+      { labels: { __name__: 'm', 'bad-name': 'x' }, value: 1, timestamp: t },
+      { labels: { __name__: 'm', k: 'a' }, value: 2, timestamp: t - 1 },
+      { labels: { __name__: 'm', k: 'a' }, value: 3, timestamp: t },
+      { labels: { __name__: 'm', k: 'a' }, value: 4, timestamp: t + 1 },
+      { labels: { __name__: 'm', k: 'a' }, value: Number('x'), timestamp: t + 2 },
+      { labels: { __name__: 'm', k: 'a' }, value: 5, timestamp: Infinity },
+      JSON.parse('{"labels":{"__name__":"m","__proto__":"x"},"value":1,"timestamp":1}') as Sample,
+      null as unknown as Sample,
+    ];
+    const sink = remoteWrite({ url: server.url, maxDelayMs: 5, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const drops = outcomes.filter((o) => o.type === 'dropped').map((o) => `${o.reason}: ${o.message}`);
+    assert.deepEqual(drops, [
+      'invalid: invalid label name "bad-name"',
+      'out-of-order: timestamp 1699999999999 is older than the newest accepted for its series',
+      'duplicate: timestamp 1700000000000 is the same as the newest accepted for its series',
+      'invalid: timestamp is not a finite number',
+      'invalid: reserved label name "__proto__"',
+      'invalid: not a sample object',
+    ]);
+    assert.equal(outcomes.find((o) => o.reason === 'duplicate')?.sample, input[3]);
+    assert.deepEqual([...server.samplesBySeries().values()], [[t, t + 1, t + 2]]);
+    assert.equal(total(outcomes), input.length);
+    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0 });
+  });
+
+  it('retries 503, 429 and resets in place, so a lane never reorders', async () => {
+    server.answers.push({ status: 503 }, { status: 429 }, { reset: true }, { status: 500, body: 'boom' });
+    const input = series(4, 30);
+    const sink = remoteWrite({ url: server.url, shards: 2, maxSamplesPerRequest: 10, maxDelayMs: 5, retry: fast, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), input.length);
+    assert.equal(sink.metrics.snapshot().requestRetries, 4);
+    assert.equal(outcomes.reduce((n, o) => n + o.attempts - 1, 0), 4);
+    for (const timestamps of server.samplesBySeries().values()) {
+      assert.deepEqual(timestamps, [...timestamps].sort((a, b) => a - b));
+      assert.equal(timestamps.length, 30);
+    }
+  });
+
+  it('honours Retry-After over the computed backoff', async () => {
+    server.answers.push({ status: 429, headers: { 'Retry-After': '1' } });
+    const started = Date.now();
+    const sink = remoteWrite({ url: server.url, maxDelayMs: 1, retry: fast, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(series(1, 1)).pipe(sink, toArray()));
+    assert.equal(outcomes[0].type, 'written');
+    assert.equal(outcomes[0].attempts, 2);
+    assert.ok(server.received[0].at - started >= 950, `retried after ${server.received[0].at - started} ms`);
+  });
+
+  it('retries a timed-out attempt', async () => {
+    server.answers.push({ hang: true });
+    const sink = remoteWrite({ url: server.url, maxDelayMs: 1, timeoutMs: 100, retry: fast, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(series(2, 3)).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), 6);
+    // Exactly one request (the one whose first attempt hung) needed a second attempt.
+    assert.equal(outcomes.filter((o) => o.attempts === 2).length, 1);
+    assert.ok(outcomes.every((o) => o.attempts <= 2));
+  });
+
+  it('discards a batch answered 400, logs its body, and carries on', async () => {
+    server.answers.push({ status: 400, body: 'out of order sample' });
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (fields, message) => warnings.push(`${message} ${String(fields['responseBody'])}`) };
+    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 5, maxDelayMs: 5, logger });
+    const outcomes = await lastValueFrom(from(series(1, 15)).pipe(sink, toArray()));
+    assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.reason, o.status, o.attempts]), [
+      ['dropped', 5, 'non-retryable', 400, 1],
+      ['written', 5, undefined, 204, 1],
+      ['written', 5, undefined, 204, 1],
+    ]);
+    assert.equal(outcomes[0].responseBody, 'out of order sample');
+    assert.deepEqual(warnings, ['receiver rejected the request with 400; request discarded out of order sample']);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesDropped['non-retryable'], 5);
+    assert.equal(m.requestsPermanentlyFailed, 1);
+  });
+
+  it('fails on 400 when onNonRetryable is fail', async () => {
+    server.answers.push({ status: 400, body: 'nope' });
+    const sink = remoteWrite({ url: server.url, maxDelayMs: 1, onNonRetryable: 'fail', logger: silentLogger });
+    await assert.rejects(lastValueFrom(from(series(1, 1)).pipe(sink)), (e: unknown) => e instanceof RemoteWriteError && e.status === 400 && e.responseBody === 'nope');
+  });
+
+  for (const status of [401, 403, 404]) {
+    it(`fails the pipeline on ${status} with a RemoteWriteError, after accounting for the batch`, async () => {
+      server.answers.push({ status, body: 'denied' });
+      const sink = remoteWrite({ url: server.url, maxDelayMs: 1, logger: silentLogger });
+      const seen: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(series(1, 3)).pipe(sink).subscribe({ next: (o) => seen.push(o), error: resolve }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.equal(error.status, status);
+      assert.equal(error.responseBody, 'denied');
+      assert.deepEqual(seen.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'fatal', 3]]);
+    });
+  }
+
+  it('on reaching the retry limit: discard and go on, or fail', async () => {
+    server.answers.push({ status: 503 }, { status: 503 }, { status: 503 });
+    const discarding = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 1, retry: { ...fast, maxRetries: 2 }, onMaxRetriesExceeded: 'discard', logger: silentLogger });
+    const outcomes = await lastValueFrom(from(series(1, 4)).pipe(discarding, toArray()));
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples, o.attempts]), [
+      ['dropped', 'max-retries', 2, 3],
+      ['written', undefined, 2, 1],
+    ]);
+    assert.equal(discarding.metrics.snapshot().samplesDropped['max-retries'], 2);
+
+    server.answers.push({ status: 503 }, { status: 503 });
+    const failing = remoteWrite({ url: server.url, maxDelayMs: 1, retry: { ...fast, maxRetries: 1 }, logger: silentLogger });
+    await assert.rejects(lastValueFrom(from(series(1, 1)).pipe(failing)), (e: unknown) => e instanceof RemoteWriteError && e.status === 503 && e.attempts === 2);
+  });
+
+  it('retries an unreachable endpoint until it comes back', async () => {
+    const later = new ScriptedServer();
+    await later.start();
+    const url = later.url;
+    await later.stop();
+    const sink = remoteWrite({ url, maxDelayMs: 1, retry: { initialDelayMs: 20, maxDelayMs: 50, jitter: 0 }, logger: silentLogger });
+    const done = lastValueFrom(from(series(2, 2)).pipe(sink, toArray()));
+    await new Promise((r) => setTimeout(r, 200));
+    // Same port again.
+    const port = Number(new URL(url).port);
+    const revived = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => revived.listen(port, '127.0.0.1', resolve));
+    try {
+      const outcomes = await done;
+      assert.equal(total(outcomes, 'written'), 4);
+      assert.ok(outcomes[0].attempts > 1);
+    } finally {
+      revived.closeAllConnections();
+      await new Promise((r) => revived.close(r));
+    }
+  });
+
+  it('completion flushes every batch and waits for in-flight requests', async () => {
+    const source = new Subject<Sample>();
+    const sink = remoteWrite({ url: server.url, maxSamplesPerRequest: 1000, maxDelayMs: 60_000, logger: silentLogger });
+    const done = lastValueFrom(source.pipe(sink, toArray()));
+    for (const s of series(10, 3)) source.next(s);
+    source.complete();
+    const outcomes = await done;
+    assert.equal(total(outcomes, 'written'), 30);
+    assert.equal(server.samplesBySeries().size, 10);
+  });
+
+  it('unsubscription aborts in-flight requests and clears every timer', async () => {
+    server.answers.push({ hang: true });
+    const testScheduler = new TestScheduler(() => undefined);
+    const source = new Subject<Sample>();
+    const sink = remoteWrite({ url: server.url, maxSamplesPerRequest: 1, maxDelayMs: 10_000, timeoutMs: 60_000, scheduler: testScheduler, logger: silentLogger });
+    const subscription = source.pipe(sink).subscribe();
+    const [first, second] = series(2, 1);
+    source.next(first); // sent at once (batch of 1), hangs
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sink.metrics.snapshot().requestsInFlight, 1);
+    assert.ok(testScheduler.actions.length >= 1, 'housekeeping timer scheduled');
+    subscription.unsubscribe();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.aborted, 1, 'the hung request was aborted');
+    assert.equal(testScheduler.actions.length, 0, 'no timer left');
+    assert.equal(source.observed, false);
+    source.next(second);
+    assert.equal(server.received.length, 0);
+  });
+
+  it('signs every attempt, with the body it sends', async () => {
+    server.answers.push({ status: 503 });
+    const bodies: number[] = [];
+    const sink = remoteWrite({
+      url: server.url,
+      shards: 1,
+      maxDelayMs: 1,
+      retry: fast,
+      logger: silentLogger,
+      headers: { 'X-Scope-OrgID': 'tenant-1' },
+      signer: async (request) => {
+        bodies.push(request.body.length);
+        await basicAuthSigner('user', 'secret')(request);
+      },
+    });
+    await lastValueFrom(from(series(3, 1)).pipe(sink, toArray()));
+    assert.equal(bodies.length, 2);
+    assert.ok(bodies[0] > 0 && bodies[0] === bodies[1]);
+    assert.equal(server.received[0].headers['authorization'], `Basic ${Buffer.from('user:secret').toString('base64')}`);
+    assert.equal(server.received[0].headers['x-scope-orgid'], 'tenant-1');
+  });
+
+  it('accounts for every sample with exactly one outcome (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ s: fc.integer({ min: 0, max: 5 }), dt: fc.integer({ min: -2, max: 3 }), bad: fc.boolean() }), { maxLength: 80 }),
+        fc.array(fc.constantFrom(204, 400, 503), { maxLength: 6 }),
+        async (steps, statuses) => {
+          server.reset();
+          server.answers.push(...statuses.map((status) => ({ status })));
+          const clocks = new Map<number, number>();
+          const input = steps.map(({ s, dt, bad }): Sample => {
+            const t = (clocks.get(s) ?? 1_700_000_000_000) + dt;
+            clocks.set(s, t);
+            return { labels: bad && dt === 0 ? { job: 'no-name' } : { __name__: 'p', s: String(s) }, value: 1, timestamp: t };
+          });
+          const sink = remoteWrite({ url: server.url, shards: 2, maxSamplesPerRequest: 7, maxDelayMs: 1, retry: { ...fast, maxRetries: 1 }, onMaxRetriesExceeded: 'discard', logger: silentLogger });
+          const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+          const m = sink.metrics.snapshot();
+          assert.equal(total(outcomes), input.length);
+          assert.equal(m.samplesWritten + m.samplesDroppedTotal, input.length);
+          assert.equal(total(outcomes, 'written'), m.samplesWritten);
+          let received = 0;
+          for (const timestamps of server.samplesBySeries().values()) {
+            received += timestamps.length;
+            for (let i = 1; i < timestamps.length; i++) assert.ok(timestamps[i] > timestamps[i - 1], 'strictly increasing per series');
+          }
+          assert.equal(received, m.samplesWritten);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('rejects bad options at creation, naming the option and the accepted range', () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{}, /"url" must be an http\(s\) URL string/],
+      [{ url: 'ftp://x' }, /"url"/],
+      [{ url: 'http://x', shards: 0 }, /"shards" must be an integer in \[1, 256\] \(got 0\)/],
+      [{ url: 'http://x', maxSamplesPerRequest: 1.5 }, /"maxSamplesPerRequest" must be an integer in \[1, 1000000\]/],
+      [{ url: 'http://x', timeoutMs: 0 }, /"timeoutMs"/],
+      [{ url: 'http://x', onMaxRetriesExceeded: 'retry' }, /"onMaxRetriesExceeded" must be one of 'fail', 'discard'/],
+      [{ url: 'http://x', validation: 'loose' }, /"validation" must be one of 'strict', 'lenient', 'off'/],
+      [{ url: 'http://x', retry: { maxRetries: -1 } }, /"retry.maxRetries"/],
+      [{ url: 'http://x', headers: { 'Content-Encoding': 'gzip' } }, /"headers.Content-Encoding" must be not one of the protocol's headers/],
+      [{ url: 'http://x', signer: 'token' }, /"signer" must be a function/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => remoteWrite(options as never), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(options));
+    }
+  });
+
+  it('exposes its counters in the Prometheus text format', async () => {
+    const sink = remoteWrite({ url: server.url, maxDelayMs: 1, logger: silentLogger });
+    await firstValueFrom(from(series(2, 2)).pipe(sink, filter((o) => o.type === 'written')));
+    const text = sink.metrics.toPrometheusText();
+    assert.match(text, /^rxprom_remote_write_samples_in_total 4$/m);
+    assert.match(text, /^rxprom_remote_write_samples_dropped_total\{reason="invalid"\} 0$/m);
+  });
+});
