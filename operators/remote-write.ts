@@ -74,6 +74,9 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             if (verdict !== 'ok') {
               return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);
             }
+            if (metrics.samplesPending >= config.maxPendingSamples) {
+              return dropOne(sample, 'overflow', `more than ${config.maxPendingSamples} samples are waiting to be sent`);
+            }
             metrics.samplesPending++;
             lane.next({ series, value, timestamp: millis });
           },

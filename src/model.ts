@@ -25,7 +25,9 @@ export type DropReason =
   /** The retry limit was reached; the request was discarded. */
   | 'max-retries'
   /** The receiver answered 401/403/404 or the pipeline failed: the request could not be written. */
-  | 'fatal';
+  | 'fatal'
+  /** More samples were waiting to be sent than `maxPendingSamples` allows (the receiver is too slow). */
+  | 'overflow';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'invalid',
@@ -34,6 +36,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'non-retryable',
   'max-retries',
   'fatal',
+  'overflow',
 ];
 
 /** What became of samples that entered `remoteWrite`. Every input sample is in exactly one outcome. */

@@ -36,6 +36,12 @@ export interface RemoteWriteOptions {
   readonly signer?: RequestSigner;
   /** Label checks before batching: `'strict'` (default), `'lenient'` or `'off'`. */
   readonly validation?: ValidationMode;
+  /**
+   * Samples accepted but not yet written (queued in lanes, batches and requests) at most; beyond
+   * it a sample is dropped with reason `'overflow'`. RxJS cannot slow a hot source down, so this
+   * bounds memory when the receiver cannot keep up. 1 to 1e9, default 10,000,000.
+   */
+  readonly maxPendingSamples?: number;
   /** Forget a series (its order guard and interned labels) after this long without samples (ms). Default 900,000. */
   readonly seriesIdleTimeoutMs?: number;
   /** Console-like or pino logger. Default: the console. */
@@ -64,6 +70,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly signer: RequestSigner | undefined;
   readonly validation: ValidationMode;
   readonly seriesIdleTimeoutMs: number;
+  readonly maxPendingSamples: number;
   readonly logger: Logger;
   readonly metrics: RemoteWriteMetrics;
   readonly scheduler: SchedulerLike | undefined;
@@ -111,6 +118,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     signer: functionOption<RequestSigner>('signer', options.signer, false),
     validation: enumOption('validation', options.validation, VALIDATION_MODES, 'strict'),
     seriesIdleTimeoutMs: numberOption('seriesIdleTimeoutMs', options.seriesIdleTimeoutMs, 900_000, { min: 1000, max: 7 * 86_400_000 }),
+    maxPendingSamples: numberOption('maxPendingSamples', options.maxPendingSamples, 10_000_000, { min: 1, max: 1e9 }),
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
     scheduler: options.scheduler,

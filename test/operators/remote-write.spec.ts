@@ -145,7 +145,7 @@ describe('remoteWrite', () => {
     assert.equal(outcomes.find((o) => o.reason === 'duplicate')?.sample, input[3]);
     assert.deepEqual([...server.samplesBySeries().values()], [[t, t + 1, t + 2]]);
     assert.equal(total(outcomes), input.length);
-    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0 });
+    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0 });
   });
 
   it('retries 503, 429 and resets in place, so a lane never reorders', async () => {
@@ -288,6 +288,20 @@ describe('remoteWrite', () => {
     assert.equal(source.observed, false);
     source.next(second);
     assert.equal(server.received.length, 0);
+  });
+
+  it('bounds what waits to be sent: beyond maxPendingSamples a sample is dropped as overflow', async () => {
+    server.answers.push({ hang: true });
+    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 1, maxPendingSamples: 5, timeoutMs: 300, retry: fast, logger: silentLogger });
+    // A synchronous source pushes all eight before the first request is even answered.
+    const outcomes = await lastValueFrom(from(series(1, 8)).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), 5);
+    assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.timestamp]), [
+      ['overflow', 1_700_000_005_000],
+      ['overflow', 1_700_000_006_000],
+      ['overflow', 1_700_000_007_000],
+    ]);
+    assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 3);
   });
 
   it('signs every attempt, with the body it sends', async () => {
