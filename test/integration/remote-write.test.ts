@@ -9,7 +9,7 @@ import { remoteWrite } from '../../operators/remote-write.js';
 import { RemoteWriteError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Labels, Sample, WriteOutcome } from '../../src/model.js';
-import { startPrometheus, startVictoriaMetrics, type TsdbServer } from '../harness/servers.js';
+import { startPrometheus, startVictoriaMetrics, unavailable, type TsdbServer } from '../harness/servers.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 
 const fastRetry = { initialDelayMs: 10, maxDelayMs: 200, jitter: 0.2 };
@@ -50,7 +50,8 @@ async function assertStored(server: TsdbServer, metric: string, expected: Sample
 }
 
 for (const start of [startPrometheus, startVictoriaMetrics]) {
-  describe(`remoteWrite into ${start === startPrometheus ? 'Prometheus' : 'VictoriaMetrics'}`, () => {
+  const prometheus = start === startPrometheus;
+  describe(`remoteWrite into ${prometheus ? 'Prometheus' : 'VictoriaMetrics'}`, { skip: unavailable(prometheus ? 'prometheus' : 'victoriametrics') }, () => {
     let server: TsdbServer;
     before(async () => {
       server = await start();
@@ -83,7 +84,7 @@ for (const start of [startPrometheus, startVictoriaMetrics]) {
   });
 }
 
-describe('remoteWrite through a fault-injecting proxy into Prometheus', () => {
+describe('remoteWrite through a fault-injecting proxy into Prometheus', { skip: unavailable('prometheus') }, () => {
   let prometheus: TsdbServer;
   let proxy: FaultProxy;
   before(async () => {
