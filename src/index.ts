@@ -17,6 +17,22 @@ export { checkLabels, type ValidationMode, type CanonicalLabels, type LabelCheck
 export { ConfigError, RemoteWriteError } from './errors.js';
 export { consoleLogger, silentLogger, type Logger, type LogMethod } from './logger.js';
 
+// Stream operators
+export { reorderByWatermark, type ReorderByWatermarkOptions, type ReorderByWatermarkOperator, type ReorderStats } from '../operators/reorder-by-watermark.js';
+export {
+  tumblingWindow,
+  type Aggregation,
+  type TumblingWindowOptions,
+  type TumblingWindowAccessors,
+  type TumblingWindowOperator,
+  type TumblingWindowStats,
+} from '../operators/tumbling-window.js';
+export { enrich, type EnrichOptions, type EnrichReference, type EnrichDropReason, type EnrichOperator, type EnrichStats } from '../operators/enrich.js';
+export { dropOutliers, type DropOutliersOptions, type OutlierReason, type OutlierStats, type DropOutliersOperator } from '../operators/drop-outliers.js';
+
+// Embedded receiver (demo, your own tests, fault injection)
+export { startReceiver, type Receiver, type ReceiverOptions, type ReceiverFault, type ReceivedSeries, type ReceiverStats } from './receiver.js';
+
 // Protocol helpers (decode requests, e.g. in your own tests)
 export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
