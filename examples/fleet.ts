@@ -8,6 +8,7 @@
  * can run on the wall clock (the gateway) or on a virtual clock (tests). Every reading carries the
  * simulator's ground truth in `kind`, which the pipeline never reads and the tests compare against.
  */
+import { seededRandom } from '../src/random.js';
 
 export interface DeviceReading {
   readonly device: string;
@@ -49,18 +50,6 @@ export interface FleetOptions {
   readonly startTime?: number;
 }
 
-/** A small seeded PRNG (mulberry32): reproducible runs without a dependency. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface Fleet {
   /** Device id → site and room, without the unregistered devices. */
   readonly registry: ReadonlyMap<string, DeviceContext>;
@@ -88,7 +77,7 @@ export function simulateFleet(options: FleetOptions = {}): Fleet {
   const duplicateFraction = options.duplicateFraction ?? 0.01;
   const spikeFraction = options.spikeFraction ?? 0.002;
   const unregisteredFraction = options.unregisteredFraction ?? 0.01;
-  const random = seeded(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   let clock = options.startTime ?? Date.now();
 
   const ids: string[] = [];
