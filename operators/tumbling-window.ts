@@ -105,8 +105,8 @@ function seriesKey(labels: Labels): string | undefined {
  * per open (window, series); quantiles use a DDSketch whose estimates are within `relativeAccuracy`
  * of the true value at that rank. Completion closes every open window in order.
  */
-export function tumblingWindow(options: TumblingWindowOptions<Sample> & Partial<TumblingWindowAccessors<Sample>>): TumblingWindowOperator<Sample>;
 export function tumblingWindow<T>(options: TumblingWindowOptions<T> & TumblingWindowAccessors<T>): TumblingWindowOperator<T>;
+export function tumblingWindow(options: TumblingWindowOptions<Sample> & Partial<TumblingWindowAccessors<Sample>>): TumblingWindowOperator<Sample>;
 export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<TumblingWindowAccessors<T>>): TumblingWindowOperator<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const sizeMs = numberOption('sizeMs', options.sizeMs, undefined, { min: 1, max: 31 * 86_400_000 });
