@@ -79,6 +79,7 @@ export function simulateFleet(options: FleetOptions = {}): Fleet {
   const unregisteredFraction = options.unregisteredFraction ?? 0.01;
   const random = seededRandom(options.seed ?? 1);
   let clock = options.startTime ?? Date.now();
+  const startedAt = clock;
 
   const ids: string[] = [];
   const nextAt: number[] = [];
@@ -110,7 +111,7 @@ export function simulateFleet(options: FleetOptions = {}): Fleet {
 
   const read = (i: number, t: number): void => {
     // Slow drift plus bounded noise: realistic enough, and never an outlier by itself.
-    const drift = Math.sin((t / 600_000) * 2 * Math.PI + i) * 1.5;
+    const drift = Math.sin(((t - startedAt) / 600_000) * 2 * Math.PI + i) * 1.5;
     let temperature = Math.round((baseTemperature[i] + drift + (random() - 0.5) * 0.4) * 100) / 100;
     const humidity = Math.round((baseHumidity[i] + drift + (random() - 0.5)) * 100) / 100;
     let kind: DeviceReading['kind'] = 'genuine';

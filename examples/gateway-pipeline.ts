@@ -47,7 +47,9 @@ export function gatewayPipeline(options: GatewayPipelineOptions): { operator: Op
     time: (r) => r.timestamp,
     range: TEMPERATURE_RANGE,
     maxRate: { perSecond: 5 },
-    mad: { window: 30, threshold: 6 },
+    // Within 2 °C of the recent median is never an outlier: the noise of a good sensor can look
+    // extreme to MAD when a short window happens to be tight.
+    mad: { window: 30, threshold: 6, minDeviation: 2 },
   });
   const ordered = reorderByWatermark<Placed>({
     eventTime: (r) => r.timestamp,

@@ -27,7 +27,16 @@ export interface DropOutliersOptions<T> {
    * holds `minSamples` values (default `window`). When MAD is 0 the mean absolute deviation
    * (× 1.2533) stands in; when that is 0 too (a constant series) the test is skipped.
    */
-  readonly mad?: { readonly window: number; readonly threshold?: number; readonly minSamples?: number };
+  readonly mad?: {
+    readonly window: number;
+    readonly threshold?: number;
+    readonly minSamples?: number;
+    /**
+     * A value this close to the median (absolute, e.g. the sensor's resolution) is never an
+     * outlier, however tight the recent values are. Default 0.
+     */
+    readonly minDeviation?: number;
+  };
   /** Series remembered at most (least recently seen go first), 1 to 100,000,000, default 1,000,000. */
   readonly maxSeries?: number;
   /** Called with every dropped element and why. */
@@ -85,6 +94,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
   const madWindow = options.mad === undefined ? 0 : numberOption('mad.window', options.mad.window, undefined, { min: 3, max: 10_000 });
   const madThreshold = options.mad === undefined ? 0 : numberOption('mad.threshold', options.mad.threshold, 3.5, { min: 0, max: 1e6, integer: false });
   const madMinSamples = options.mad === undefined ? 0 : numberOption('mad.minSamples', options.mad.minSamples, madWindow, { min: 3, max: madWindow });
+  const madMinDeviation = options.mad === undefined ? 0 : numberOption('mad.minDeviation', options.mad.minDeviation, 0, { min: 0, max: Number.MAX_VALUE, integer: false });
   const maxSeries = numberOption('maxSeries', options.maxSeries, 1_000_000, { min: 1, max: 100_000_000 });
   const stats: OutlierStats = { passed: 0, dropped: { invalid: 0, range: 0, rate: 0, mad: 0 } };
 
@@ -105,6 +115,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
         for (let i = 0; i < n; i++) scratch[i] = state.window[i];
         const values = scratch.subarray(0, n).sort();
         const med = median(values, n);
+        if (Math.abs(value - med) <= madMinDeviation) return false;
         let sumAbs = 0;
         for (let i = 0; i < n; i++) {
           deviations[i] = Math.abs(values[i] - med);

@@ -1,4 +1,8 @@
-/** A small seeded PRNG (mulberry32): reproducible simulations without a dependency. Returns [0, 1). */
+/**
+ * A small seeded PRNG (mulberry32): reproducible simulations without a dependency. Returns floats
+ * in [0, 1). Good enough statistically for noise that robust statistics look at (xorshift32 was
+ * not: its consecutive outputs cluster), and fast.
+ */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -61,6 +61,16 @@ describe('dropOutliers', () => {
     assert.ok(out.every((x) => x.value < 50));
   });
 
+  it('never drops a value within mad.minDeviation of the median, however tight the window', async () => {
+    const flat = [20, 20, 20, 20, 20.01, 20, 20, 20.5, 23];
+    const input = flat.map((v, i) => s(i * 1000, v));
+    const tight = dropOutliers({ mad: { window: 5, threshold: 3.5 } });
+    assert.deepEqual((await lastValueFrom(from(input).pipe(tight, toArray()))).map((x) => x.value), [20, 20, 20, 20, 20.01, 20, 20]);
+    const tolerant = dropOutliers({ mad: { window: 5, threshold: 3.5, minDeviation: 1 } });
+    assert.deepEqual((await lastValueFrom(from(input).pipe(tolerant, toArray()))).map((x) => x.value), [20, 20, 20, 20, 20.01, 20, 20, 20.5]);
+    assert.equal(tolerant.stats.dropped.mad, 1);
+  });
+
   it('keeps each series separate and its memory bounded by maxSeries', async () => {
     const op = dropOutliers({ maxRate: { perSecond: 1 }, maxSeries: 1 });
     // With one series remembered, b evicts a, so a's next value has no previous to compare with.

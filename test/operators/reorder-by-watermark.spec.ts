@@ -122,6 +122,26 @@ describe('reorderByWatermark', () => {
   });
 
   describe('properties', () => {
+    it('leaves no timer behind after completion or unsubscription, whatever the input', () => {
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 50 }), fc.boolean(), fc.integer({ min: 0, max: 60 }), (times, unsubscribe, at) => {
+          const virtual = new TestScheduler(() => {});
+          const source = new Subject<number>();
+          const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 100, idleTimeoutMs: 10, key: (n) => String(n % 3), scheduler: virtual });
+          const subscription = source.pipe(op).subscribe();
+          times.forEach((t, i) => {
+            if (i === at) virtual.flush();
+            source.next(t);
+          });
+          if (unsubscribe) subscription.unsubscribe();
+          else source.complete();
+          assert.equal(virtual.actions.length, 0);
+          assert.equal(op.stats.buffered, 0);
+        }),
+        { numRuns: 150 },
+      );
+    });
+
     /** Readings of `devices` devices with true times 0..n and arrival disorder of at most `disorder` ms. */
     const disordered = (disorder: number) =>
       fc

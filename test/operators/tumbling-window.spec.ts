@@ -138,6 +138,26 @@ describe('tumblingWindow', () => {
     assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], relativeAccuracy: 0 }), /"relativeAccuracy"/);
   });
 
+  it('leaves no timer behind after completion or unsubscription, whatever the input (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 50 }), fc.boolean(), fc.integer({ min: 0, max: 60 }), (times, unsubscribe, at) => {
+        const virtual = new TestScheduler(() => {});
+        const source = new Subject<Sample>();
+        const op = tumblingWindow({ sizeMs: 50, aggregations: ['count', { quantile: 0.5 }], idleTimeoutMs: 10, scheduler: virtual });
+        const subscription = source.pipe(op).subscribe();
+        times.forEach((t, i) => {
+          if (i === at) virtual.flush();
+          source.next(s(t, 1));
+        });
+        if (unsubscribe) subscription.unsubscribe();
+        else source.complete();
+        assert.equal(virtual.actions.length, 0);
+        assert.equal(op.stats.openWindows, 0);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('equals a brute-force computation over the same input (property)', async () => {
     const series = [temp, { __name__: 'temp', room: 'b' }, { __name__: 'hum', room: 'a' }];
     await fc.assert(
