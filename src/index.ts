@@ -33,6 +33,21 @@ export { dropOutliers, type DropOutliersOptions, type OutlierReason, type Outlie
 // Embedded receiver (demo, your own tests, fault injection)
 export { startReceiver, type Receiver, type ReceiverOptions, type ReceiverFault, type ReceivedSeries, type ReceiverStats } from './receiver.js';
 
+// Load generator with error injection
+export {
+  generateSamples,
+  checkAccounting,
+  expectedAccounting,
+  MALFORMED_KINDS,
+  type GeneratorOptions,
+  type GeneratorReport,
+  type GeneratedSamples,
+  type MalformedKind,
+  type AccountingSnapshot,
+} from './generator.js';
+export { runGenerateCli } from './generate-cli.js';
+export { seededRandom } from './random.js';
+
 // Protocol helpers (decode requests, e.g. in your own tests)
 export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
