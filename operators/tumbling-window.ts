@@ -3,42 +3,61 @@ import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { ConfigError, enumOption, functionOption, numberOption } from '../src/errors.js';
 import type { Labels, Sample } from '../src/model.js';
 
-/** A scalar aggregation, or a quantile estimated by a DDSketch. */
+/** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
 export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };
 type ScalarAggregation = Exclude<Aggregation, { quantile: number }>;
 const SCALARS: readonly ScalarAggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last'];
 
+/** Why `tumblingWindow` dropped an element. */
+export type WindowDropReason = 'late' | 'invalid';
+
 export interface TumblingWindowOptions<T> {
-  /** Window length (ms), 1 to 31 days. Windows are aligned to the epoch plus `offsetMs`. */
+  /** Window length (ms), 1 to 31 days. Windows are [start, start + sizeMs), aligned to the epoch plus `offsetMs`. */
   readonly sizeMs: number;
   /** Shifts window boundaries (ms), 0 ≤ offset < sizeMs. Default 0. */
   readonly offsetMs?: number;
   /** What to compute per window and series, in output order. E.g. `['count', 'sum', 'min', 'max', 'avg', { quantile: 0.99 }]`. */
   readonly aggregations: readonly Aggregation[];
   /**
-   * A window [start, start + size) closes when the largest event time seen minus this (ms)
-   * reaches its end. 0 to 86,400,000, default 0.
+   * A window closes when the largest event time seen minus this (ms) reaches its end; elements
+   * for a closed window are late. 0 to 86,400,000, default 0.
    */
   readonly allowedLatenessMs?: number;
-  /** Close every open window after this long without input (processing time, ms). Default: never. */
+  /** Close every open window after this long without input (processing time, ms), 1 to 86,400,000. Default: never. */
   readonly idleTimeoutMs?: number;
-  /** Stamp output samples with the window's `'end'` (default) or `'start'`. */
+  /** Stamp output samples with the window's `'end'` (start + size, default) or `'start'`. */
   readonly timestampAt?: 'end' | 'start';
-  /** Output metric names: a suffix per scalar aggregation (default `_count`, `_sum`, …); quantiles keep the bare name plus a `quantile` label. */
+  /**
+   * Output metric names from the input's `__name__`. Defaults: `<name>_count`, `_sum`, `_min`,
+   * `_max`, `_avg`, `_first`, `_last`; quantiles keep `<name>` and get a `quantile` label ("0.99").
+   */
   readonly names?: Partial<Record<ScalarAggregation | 'quantile', (metricName: string) => string>>;
-  /** Relative accuracy of quantiles, (0, 0.5]: an estimate is within this fraction of a true value of that rank. Default 0.01. */
+  /**
+   * Relative accuracy of quantiles, 0.0001 to 0.5 (default 0.01): an estimate q̂ of the true value
+   * v at that rank (the ⌊q·(n−1)⌋-th smallest) has |q̂ − v| ≤ relativeAccuracy·|v|, for values
+   * within 12 decades of the window's largest magnitude. Windows of a series with at most 64
+   * values are computed exactly.
+   */
   readonly relativeAccuracy?: number;
-  /** Called with every element dropped: `'late'` (its window had closed) or `'invalid'` (non-finite time or value, bad labels). */
-  readonly onDrop?: (element: T, reason: 'late' | 'invalid') => void;
-  /** Scheduler for the idle timer (default `asyncScheduler`). */
+  /** Called with every late element (its window had closed). */
+  readonly onLate?: (element: T) => void;
+  /** Called with every element dropped, with the reason: `'late'`, or `'invalid'` (non-finite time or value, labels without `__name__` or with a non-string value). */
+  readonly onDrop?: (element: T, reason: WindowDropReason) => void;
+  /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
 }
 
 export interface TumblingWindowAccessors<T> {
-  /** Event time (ms). */
+  /** Event time (ms). Default for a `Sample`: `timestamp`. */
   readonly eventTime: (element: T) => number;
-  /** The output series: keep the dimensions to aggregate by (e.g. `room`), leave out the rest (e.g. `device`). Must hold `__name__`. */
+  /**
+   * The output series: keep the dimensions to aggregate by (e.g. `room`), leave out the rest (e.g.
+   * `device`). Must hold `__name__`. Return the same object for the same series when you can: it
+   * is recognised by identity before falling back to its content (so do not mutate a labels object
+   * once handed over). Default for a `Sample`: `labels`.
+   */
   readonly labels: (element: T) => Labels;
+  /** The value to aggregate. Default for a `Sample`: `value`. */
   readonly value: (element: T) => number;
 }
 
@@ -46,7 +65,9 @@ export interface TumblingWindowAccessors<T> {
 export interface TumblingWindowStats {
   /** Elements aggregated. */
   accepted: number;
+  /** Elements dropped because their window had closed. */
   late: number;
+  /** Elements dropped as invalid. */
   invalid: number;
   windowsClosed: number;
   samplesOut: number;
@@ -56,8 +77,28 @@ export interface TumblingWindowStats {
 
 export type TumblingWindowOperator<T> = OperatorFunction<T, Sample> & { readonly stats: TumblingWindowStats };
 
+/** Windows of a series with up to this many values keep them and compute quantiles exactly. */
+const EXACT_QUANTILE_VALUES = 64;
+/** Sketch bins cover this many decades below a window's largest magnitude before collapsing. */
+const SKETCH_DECADES = 12;
+
+/** One output series of one subscription: its output label sets, built once and reused (the sink recognises them by identity). */
+interface SeriesState {
+  readonly key: string;
+  readonly labels: readonly Labels[];
+  /** Still in the subscription's series map (a forgotten series is looked up again by content). */
+  live: boolean;
+  /** Latest window start this series has an accumulator in, to forget series that stopped. */
+  maxStart: number;
+  /** The accumulator last used: most elements fall in it. */
+  lastAcc: Accumulator | null;
+  /** Its accumulators in open windows (as few as open windows), instead of a map per window. */
+  readonly open: Accumulator[];
+}
+
 interface Accumulator {
-  readonly series: SeriesOutput;
+  readonly series: SeriesState;
+  readonly start: number;
   count: number;
   sum: number;
   min: number;
@@ -66,44 +107,49 @@ interface Accumulator {
   firstTime: number;
   last: number;
   lastTime: number;
+  /** Values while few (exact quantiles), then null once `sketch` takes over. */
+  values: number[] | null;
   sketch: LogCollapsingLowestDenseDDSketch | null;
 }
 
-/** Output label sets of one series, built once and reused for every window (the sink recognises them by identity). */
-interface SeriesOutput {
-  readonly labels: Labels[];
-  /** Window start this series was last seen in, to forget series that stopped. */
-  lastWindow: number;
+interface Window {
+  readonly start: number;
+  /** Accumulators in order of first arrival: the output order within the window. */
+  readonly accs: Accumulator[];
 }
 
 const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
   count: '_count', sum: '_sum', min: '_min', max: '_max', avg: '_avg', first: '_first', last: '_last',
 };
 
-const seriesKeyCache = new WeakMap<object, string>();
-
-/** A canonical key of a label set; cached per label object, so reused objects cost one lookup. */
-function seriesKey(labels: Labels): string | undefined {
-  let key = seriesKeyCache.get(labels);
-  if (key !== undefined) return key;
-  if (typeof labels !== 'object' || labels === null) return undefined;
+/**
+ * A canonical, unambiguous key of a label set (sorted names, length-prefixed), or a reason why
+ * the set is invalid.
+ */
+function seriesKey(labels: Labels): { key: string } | { invalid: string } {
+  if (typeof labels !== 'object' || labels === null) return { invalid: 'labels is not an object' };
+  const metric = labels['__name__'];
+  if (typeof metric !== 'string' || metric === '') return { invalid: 'labels have no __name__' };
   const names = Object.keys(labels).sort();
-  key = '';
+  let key = '';
   for (const name of names) {
     const value = labels[name];
-    if (typeof value !== 'string') return undefined;
-    key += name + '\u0000' + value + '\u0001';
+    if (typeof value !== 'string') return { invalid: `label ${name} is not a string` };
+    key += `${name.length}:${name}${value.length}:${value}`;
   }
-  seriesKeyCache.set(labels, key);
-  return key;
+  return { key };
 }
 
 /**
  * Event-time tumbling windows: aggregates elements per window of `sizeMs` and per output series
- * (`labels`), and emits one sample per aggregation when a window closes — window by window, so
- * every output series is in timestamp order for the sink. Scalar aggregations cost constant memory
- * per open (window, series); quantiles use a DDSketch whose estimates are within `relativeAccuracy`
- * of the true value at that rank. Completion closes every open window in order.
+ * (`labels`), and emits one sample per aggregation and series when a window closes. Windows are
+ * emitted whole and in window order, so every output series is in timestamp order for the sink.
+ *
+ * A window closes when the largest event time seen minus `allowedLatenessMs` reaches its end, or
+ * when the input has been quiet for `idleTimeoutMs` (one timer, armed only while a window is
+ * open), or on completion. Scalar aggregations cost constant memory per open (window, series);
+ * quantiles keep up to 64 values, then a DDSketch. Late and invalid elements are dropped, counted
+ * in `stats` and reported to `onLate` / `onDrop`. Unsubscription clears windows and the timer.
  */
 export function tumblingWindow<T>(options: TumblingWindowOptions<T> & TumblingWindowAccessors<T>): TumblingWindowOperator<T>;
 export function tumblingWindow(options: TumblingWindowOptions<Sample> & Partial<TumblingWindowAccessors<Sample>>): TumblingWindowOperator<Sample>;
@@ -113,73 +159,123 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   const offsetMs = numberOption('offsetMs', options.offsetMs, 0, { min: 0, max: sizeMs - 1 });
   const allowedLatenessMs = numberOption('allowedLatenessMs', options.allowedLatenessMs, 0, { min: 0, max: 86_400_000 });
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : numberOption('idleTimeoutMs', options.idleTimeoutMs, undefined, { min: 1, max: 86_400_000 });
-  const timestampAt = enumOption('timestampAt', options.timestampAt, ['end', 'start'], 'end');
-  const relativeAccuracy = numberOption('relativeAccuracy', options.relativeAccuracy, 0.01, { min: 1e-6, max: 0.5, integer: false });
-  const eventTime = (functionOption<(e: T) => number>('eventTime', options.eventTime, false) ?? ((e: T) => (e as unknown as Sample).timestamp));
-  const labelsOf = (functionOption<(e: T) => Labels>('labels', options.labels, false) ?? ((e: T) => (e as unknown as Sample).labels));
-  const valueOf = (functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value));
-  const onDrop = functionOption<(e: T, reason: 'late' | 'invalid') => void>('onDrop', options.onDrop, false);
+  const stampAtEnd = enumOption('timestampAt', options.timestampAt, ['end', 'start'], 'end') === 'end';
+  const relativeAccuracy = numberOption('relativeAccuracy', options.relativeAccuracy, 0.01, { min: 0.0001, max: 0.5, integer: false });
+  const eventTime = functionOption<(e: T) => number>('eventTime', options.eventTime, false) ?? ((e: T) => (e as unknown as Sample).timestamp);
+  const labelsOf = functionOption<(e: T) => Labels>('labels', options.labels, false) ?? ((e: T) => (e as unknown as Sample).labels);
+  const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
+  const onLate = functionOption<(e: T) => void>('onLate', options.onLate, false);
+  const onDrop = functionOption<(e: T, reason: WindowDropReason) => void>('onDrop', options.onDrop, false);
   const scheduler = options.scheduler ?? asyncScheduler;
 
   if (!Array.isArray(options.aggregations) || options.aggregations.length === 0) {
-    throw new ConfigError('aggregations', `a non-empty array of ${SCALARS.join(', ')} or { quantile: q } with 0 ≤ q ≤ 1`, options.aggregations);
+    throw new ConfigError('aggregations', `a non-empty array of ${SCALARS.map((s) => `'${s}'`).join(', ')} or { quantile: q } with 0 ≤ q ≤ 1`, options.aggregations);
   }
-  const aggregations = options.aggregations.map((a, i): Aggregation => {
+  const aggregations = options.aggregations.map((a: unknown, i): Aggregation => {
     if (typeof a === 'string' && (SCALARS as readonly string[]).includes(a)) return a as ScalarAggregation;
-    if (typeof a === 'object' && a !== null && typeof a.quantile === 'number' && a.quantile >= 0 && a.quantile <= 1) return { quantile: a.quantile };
+    if (typeof a === 'object' && a !== null) {
+      const q = (a as { quantile?: unknown }).quantile;
+      if (typeof q === 'number' && q >= 0 && q <= 1) return { quantile: q };
+    }
     throw new ConfigError(`aggregations[${i}]`, `one of ${SCALARS.map((s) => `'${s}'`).join(', ')} or { quantile: q } with 0 ≤ q ≤ 1`, a);
   });
-  const wantsSketch = aggregations.some((a) => typeof a === 'object');
+  // The same aggregation twice would write two samples of one series at one timestamp.
+  const seen = new Set<string>();
+  aggregations.forEach((a, i) => {
+    const id = typeof a === 'object' ? `q${a.quantile}` : a;
+    if (seen.has(id)) throw new ConfigError(`aggregations[${i}]`, 'not a repeat of an earlier aggregation', typeof a === 'object' ? `{ quantile: ${a.quantile} }` : a);
+    seen.add(id);
+  });
+  const wantsQuantiles = aggregations.some((a) => typeof a === 'object');
   const names = options.names ?? {};
+  if (typeof names !== 'object' || names === null) throw new ConfigError('names', 'an object of functions', names);
   for (const [name, fn] of Object.entries(names)) {
+    if (name !== 'quantile' && !(SCALARS as readonly string[]).includes(name)) throw new ConfigError(`names.${name}`, `a key among ${SCALARS.join(', ')}, quantile`, fn);
     if (typeof fn !== 'function') throw new ConfigError(`names.${name}`, 'a function from metric name to output name', fn);
   }
   const outputName = (aggregation: Aggregation, metric: string): string => {
     if (typeof aggregation === 'object') return names.quantile?.(metric) ?? metric;
     return names[aggregation]?.(metric) ?? metric + DEFAULT_SUFFIX[aggregation];
   };
+  // Enough bins for SKETCH_DECADES decades at this accuracy (at least the library's 2048).
+  const binLimit = Math.max(2048, Math.ceil((SKETCH_DECADES * Math.LN10) / Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy))));
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
   const operator = (source: Observable<T>): Observable<Sample> =>
     new Observable<Sample>((subscriber) => {
-      // Open windows by start; there are few (the lateness bound over the size), so a sorted array of starts is enough.
-      const windows = new Map<number, Map<string, Accumulator>>();
-      let starts: number[] = [];
-      const outputs = new Map<string, SeriesOutput>();
+      // Open windows, ascending by start; few (lateness over size), so a sorted array is enough.
+      let windows: Window[] = [];
+      // The window last used: most elements fall in it.
+      let current: Window | null = null;
+      const series = new Map<string, SeriesState>();
+      // Label object → series, so a reused labels object costs one lookup instead of a sort.
+      let byLabels = new WeakMap<object, SeriesState>();
       // Every window ending at or before this is closed.
       let closedUpTo = -Infinity;
       let maxTime = -Infinity;
       let timer: Subscription | null = null;
       let lastArrival = 0;
+      // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
+      let closedSinceSweep = 0;
+      let accsSinceSweep = 0;
 
-      const outputFor = (key: string, labels: Labels): SeriesOutput | undefined => {
-        let output = outputs.get(key);
-        if (output !== undefined) return output;
-        const metric = labels['__name__'];
-        if (typeof metric !== 'string' || metric === '') return undefined;
-        const built: Labels[] = aggregations.map((aggregation) => {
-          const out: Record<string, string> = Object.create(null) as Record<string, string>;
-          for (const name of Object.keys(labels)) out[name] = labels[name];
-          out['__name__'] = outputName(aggregation, metric);
-          if (typeof aggregation === 'object') out['quantile'] = String(aggregation.quantile);
-          // A plain object again, so consumers see ordinary label sets.
-          return Object.freeze(Object.assign({}, out));
-        });
-        output = { labels: built, lastWindow: 0 };
-        outputs.set(key, output);
-        return output;
+      const drop = (element: T, reason: WindowDropReason): void => {
+        stats[reason]++;
+        if (reason === 'late') onLate?.(element);
+        onDrop?.(element, reason);
       };
 
-      const closeWindow = (start: number): void => {
-        const series = windows.get(start);
-        windows.delete(start);
+      const resolveSeries = (labels: Labels): SeriesState | string => {
+        const checked = seriesKey(labels);
+        if ('invalid' in checked) return checked.invalid;
+        let state = series.get(checked.key);
+        if (state === undefined) {
+          const metric = labels['__name__'];
+          const entries = Object.keys(labels).map((name): [string, string] => [name, labels[name]]);
+          const built = aggregations.map((aggregation): Labels => {
+            const own = entries.filter(([name]) => name !== '__name__' && (typeof aggregation !== 'object' || name !== 'quantile'));
+            own.push(['__name__', outputName(aggregation, metric)]);
+            if (typeof aggregation === 'object') own.push(['quantile', String(aggregation.quantile)]);
+            // fromEntries defines own properties: a label named __proto__ stays a label.
+            return Object.freeze(Object.fromEntries(own));
+          });
+          state = { key: checked.key, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+          series.set(checked.key, state);
+        }
+        byLabels.set(labels, state);
+        return state;
+      };
+
+      const openWindow = (start: number): Window => {
+        const window: Window = { start, accs: [] };
+        stats.openWindows++;
+        // Insert in order; a new window is nearly always the newest.
+        let i = windows.length;
+        while (i > 0 && windows[i - 1].start > start) i--;
+        windows.splice(i, 0, window);
+        return window;
+      };
+
+      const quantileOf = (acc: Accumulator, q: number): number => {
+        if (acc.sketch !== null) return acc.sketch.getValueAtQuantile(q);
+        // Exact, with the sketch's rank rule; `values` was sorted when the window closed.
+        const values = acc.values as number[];
+        return values[Math.floor(q * (values.length - 1))];
+      };
+
+      const emitWindow = (window: Window): void => {
         stats.openWindows--;
         stats.windowsClosed++;
-        if (series === undefined) return;
-        const timestamp = timestampAt === 'end' ? start + sizeMs : start;
-        for (const acc of series.values()) {
-          acc.series.lastWindow = start;
+        const timestamp = stampAtEnd ? window.start + sizeMs : window.start;
+        for (const acc of window.accs) {
+          const state = acc.series;
+          if (state.lastAcc === acc) state.lastAcc = null;
+          const open = state.open;
+          if (open.length === 1) open.pop();
+          else open.splice(open.indexOf(acc), 1);
+          accsSinceSweep++;
+          if (acc.values !== null && acc.values.length > 1) acc.values.sort((a, b) => a - b);
           for (let i = 0; i < aggregations.length; i++) {
             if (subscriber.closed) return;
             const aggregation = aggregations[i];
@@ -192,7 +288,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
               case 'avg': value = acc.sum / acc.count; break;
               case 'first': value = acc.first; break;
               case 'last': value = acc.last; break;
-              default: value = (acc.sketch as LogCollapsingLowestDenseDDSketch).getValueAtQuantile(aggregation.quantile);
+              default: value = quantileOf(acc, aggregation.quantile);
             }
             stats.samplesOut++;
             subscriber.next({ labels: acc.series.labels[i], value, timestamp });
@@ -200,84 +296,129 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         }
       };
 
-      /** Closes open windows ending at or before `upTo`, oldest first. */
+      /** Closes the open windows ending at or before `upTo`, oldest first. */
       const closeUpTo = (upTo: number): void => {
         if (upTo <= closedUpTo) return;
         closedUpTo = upTo;
         let n = 0;
-        while (n < starts.length && starts[n] + sizeMs <= upTo) n++;
+        while (n < windows.length && windows[n].start + sizeMs <= upTo) n++;
         if (n === 0) return;
-        const closing = starts.slice(0, n);
-        starts = starts.slice(n);
-        for (const start of closing) closeWindow(start);
-        // Forget the output label sets of series that were in none of the windows just closed, so
-        // memory follows the live series (a series that comes back gets new ones).
-        for (const [key, output] of outputs) if (output.lastWindow < closing[0]) outputs.delete(key);
+        const closing = windows.slice(0, n);
+        windows = windows.slice(n);
+        current = null;
+        for (const window of closing) {
+          if (subscriber.closed) return;
+          emitWindow(window);
+        }
+        closedSinceSweep += n;
+        // Forget series in neither the last closed window nor an open one, so memory follows the
+        // live series (one that comes back is looked up again by content).
+        if (closedSinceSweep >= 2 && accsSinceSweep >= series.size) {
+          const keepFrom = closing[n - 1].start;
+          for (const [key, state] of series) {
+            if (state.maxStart < keepFrom) {
+              state.live = false;
+              series.delete(key);
+            }
+          }
+          closedSinceSweep = 0;
+          accsSinceSweep = 0;
+        }
+      };
+
+      const closeAll = (): void => {
+        if (windows.length > 0) closeUpTo(windows[windows.length - 1].start + sizeMs);
       };
 
       const onIdle = (): void => {
         timer = null;
-        if (idleTimeoutMs === undefined || starts.length === 0) return;
+        if (windows.length === 0) return;
         const quietFor = scheduler.now() - lastArrival;
-        if (quietFor >= idleTimeoutMs) {
-          closeUpTo(starts[starts.length - 1] + sizeMs);
-        } else {
-          timer = scheduler.schedule(onIdle, idleTimeoutMs - quietFor);
-        }
-      };
-
-      const drop = (element: T, reason: 'late' | 'invalid'): void => {
-        stats[reason]++;
-        onDrop?.(element, reason);
+        if (quietFor >= (idleTimeoutMs as number)) closeAll();
+        else timer = scheduler.schedule(onIdle, (idleTimeoutMs as number) - quietFor);
       };
 
       const subscription = source.subscribe({
         next(element) {
           const time = eventTime(element);
           const value = valueOf(element);
-          if (typeof time !== 'number' || !Number.isFinite(time) || typeof value !== 'number' || Number.isNaN(value)) return drop(element, 'invalid');
+          if (typeof time !== 'number' || !Number.isFinite(time) || typeof value !== 'number' || !Number.isFinite(value)) return drop(element, 'invalid');
           const start = Math.floor((time - offsetMs) / sizeMs) * sizeMs + offsetMs;
           if (start + sizeMs <= closedUpTo) return drop(element, 'late');
           const labels = labelsOf(element);
-          const key = seriesKey(labels);
-          if (key === undefined) return drop(element, 'invalid');
-          let series = windows.get(start);
-          if (series === undefined) {
-            series = new Map();
-            windows.set(start, series);
-            stats.openWindows++;
-            // Insert in order; a new window is nearly always the newest.
-            let i = starts.length;
-            while (i > 0 && starts[i - 1] > start) i--;
-            starts.splice(i, 0, start);
+          let state = typeof labels === 'object' && labels !== null ? byLabels.get(labels) : undefined;
+          if (state === undefined || !state.live) {
+            const resolved = resolveSeries(labels);
+            if (typeof resolved === 'string') return drop(element, 'invalid');
+            state = resolved;
           }
-          let acc = series.get(key);
-          if (acc === undefined) {
-            const output = outputFor(key, labels);
-            if (output === undefined) return drop(element, 'invalid');
-            acc = {
-              series: output, count: 0, sum: 0, min: Infinity, max: -Infinity,
-              first: 0, firstTime: Infinity, last: 0, lastTime: -Infinity,
-              sketch: wantsSketch ? new LogCollapsingLowestDenseDDSketch({ relativeAccuracy, binLimit: 2048 }) : null,
-            };
-            series.set(key, acc);
+          let acc = state.lastAcc;
+          if (acc === null || acc.start !== start) {
+            acc = null;
+            for (const candidate of state.open) {
+              if (candidate.start === start) {
+                acc = candidate;
+                break;
+              }
+            }
+            if (acc === null) {
+              let window = current;
+              if (window === null || window.start !== start) {
+                window = null;
+                for (let i = windows.length - 1; i >= 0; i--) {
+                  if (windows[i].start === start) {
+                    window = windows[i];
+                    break;
+                  }
+                }
+                if (window === null) window = openWindow(start);
+                current = window;
+              }
+              acc = {
+                series: state, start, count: 0, sum: 0, min: Infinity, max: -Infinity,
+                first: 0, firstTime: Infinity, last: 0, lastTime: -Infinity,
+                values: wantsQuantiles ? [] : null, sketch: null,
+              };
+              window.accs.push(acc);
+              state.open.push(acc);
+              if (start > state.maxStart) state.maxStart = start;
+            }
+            state.lastAcc = acc;
           }
           acc.count++;
           acc.sum += value;
           if (value < acc.min) acc.min = value;
           if (value > acc.max) acc.max = value;
-          // First and last by event time; ties keep the earliest arrival for first and the latest for last.
-          if (time < acc.firstTime) { acc.firstTime = time; acc.first = value; }
-          if (time >= acc.lastTime) { acc.lastTime = time; acc.last = value; }
-          acc.sketch?.accept(value);
+          // First and last by event time; on equal times the earliest arrival is first and the latest is last.
+          if (time < acc.firstTime) {
+            acc.firstTime = time;
+            acc.first = value;
+          }
+          if (time >= acc.lastTime) {
+            acc.lastTime = time;
+            acc.last = value;
+          }
+          if (wantsQuantiles) {
+            if (acc.sketch !== null) acc.sketch.accept(value);
+            else {
+              const values = acc.values as number[];
+              values.push(value);
+              if (values.length > EXACT_QUANTILE_VALUES) {
+                const sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy, binLimit });
+                for (const v of values) sketch.accept(v);
+                acc.sketch = sketch;
+                acc.values = null;
+              }
+            }
+          }
           stats.accepted++;
+          if (idleTimeoutMs !== undefined) {
+            lastArrival = scheduler.now();
+            if (timer === null) timer = scheduler.schedule(onIdle, idleTimeoutMs);
+          }
           if (time > maxTime) {
             maxTime = time;
             closeUpTo(maxTime - allowedLatenessMs);
-          }
-          if (idleTimeoutMs !== undefined) {
-            lastArrival = scheduler.now();
-            if (timer === null && starts.length > 0) timer = scheduler.schedule(onIdle, idleTimeoutMs);
           }
         },
         error(error: unknown) {
@@ -286,7 +427,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         complete() {
           timer?.unsubscribe();
           timer = null;
-          if (starts.length > 0) closeUpTo(starts[starts.length - 1] + sizeMs);
+          closeAll();
           subscriber.complete();
         },
       });
@@ -295,10 +436,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         subscription.unsubscribe();
         timer?.unsubscribe();
         timer = null;
-        stats.openWindows -= windows.size;
-        windows.clear();
-        starts = [];
-        outputs.clear();
+        stats.openWindows -= windows.length;
+        windows = [];
+        current = null;
+        series.clear();
+        byLabels = new WeakMap();
       };
     });
 

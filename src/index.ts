@@ -22,13 +22,24 @@ export { reorderByWatermark, type ReorderByWatermarkOptions, type ReorderByWater
 export {
   tumblingWindow,
   type Aggregation,
+  type WindowDropReason,
   type TumblingWindowOptions,
   type TumblingWindowAccessors,
   type TumblingWindowOperator,
   type TumblingWindowStats,
 } from '../operators/tumbling-window.js';
-export { enrich, type EnrichOptions, type EnrichReference, type EnrichDropReason, type EnrichOperator, type EnrichStats } from '../operators/enrich.js';
-export { dropOutliers, type DropOutliersOptions, type OutlierReason, type OutlierStats, type DropOutliersOperator } from '../operators/drop-outliers.js';
+export {
+  enrich,
+  type EnrichOptions,
+  type EnrichKeepOptions,
+  type EnrichCommonOptions,
+  type EnrichMissingPolicy,
+  type EnrichReference,
+  type EnrichDropReason,
+  type EnrichOperator,
+  type EnrichStats,
+} from '../operators/enrich.js';
+export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierReason, type OutlierStats, type DropOutliersOperator } from '../operators/drop-outliers.js';
 
 // Embedded receiver (demo, your own tests, fault injection)
 export { startReceiver, type Receiver, type ReceiverOptions, type ReceiverFault, type ReceivedSeries, type ReceiverStats } from './receiver.js';

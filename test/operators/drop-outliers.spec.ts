@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { dropOutliers, type OutlierReason } from '../../operators/drop-outliers.js';
 import { ConfigError } from '../../src/errors.js';
@@ -20,6 +20,18 @@ function noise(seed: number): () => number {
     return x / 2147483648 - 0.5;
   };
 }
+
+/** Seeded standard normal deviates (Box-Muller over a 32-bit LCG). */
+function gaussian(seed: number): () => number {
+  let x = seed >>> 0;
+  const uniform = (): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return (x + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+const run = async <T>(input: T[], op: (source: import('rxjs').Observable<T>) => import('rxjs').Observable<T>): Promise<T[]> => lastValueFrom(from(input).pipe(op, toArray()), { defaultValue: [] });
 
 describe('dropOutliers', () => {
   it('drops values outside the valid range and non-finite ones, passing the rest through in order', () => {
@@ -100,11 +112,117 @@ describe('dropOutliers', () => {
         const inRange = input.filter((x) => Number.isFinite(x.value) && x.value >= min && x.value <= 50);
         // The MAD test may drop more, never fewer, and never reorders.
         assert.ok(out.every((x) => inRange.includes(x)));
+        for (let i = 1; i < out.length; i++) assert.ok(out[i - 1].timestamp < out[i].timestamp, 'output keeps input order');
+        assert.equal(op.stats.passed + Object.values(op.stats.dropped).reduce((sum, n) => sum + n, 0), input.length);
         assert.deepEqual([...out, ...dropped].sort((p, q) => p.timestamp - q.timestamp), input);
         const rangeOnly = await lastValueFrom(from(input).pipe(dropOutliers({ range: { min, max: 50 } }), toArray()), { defaultValue: [] });
         assert.deepEqual(rangeOnly, inRange);
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('drops only the injected spikes (single and in bursts) from a seeded Gaussian series', async () => {
+    for (const seed of [1, 7, 99]) {
+      const g = gaussian(seed);
+      const spikes = new Set([120, 300, 301, 302, 650, 900]);
+      const input: Sample[] = [];
+      for (let i = 0; i < 1000; i++) input.push(s(i * 1000, 20 + Math.sin(i / 100) + 0.3 * g() + (spikes.has(i) ? (i % 2 === 0 ? 6 : -6) : 0)));
+      const dropped: number[] = [];
+      const op = dropOutliers({ mad: { window: 30, threshold: 6 }, onDrop: (x) => dropped.push(x.timestamp / 1000) });
+      const out = await run(input, op);
+      assert.deepEqual(dropped, [...spikes], `seed ${seed}: exactly the spikes, no false drops`);
+      assert.equal(out.length, 1000 - spikes.size);
+      assert.deepEqual(op.stats.dropped, { invalid: 0, range: 0, rate: 0, mad: spikes.size });
+    }
+  });
+
+  it('follows a genuine level shift after mad.rebaseAfter consecutive drops (and never with 0)', async () => {
+    const g = gaussian(3);
+    const input: Sample[] = [];
+    for (let i = 0; i < 60; i++) input.push(s(i * 1000, (i < 30 ? 20 : 40) + 0.2 * g()));
+    // minDeviation keeps a tight 10-value window from judging the 0.2 noise itself.
+    const shifting = dropOutliers({ mad: { window: 10, threshold: 6, rebaseAfter: 5, minDeviation: 1 } });
+    const out = await run(input, shifting);
+    // Elements 30-33 are dropped; the fifth in a row restarts the window and the new level is accepted from there.
+    assert.deepEqual(input.filter((x) => !out.includes(x)).map((x) => x.timestamp / 1000), [30, 31, 32, 33]);
+    assert.equal(shifting.stats.rebased, 1);
+    const stubborn = dropOutliers({ mad: { window: 10, threshold: 6, rebaseAfter: 0, minDeviation: 1 } });
+    assert.equal((await run(input, stubborn)).length, 30);
+    assert.equal(stubborn.stats.dropped.mad, 30);
+  });
+
+  it('checks each series against its own history only', async () => {
+    const g = gaussian(11);
+    const input: Sample[] = [];
+    // Two interleaved series at very different levels; a spike in a must not disturb b and the reverse.
+    for (let i = 0; i < 200; i++) {
+      input.push(s(i * 1000, (i === 100 ? 60 : 20) + 0.2 * g(), a));
+      input.push(s(i * 1000, (i === 150 ? 500 : 1000) + 5 * g(), b));
+    }
+    const dropped: Array<[string, number]> = [];
+    const op = dropOutliers({ mad: { window: 20, threshold: 6 }, maxRate: { perSecond: 100 }, onDrop: (x, reason) => dropped.push([`${x.labels.device}:${reason}`, x.timestamp / 1000]) });
+    const out = await run(input, op);
+    assert.deepEqual(dropped, [['a:mad', 100], ['b:rate', 150]]);
+    assert.equal(out.length, 398);
+    // The same label set in another object (and key order) is the same series.
+    const same = dropOutliers({ maxRate: { perSecond: 1 } });
+    const again = await run([s(0, 0, { device: 'a', __name__: 'temp' }), s(1000, 50, { __name__: 'temp', device: 'a' })], same);
+    assert.equal(again.length, 1);
+  });
+
+  it('forgets the least recently seen series beyond maxSeries', async () => {
+    const c: Labels = { __name__: 'temp', device: 'c' };
+    const op = dropOutliers({ maxRate: { perSecond: 1 }, maxSeries: 2 });
+    // a, b, a again (a is now the most recent), c evicts b: a's jump is still caught, b's passes as a first value.
+    const input = [s(0, 0, a), s(0, 0, b), s(500, 0, a), s(1000, 0, c), s(2000, 99, a), s(2000, 99, b)];
+    const out = await run(input, op);
+    assert.deepEqual(out, [...input.slice(0, 4), input[5]]);
+    assert.deepEqual(op.stats.dropped.rate, 1);
+  });
+
+  it('counts every drop by reason, gives it to onDrop, and passed + dropped = input', async () => {
+    const dropped: OutlierReason[] = [];
+    const op = dropOutliers({ range: { min: 0, max: 100 }, maxRate: { perSecond: 10 }, mad: { window: 5, minSamples: 3 }, onDrop: (_x, reason) => dropped.push(reason) });
+    const input = [s(0, 10), s(1000, 11), s(2000, Number.POSITIVE_INFINITY), s(3000, 12), s(4000, 200), s(5000, 40), s(6000, 13), s(7000, 13.5), s(8000, 21), s(9000, 14), s(Number.NaN, 14)];
+    const out = await run(input, op);
+    assert.deepEqual(out.map((x) => x.value), [10, 11, 12, 13, 13.5, 14]);
+    assert.deepEqual(dropped, ['invalid', 'range', 'rate', 'mad', 'invalid']);
+    assert.deepEqual(op.stats, { passed: 6, dropped: { invalid: 2, range: 1, rate: 1, mad: 1 }, rebased: 0 });
+  });
+
+  it('completes, errors when a callback throws, and stops on unsubscription', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = { a: s(1, 1), b: s(2, 2) };
+      expectObservable(cold('a-b|', values).pipe(dropOutliers({ range: { min: 0 } }))).toBe('a-b|', values);
+      const throwing = dropOutliers<Sample>({
+        value: (x) => {
+          if (x.value < 0) throw new Error('negative');
+          return x.value;
+        },
+      });
+      expectObservable(cold('a-c-b|', { ...values, c: s(3, -1) }).pipe(throwing)).toBe('a-#', values, new Error('negative'));
+    });
+    const source = new Subject<Sample>();
+    const out: Sample[] = [];
+    const subscription = source.pipe(dropOutliers({ range: { min: 0 } })).subscribe((x) => out.push(x));
+    source.next(s(1, 1));
+    subscription.unsubscribe();
+    assert.equal(source.observed, false);
+    source.next(s(2, 2));
+    assert.equal(out.length, 1);
+  });
+
+  it('names the bad option in a ConfigError', () => {
+    const named = (option: string) => (e: unknown) => e instanceof ConfigError && e.option === option;
+    assert.throws(() => dropOutliers({ mad: { window: 10, threshold: 0 } }), named('mad.threshold'));
+    assert.throws(() => dropOutliers({ mad: { window: 10, minSamples: 11 } }), named('mad.minSamples'));
+    assert.throws(() => dropOutliers({ mad: { window: 10, minDeviation: -1 } }), named('mad.minDeviation'));
+    assert.throws(() => dropOutliers({ mad: { window: 10, rebaseAfter: 1.5 } }), named('mad.rebaseAfter'));
+    assert.throws(() => dropOutliers({ maxSeries: 0 }), named('maxSeries'));
+    assert.throws(() => dropOutliers({ range: { min: Number.NaN } }), named('range.min'));
+    assert.throws(() => dropOutliers({ maxRate: { perSecond: 1, change: 3 as never } }), named('maxRate.change'));
+    assert.throws(() => dropOutliers({ series: 'device' as never }), named('series'));
+    assert.throws(() => dropOutliers({ onDrop: {} as never }), named('onDrop'));
   });
 });

@@ -13,6 +13,17 @@ const rooms = new Map([['d1', 'kitchen'], ['d2', 'hall']]);
 const joinRoom = (x: Reading, room: string): string => `${x.device}@${room}=${x.v}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A promise settled from the test, to make async lookups finish in a chosen order. */
+function deferred<V>(): { promise: Promise<V>; resolve: (value: V) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: V) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<V>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 describe('enrich', () => {
   it('joins from a static Map; missing keys are dropped, defaulted or kept, and counted', async () => {
     const input = [r('d1', 1), r('zz', 2), r('d2', 3)];
@@ -120,9 +131,168 @@ describe('enrich', () => {
           assert.deepEqual(out.map(({ device, v }) => ({ device, v })), input.filter((x) => x.device !== 'x'));
           assert.deepEqual(dropped, input.filter((x) => x.device === 'x'));
           for (const x of out) assert.equal(x.room, x.device.toUpperCase());
+          assert.equal(op.stats.joined + op.stats.dropped, input.length);
+          assert.equal(op.stats.lookups + op.stats.cacheHits <= input.length, true);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
+  });
+
+  it("onMissing: 'keep' passes an element without reference data through unchanged", async () => {
+    const op = enrich({ key: (x: Reading) => x.device, reference: rooms, join: joinRoom, onMissing: 'keep' });
+    const out: Array<string | Reading> = await lastValueFrom(from([r('d1', 1), r('zz', 2)]).pipe(op, toArray()));
+    assert.deepEqual(out, ['d1@kitchen=1', r('zz', 2)]);
+    assert.deepEqual([op.stats.joined, op.stats.missing, op.stats.dropped], [1, 1, 0]);
+  });
+
+  it('bounds the elements waiting for the first snapshot by maxWaiting, counting the overflow', () => {
+    const misses: Array<[number, EnrichDropReason]> = [];
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const reference = hot('----a', { a: rooms });
+      const source = cold('xyz-----w|', { x: r('d1', 1), y: r('d2', 2), z: r('d1', 3), w: r('d2', 4) });
+      const bounded = enrich({ key: (x: Reading) => x.device, reference, join: joinRoom, maxWaiting: 2, onMiss: (x, reason) => misses.push([x.v, reason]) });
+      expectObservable(source.pipe(bounded)).toBe('----(xy)w|', { x: 'd1@kitchen=1', y: 'd2@hall=2', w: 'd2@hall=4' });
+    });
+    assert.deepEqual(misses, [[3, 'overflow']]);
+  });
+
+  it('keeps the last snapshot when the reference completes; with no snapshot at all every key is missing', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const reference = hot('a|', { a: rooms });
+      expectObservable(cold('--x-y|', { x: r('d1', 1), y: r('d2', 2) }).pipe(enrich({ key: (x: Reading) => x.device, reference, join: joinRoom }))).toBe('--x-y|', {
+        x: 'd1@kitchen=1',
+        y: 'd2@hall=2',
+      });
+    });
+    scheduler().run(({ cold, expectObservable }) => {
+      const empty = cold<Map<string, string>>('---|');
+      const never = enrich({ key: (x: Reading) => x.device, reference: empty, join: joinRoom, onMissing: { default: 'nowhere' } });
+      expectObservable(cold('x-y-----z|', { x: r('d1', 1), y: r('d2', 2), z: r('d1', 3) }).pipe(never)).toBe('---(xy)-z|', {
+        x: 'd1@nowhere=1',
+        y: 'd2@nowhere=2',
+        z: 'd1@nowhere=3',
+      });
+    });
+  });
+
+  it('caches lookups (LRU, misses too) for cacheTtlMs on the scheduler clock', () => {
+    const calls: string[] = [];
+    const lookup = (device: string): string | undefined => {
+      calls.push(device);
+      return device === 'x' ? undefined : device.toUpperCase();
+    };
+    const sched = scheduler();
+    // Expires 3 ms after the lookup: the hit at frame 2 is served from the cache, the one at frame 4 looks up again.
+    const op = enrich({ key: (x: Reading) => x.device, reference: lookup, join: joinRoom, cacheTtlMs: 3, scheduler: sched });
+    sched.run(({ cold, expectObservable }) => {
+      expectObservable(cold('a-b-c-d|', { a: r('d1', 1), b: r('d1', 2), c: r('d1', 3), d: r('d1', 4) }).pipe(op)).toBe('a-b-c-d|', {
+        a: 'd1@D1=1',
+        b: 'd1@D1=2',
+        c: 'd1@D1=3',
+        d: 'd1@D1=4',
+      });
+    });
+    assert.deepEqual([op.stats.lookups, op.stats.cacheHits], [2, 2]);
+    calls.length = 0;
+    // cacheSize 2: a hit makes a key recently used, so c evicts b (not a); a miss ('x') is cached like a result.
+    const lru = enrich({ key: (x: Reading) => x.device, reference: lookup, join: joinRoom, cacheSize: 2 });
+    const keys = ['a', 'b', 'a', 'c', 'a', 'b', 'x', 'x'];
+    let out: string[] = [];
+    from(keys.map((k, i) => r(k, i))).pipe(lru, toArray()).subscribe((values) => (out = values));
+    assert.deepEqual(calls, ['a', 'b', 'c', 'b', 'x']);
+    assert.deepEqual(out, ['a@A=0', 'b@B=1', 'a@A=2', 'c@C=3', 'a@A=4', 'b@B=5']);
+    assert.deepEqual([lru.stats.missing, lru.stats.cacheHits], [2, 3]);
+  });
+
+  it('propagates source errors, and a throwing join errors the output', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('x-#', { x: r('d1', 1) }).pipe(enrich({ key: (x: Reading) => x.device, reference: rooms, join: joinRoom }))).toBe('x-#', { x: 'd1@kitchen=1' });
+      const failing = enrich({
+        key: (x: Reading) => x.device,
+        reference: rooms,
+        join: (x: Reading, room: string) => {
+          if (x.v < 0) throw new Error('bad reading');
+          return joinRoom(x, room);
+        },
+      });
+      expectObservable(cold('x-y-z|', { x: r('d1', 1), y: r('d1', -1), z: r('d1', 2) }).pipe(failing)).toBe('x-#', { x: 'd1@kitchen=1' }, new Error('bad reading'));
+    });
+  });
+
+  it('emits in input order when lookups finish in reverse, and completes only after the last pending lookup', async () => {
+    const pending = new Map<string, ReturnType<typeof deferred<string | undefined>>>();
+    const lookup = (device: string): Promise<string | undefined> => {
+      const d = deferred<string | undefined>();
+      pending.set(device, d);
+      return d.promise;
+    };
+    const source = new Subject<Reading>();
+    const out: string[] = [];
+    let completed = false;
+    source.pipe(enrich({ key: (x: Reading) => x.device, reference: lookup, join: joinRoom })).subscribe({ next: (v) => out.push(v), complete: () => (completed = true) });
+    source.next(r('a', 1));
+    source.next(r('b', 2));
+    source.next(r('c', 3));
+    source.complete();
+    pending.get('c')?.resolve('C');
+    pending.get('b')?.resolve('B');
+    await sleep(0);
+    assert.deepEqual(out, [], 'b and c wait behind a');
+    assert.equal(completed, false);
+    pending.get('a')?.resolve('A');
+    await sleep(0);
+    assert.deepEqual(out, ['a@A=1', 'b@B=2', 'c@C=3']);
+    assert.equal(completed, true);
+  });
+
+  it('on unsubscription ignores pending lookups and leaves nothing subscribed', async () => {
+    const d = deferred<string | undefined>();
+    const source = new Subject<Reading>();
+    const out: string[] = [];
+    const errors: unknown[] = [];
+    const subscription = source.pipe(enrich({ key: (x: Reading) => x.device, reference: () => d.promise, join: joinRoom })).subscribe({ next: (v) => out.push(v), error: (e) => errors.push(e) });
+    source.next(r('a', 1));
+    subscription.unsubscribe();
+    assert.equal(source.observed, false);
+    d.resolve('A');
+    await sleep(0);
+    assert.deepEqual([out, errors], [[], []]);
+  });
+
+  it('does not cache a failed lookup, and joins it with the default when asked', async () => {
+    let attempts = 0;
+    const misses: EnrichDropReason[] = [];
+    const op = enrich({
+      key: (x: Reading) => x.device,
+      reference: (device: string) => {
+        attempts++;
+        if (attempts === 1) return Promise.reject(new Error('timeout'));
+        return Promise.resolve(device.toUpperCase());
+      },
+      join: joinRoom,
+      onMissing: { default: '?' },
+      onMiss: (_x, reason) => misses.push(reason),
+      concurrency: 1,
+    });
+    const out = await lastValueFrom(from([r('a', 1), r('a', 2), r('a', 3)]).pipe(op, toArray()));
+    // 'a' 1 and 2 share the failing lookup; 3 arrives while it is pending too, so all three share it.
+    assert.deepEqual(out, ['a@?=1', 'a@?=2', 'a@?=3']);
+    assert.deepEqual(misses, ['lookup-error', 'lookup-error', 'lookup-error']);
+    const again = await lastValueFrom(from([r('a', 4)]).pipe(op, toArray()));
+    assert.deepEqual(again, ['a@A=4'], 'the failure was not cached');
+    assert.deepEqual([op.stats.lookupErrors, op.stats.joined, op.stats.dropped, attempts], [3, 1, 0, 2]);
+  });
+
+  it('rejects bad numbers, callbacks and schedulers naming the option', () => {
+    const base = { key: (x: Reading) => x.device, reference: rooms, join: joinRoom };
+    const named = (option: string) => (e: unknown) => e instanceof ConfigError && e.option === option;
+    assert.throws(() => enrich({ ...base, cacheTtlMs: 0 }), named('cacheTtlMs'));
+    assert.throws(() => enrich({ ...base, cacheSize: -1 }), named('cacheSize'));
+    assert.throws(() => enrich({ ...base, maxWaiting: 1.5 }), named('maxWaiting'));
+    assert.throws(() => enrich({ ...base, key: undefined as unknown as (x: Reading) => string }), named('key'));
+    assert.throws(() => enrich({ ...base, join: 'x' as unknown as typeof joinRoom }), named('join'));
+    assert.throws(() => enrich({ ...base, onMiss: 1 as unknown as () => void }), named('onMiss'));
+    assert.throws(() => enrich({ ...base, scheduler: {} as never }), named('scheduler'));
   });
 });

@@ -15,15 +15,27 @@ interface Reading {
 }
 
 describe('reorderByWatermark', () => {
-  it('releases an element once the watermark (max event time - bound) reaches it, in event-time order', () => {
+  it('releases an element once the watermark (max event time - bound) has passed it, in event-time order', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const values = { a: 5, b: 4, c: 8, d: 7, e: 10 };
       const source = cold('a 4ms b 4ms c 4ms d 4ms e 4ms |', values);
-      // c (8) moves the watermark to 6: 4 and 5 go; e (10) to 8: 7 and 8 go; completion releases 10.
-      expectObservable(source.pipe(reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 2 }))).toBe('10ms (xy) 6ms (zw) 1ms (v|)', {
+      // c (8) moves the watermark to 6: 4 and 5 go; e (10) to 8: 7 goes, 8 (not behind 8) waits; completion releases 8 and 10.
+      expectObservable(source.pipe(reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 2 }))).toBe('10ms (xy) 6ms z 4ms (wv|)', {
         x: 4, y: 5, z: 7, w: 8, v: 10,
       });
     });
+  });
+
+  it('is exact at the bound: an element delayed by exactly maxOutOfOrderMs is not late, one more is', () => {
+    const late: number[] = [];
+    const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 2, onLate: (n) => late.push(n) });
+    scheduler().run(({ cold, expectObservable }) => {
+      // After 10 the watermark is 8: 8 is at it (kept), 7 is behind it (late); 9 arrives and goes out in order at completion.
+      expectObservable(cold('a b c d |', { a: 10, b: 8, c: 7, d: 9 }).pipe(op)).toBe('---- (xyz|)', { x: 8, y: 9, z: 10 });
+    });
+    assert.deepEqual(late, [7]);
+    assert.equal(op.stats.late, 1);
+    assert.equal(op.stats.released, 3);
   });
 
   it('keeps arrival order on equal event times', () => {
@@ -38,11 +50,11 @@ describe('reorderByWatermark', () => {
     const dropping = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 1, onLate: (n) => late.push(n) });
     const emitting = reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, late: 'emit' });
     scheduler().run(({ cold, expectObservable }) => {
-      // After 10 the watermark is 9: 9 and 3 are late.
-      expectObservable(cold('(ab) 2ms c d |', { a: 8, b: 10, c: 9, d: 3 }).pipe(dropping)).toBe('(x) 5ms (y|)', { x: 8, y: 10 });
-      expectObservable(cold('(ab) 2ms c d |', { a: 8, b: 10, c: 9, d: 3 }).pipe(emitting)).toBe('(x) 3ms c d (y|)', { x: 8, c: 9, d: 3, y: 10 });
+      // After 10 the watermark is 9: 8 goes out, and a later 8 and 3 are late.
+      expectObservable(cold('(ab) 2ms c d |', { a: 8, b: 10, c: 8, d: 3 }).pipe(dropping)).toBe('(x) 5ms (y|)', { x: 8, y: 10 });
+      expectObservable(cold('(ab) 2ms c d |', { a: 8, b: 10, c: 8, d: 3 }).pipe(emitting)).toBe('(x) 3ms c d (y|)', { x: 8, c: 8, d: 3, y: 10 });
     });
-    assert.deepEqual(late, [9, 3]);
+    assert.deepEqual(late, [8, 3]);
     assert.equal(dropping.stats.late, 2);
     assert.equal(emitting.stats.late, 2);
   });
@@ -50,10 +62,10 @@ describe('reorderByWatermark', () => {
   it('keeps a watermark per key: a device far behind is not late because another one is ahead', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const r = (device: string, t: number): Reading => ({ device, t });
-      const values = { a: r('fast', 100), b: r('slow', 5), c: r('fast', 110), d: r('slow', 20), e: r('slow', 12) };
+      const values = { a: r('fast', 100), b: r('slow', 5), c: r('fast', 111), d: r('slow', 20), e: r('slow', 12) };
       const op = reorderByWatermark({ eventTime: (x: Reading) => x.t, key: (x) => x.device, maxOutOfOrderMs: 10 });
-      // fast: 110 moves its watermark to 100 → 100 goes. slow: 20 moves it to 10 → 5 goes; 12 waits for completion.
-      // Completion releases the rest by event time across keys: slow 12, slow 20, fast 110.
+      // fast: 111 moves its watermark to 101 → 100 goes. slow: 20 moves it to 10 → 5 goes; 12 waits for completion.
+      // Completion releases the rest by event time across keys: slow 12, slow 20, fast 111.
       expectObservable(cold('a b c d e |', values).pipe(op)).toBe('2ms a b 1ms (edc|)', values);
     });
   });
@@ -75,7 +87,7 @@ describe('reorderByWatermark', () => {
   it('bounds memory: over maxBuffered the earliest element of the quietest key goes early, and its watermark follows', async () => {
     const late: number[] = [];
     const out = await lastValueFrom(from([5, 3, 9, 1, 4, 8]).pipe(reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 1000, maxBuffered: 2, onLate: (n) => late.push(n) }), toArray()));
-    // 5,3 held; 9 → over: 3 forced; 1 is now late; 4 → over: 4 forced... order stays increasing.
+    // 5,3 held; 9 → over: 3 forced (watermark 3); 1 is now late; 4 → over: 4 forced; 8 → over: 5 forced; completion: 8, 9.
     assert.deepEqual(out, [3, 4, 5, 8, 9]);
     assert.deepEqual(late, [1]);
     const counted = reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1000, maxBuffered: 2 });
@@ -111,6 +123,38 @@ describe('reorderByWatermark', () => {
     completing.complete();
     assert.equal(virtual.actions.length, 0, 'timer cleared on completion');
     assert.deepEqual(seen, [2]);
+
+    const failing = new Subject<number>();
+    const errors: unknown[] = [];
+    failing.pipe(op).subscribe({ next: (n) => seen.push(n), error: (e: unknown) => errors.push(e) });
+    failing.next(5);
+    assert.equal(virtual.actions.length, 1);
+    failing.error(new Error('boom'));
+    assert.equal(virtual.actions.length, 0, 'timer cleared on error');
+    assert.equal(op.stats.buffered, 0, 'buffer cleared on error');
+    assert.deepEqual(seen, [2], 'nothing released on error');
+    assert.equal((errors[0] as Error).message, 'boom');
+  });
+
+  it('drops elements whose event time is not a finite number, counted and reported', async () => {
+    const invalid: number[] = [];
+    const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 10, onInvalid: (n) => invalid.push(n) });
+    const out = await lastValueFrom(from([3, Number.NaN, 1, Infinity, -Infinity, 2]).pipe(op, toArray()));
+    assert.deepEqual(out, [1, 2, 3]);
+    assert.deepEqual(invalid, [Number.NaN, Infinity, -Infinity]);
+    assert.equal(op.stats.invalid, 3);
+    assert.equal(op.stats.late, 0);
+  });
+
+  it('releases only the quiet key on idle, and uses one timer for all keys', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const r = (device: string, t: number): Reading => ({ device, t });
+      const values = { a: r('x', 10), b: r('y', 10), c: r('y', 11), d: r('y', 12), e: r('y', 13) };
+      const op = reorderByWatermark({ eventTime: (v: Reading) => v.t, key: (v) => v.device, maxOutOfOrderMs: 100, idleTimeoutMs: 10, scheduler: testScheduler });
+      // x is quiet after frame 0 (released at 10); y keeps arriving every 6 ms until 19, so it goes at 29.
+      expectObservable(cold('a b 5ms c 5ms d 5ms e 20ms |', values).pipe(op)).toBe('10ms a 18ms (bcde) 5ms |', values);
+    });
   });
 
   it('validates its options at creation', () => {
@@ -119,6 +163,8 @@ describe('reorderByWatermark', () => {
     assert.throws(() => reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, late: 'keep' as 'drop' }), /"late" must be one of 'drop', 'emit'/);
     assert.throws(() => reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, maxBuffered: 0 }), /"maxBuffered"/);
     assert.throws(() => reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, idleTimeoutMs: 0 }), /"idleTimeoutMs"/);
+    assert.throws(() => reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, key: 'device' as unknown as (n: number) => string }), /"key" must be a function/);
+    assert.throws(() => reorderByWatermark({ eventTime: identity, maxOutOfOrderMs: 1, onLate: 1 as unknown as (n: number) => void }), /"onLate" must be a function/);
   });
 
   describe('properties', () => {
@@ -142,21 +188,68 @@ describe('reorderByWatermark', () => {
       );
     });
 
-    /** Readings of `devices` devices with true times 0..n and arrival disorder of at most `disorder` ms. */
+    /**
+     * Readings of 5 devices with event times 0..500 arriving after a delay of at most `disorder` ms
+     * (often exactly 0 or `disorder`, the edge cases), in arrival order.
+     */
     const disordered = (disorder: number) =>
       fc
-        .array(fc.record({ device: fc.integer({ min: 0, max: 4 }), t: fc.integer({ min: 0, max: 500 }), delay: fc.integer({ min: 0, max: disorder }) }), { maxLength: 200 })
+        .array(
+          fc.record({
+            device: fc.integer({ min: 0, max: 4 }),
+            t: fc.integer({ min: 0, max: 500 }),
+            delay: fc.oneof(fc.constant(0), fc.constant(disorder), fc.integer({ min: 0, max: disorder })),
+          }),
+          { maxLength: 200 },
+        )
         .map((rows) => rows.map((r, i) => ({ ...r, id: i })).sort((a, b) => a.t + a.delay - (b.t + b.delay) || a.id - b.id));
 
-    it('with disorder within the bound: output = input sorted by event time (stable), nothing late', async () => {
+    it('with disorder within the bound: output = input sorted by event time (stable, per key when keyed), nothing late', async () => {
       await fc.assert(
-        fc.asyncProperty(disordered(50), async (input) => {
-          const op = reorderByWatermark({ eventTime: (r: { t: number }) => r.t, maxOutOfOrderMs: 50 });
+        fc.asyncProperty(disordered(50), fc.boolean(), async (input, keyed) => {
+          const op = reorderByWatermark({ eventTime: (r: (typeof input)[number]) => r.t, maxOutOfOrderMs: 50, key: keyed ? (r) => String(r.device) : undefined });
           const out = await lastValueFrom(from(input).pipe(op, toArray()));
-          const expected = [...input].sort((a, b) => a.t - b.t || input.indexOf(a) - input.indexOf(b));
-          assert.deepEqual(out, expected);
+          const stable = (rows: typeof input): typeof input => [...rows].sort((a, b) => a.t - b.t || input.indexOf(a) - input.indexOf(b));
+          if (keyed) {
+            for (let d = 0; d <= 4; d++) assert.deepEqual(out.filter((r) => r.device === d), stable(input.filter((r) => r.device === d)));
+            assert.equal(out.length, input.length);
+          } else {
+            assert.deepEqual(out, stable(input));
+          }
           assert.equal(op.stats.late, 0);
         }),
+        { numRuns: 150 },
+      );
+    });
+
+    it('with idle releases at random arrival times: still ordered per key, output + late = input, no timer left', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ device: fc.integer({ min: 0, max: 3 }), t: fc.integer({ min: 0, max: 300 }), at: fc.integer({ min: 0, max: 200 }) }), { maxLength: 100 }),
+          fc.integer({ min: 0, max: 60 }),
+          fc.integer({ min: 1, max: 40 }),
+          (rows, bound, idleTimeoutMs) => {
+            const virtual = new TestScheduler(() => {});
+            const input = rows.map((r, id) => ({ ...r, id }));
+            const source = new Subject<(typeof input)[number]>();
+            const late: typeof input = [];
+            const out: typeof input = [];
+            const op = reorderByWatermark({ eventTime: (r: (typeof input)[number]) => r.t, key: (r) => String(r.device), maxOutOfOrderMs: bound, idleTimeoutMs, scheduler: virtual, onLate: (r) => late.push(r) });
+            source.pipe(op).subscribe((r) => out.push(r));
+            for (const r of input) virtual.schedule(() => source.next(r), r.at);
+            virtual.schedule(() => source.complete(), 201);
+            virtual.flush();
+            const newest = new Map<number, number>();
+            for (const r of out) {
+              assert.ok(r.t >= (newest.get(r.device) ?? -Infinity), 'ordered per key');
+              newest.set(r.device, r.t);
+            }
+            assert.deepEqual([...out, ...late].map((r) => r.id).sort((a, b) => a - b), input.map((r) => r.id).sort((a, b) => a - b));
+            assert.equal(op.stats.late, late.length);
+            assert.equal(op.stats.buffered, 0);
+            assert.equal(virtual.actions.length, 0);
+          },
+        ),
         { numRuns: 150 },
       );
     });

@@ -51,7 +51,8 @@ describe('tumblingWindow', () => {
 
   it('drops, counts and reports elements for a closed window; allowedLatenessMs keeps windows open longer', () => {
     const dropped: Array<[number, string]> = [];
-    const strictOp = tumblingWindow({ sizeMs: 10, aggregations: ['count'], onDrop: (e, reason) => dropped.push([e.timestamp, reason]) });
+    const late: number[] = [];
+    const strictOp = tumblingWindow({ sizeMs: 10, aggregations: ['count'], onDrop: (e, reason) => dropped.push([e.timestamp, reason]), onLate: (e) => late.push(e.timestamp) });
     const lenientOp = tumblingWindow({ sizeMs: 10, aggregations: ['count'], allowedLatenessMs: 5 });
     scheduler().run(({ cold, expectObservable }) => {
       expectObservable(cold('a b c |', { a: s(5, 1), b: s(12, 1), c: s(8, 1) }).pipe(strictOp)).toBe('- a - (b|)', {
@@ -62,6 +63,7 @@ describe('tumblingWindow', () => {
       });
     });
     assert.deepEqual(dropped, [[8, 'late']]);
+    assert.deepEqual(late, [8]);
     assert.equal(strictOp.stats.late, 1);
     assert.equal(lenientOp.stats.late, 0);
   });
@@ -70,6 +72,17 @@ describe('tumblingWindow', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const op = tumblingWindow({ sizeMs: 1000, aggregations: ['sum'], idleTimeoutMs: 50 });
       expectObservable(cold('a b 100ms |', { a: s(100, 1), b: s(200, 2) }).pipe(op)).toBe('51ms a 50ms |', { a: out('temp_sum', 3, 1000) });
+    });
+  });
+
+  it('after an idle close, elements for the closed windows are late and newer ones open new windows', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const op = tumblingWindow({ sizeMs: 1000, aggregations: ['sum'], idleTimeoutMs: 20, scheduler: testScheduler });
+      // [0,1000) closes by idle at 20; 500 (at 30) is late; 1500 (at 31) opens [1000,2000), which closes by idle at 51.
+      expectObservable(cold('a 29ms b c 40ms |', { a: s(100, 1), b: s(500, 2), c: s(1500, 4) }).pipe(op)).toBe('20ms x 30ms y 20ms |', {
+        x: out('temp_sum', 1, 1000), y: out('temp_sum', 4, 2000),
+      });
     });
   });
 
@@ -97,10 +110,20 @@ describe('tumblingWindow', () => {
   it('drops invalid elements (non-finite time, NaN value, labels without __name__) with a reason, never crashing', async () => {
     const reasons: string[] = [];
     const op = tumblingWindow({ sizeMs: 10, aggregations: ['count'], onDrop: (_e, reason) => reasons.push(reason) });
-    const input: Sample[] = [s(Number.NaN, 1), s(1, Number.NaN), s(2, 1, { room: 'x' }), s(3, 1, JSON.parse('{"__name__":"temp","__proto__":"x"}') as Labels), s(4, 1)];
+    const proto = JSON.parse('{"__name__":"temp","__proto__":"x"}') as Labels;
+    const input: Sample[] = [
+      s(Number.NaN, 1), s(1, Number.NaN), s(Infinity, 1), s(1, -Infinity), s(2, 1, { room: 'x' }),
+      s(2, 1, { __name__: 'temp', room: 1 } as unknown as Labels), s(3, 1, proto), s(4, 1),
+    ];
     const result = await lastValueFrom(from(input).pipe(op, toArray()));
-    assert.deepEqual(reasons, ['invalid', 'invalid', 'invalid']);
+    assert.deepEqual(reasons, ['invalid', 'invalid', 'invalid', 'invalid', 'invalid', 'invalid']);
+    assert.equal(op.stats.invalid, 6);
+    assert.equal(op.stats.accepted, 2);
     assert.deepEqual(result.map((x) => [x.labels['__name__'], x.value]), [['temp_count', 1], ['temp_count', 1]]);
+    // A label named __proto__ is kept as an own label, not turned into a prototype.
+    assert.ok(Object.hasOwn(result[0].labels, '__proto__'));
+    assert.equal(result[0].labels['__proto__'], 'x');
+    assert.equal(Object.getPrototypeOf(result[0].labels), Object.prototype);
     assert.equal(({} as Record<string, unknown>)['x'], undefined, 'no prototype pollution');
   });
 
@@ -127,6 +150,16 @@ describe('tumblingWindow', () => {
     completing.complete();
     assert.equal(virtual.actions.length, 0, 'timer cleared on completion');
     assert.equal(seen.length, 1);
+    const failing = new Subject<Sample>();
+    const errors: unknown[] = [];
+    failing.pipe(op).subscribe({ next: (x) => seen.push(x), error: (e: unknown) => errors.push(e) });
+    failing.next(s(1, 1));
+    assert.equal(virtual.actions.length, 1);
+    failing.error(new Error('boom'));
+    assert.equal(virtual.actions.length, 0, 'timer cleared on error');
+    assert.equal(op.stats.openWindows, 0, 'windows dropped on error');
+    assert.equal(seen.length, 1, 'nothing emitted on error');
+    assert.equal((errors[0] as Error).message, 'boom');
   });
 
   it('validates its options at creation', () => {
@@ -135,7 +168,14 @@ describe('tumblingWindow', () => {
     assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: [] }), /"aggregations"/);
     assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['median' as Aggregation] }), /"aggregations\[0\]" must be one of/);
     assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: [{ quantile: 2 }] }), /"aggregations\[0\]"/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count', { quantile: 0.5 }, { quantile: 0.5 }] }), /"aggregations\[2\]" must be not a repeat/);
     assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], relativeAccuracy: 0 }), /"relativeAccuracy"/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], timestampAt: 'middle' as 'end' }), /"timestampAt" must be one of 'end', 'start'/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], allowedLatenessMs: -1 }), /"allowedLatenessMs"/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], idleTimeoutMs: 0 }), /"idleTimeoutMs"/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], names: { count: '_n' as unknown as (m: string) => string } }), /"names.count" must be a function/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], names: { median: (m: string) => m } as never }), /"names.median"/);
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], onLate: 'x' as unknown as () => void }), /"onLate" must be a function/);
   });
 
   it('leaves no timer behind after completion or unsubscription, whatever the input (property)', () => {
@@ -158,76 +198,113 @@ describe('tumblingWindow', () => {
     );
   });
 
-  it('equals a brute-force computation over the same input (property)', async () => {
-    const series = [temp, { __name__: 'temp', room: 'b' }, { __name__: 'hum', room: 'a' }];
+  /**
+   * Runs the operator and a brute-force computation over the same input and compares them: late
+   * elements exactly, count/min/max/first/last exactly, sum/avg up to float rounding, quantiles
+   * within the relative accuracy of the exact value at rank ⌊q·(n−1)⌋.
+   */
+  const checkAgainstBruteForce = async (
+    input: Sample[],
+    config: { sizeMs: number; offsetMs: number; allowedLatenessMs: number; relativeAccuracy: number; quantiles: number[] },
+  ): Promise<void> => {
+    const { sizeMs, offsetMs, allowedLatenessMs, relativeAccuracy, quantiles } = config;
+    const late: Sample[] = [];
+    const aggregations: Aggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last', ...quantiles.map((quantile) => ({ quantile }))];
+    const op = tumblingWindow({ sizeMs, offsetMs, allowedLatenessMs, relativeAccuracy, aggregations, onLate: (e) => late.push(e) });
+    const result = await lastValueFrom(from(input).pipe(op, toArray()));
+
+    // Replay the closing rule to know which elements are late, then aggregate the rest.
+    const startOf = (t: number): number => Math.floor((t - offsetMs) / sizeMs) * sizeMs + offsetMs;
+    let maxTime = -Infinity;
+    const kept: Sample[] = [];
+    const lateRef: Sample[] = [];
+    for (const x of input) {
+      if (startOf(x.timestamp) + sizeMs <= maxTime - allowedLatenessMs) lateRef.push(x);
+      else {
+        kept.push(x);
+        maxTime = Math.max(maxTime, x.timestamp);
+      }
+    }
+    assert.deepEqual(late, lateRef);
+    assert.equal(op.stats.late, lateRef.length);
+    assert.equal(op.stats.accepted, kept.length);
+    const expected = new Map<string, number>();
+    const groups = new Map<string, Sample[]>();
+    for (const x of kept) {
+      const key = `${startOf(x.timestamp) + sizeMs}|${x.labels['__name__']}|${x.labels['room']}`;
+      groups.set(key, [...(groups.get(key) ?? []), x]);
+    }
+    for (const [key, xs] of groups) {
+      const values = xs.map((x) => x.value);
+      const byTime = [...xs].sort((a, b) => a.timestamp - b.timestamp);
+      const sum = values.reduce((a, b) => a + b, 0);
+      expected.set(`${key}|count`, xs.length);
+      expected.set(`${key}|sum`, sum);
+      expected.set(`${key}|min`, Math.min(...values));
+      expected.set(`${key}|max`, Math.max(...values));
+      expected.set(`${key}|avg`, sum / xs.length);
+      expected.set(`${key}|first`, byTime[0].value);
+      expected.set(`${key}|last`, byTime.filter((x) => x.timestamp === byTime[byTime.length - 1].timestamp).pop()!.value);
+      const sorted = [...values].sort((a, b) => a - b);
+      for (const q of quantiles) expected.set(`${key}|q${q}`, sorted[Math.floor(q * (sorted.length - 1))]);
+    }
+    const actual = new Map<string, number>();
+    let lastTimestamp = -Infinity;
+    for (const x of result) {
+      assert.ok(x.timestamp >= lastTimestamp, 'window by window');
+      lastTimestamp = x.timestamp;
+      const name = x.labels['__name__'];
+      const quantile = x.labels['quantile'];
+      const base = quantile !== undefined ? name : name.slice(0, name.lastIndexOf('_'));
+      const agg = quantile !== undefined ? `q${quantile}` : name.slice(name.lastIndexOf('_') + 1);
+      const key = `${x.timestamp}|${base}|${x.labels['room']}|${agg}`;
+      assert.ok(!actual.has(key), `one sample per window, series and aggregation: ${key}`);
+      actual.set(key, x.value);
+    }
+    assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+    for (const [key, want] of expected) {
+      const got = actual.get(key)!;
+      const tolerance = key.includes('|q') ? Math.abs(want) * relativeAccuracy + 1e-9 : key.endsWith('|sum') || key.endsWith('|avg') ? Math.abs(want) * 1e-12 + 1e-9 : 0;
+      assert.ok(Math.abs(got - want) <= tolerance, `${key}: ${got} vs ${want}`);
+    }
+    assert.equal(op.stats.openWindows, 0);
+  };
+
+  const series: Labels[] = [temp, { __name__: 'temp', room: 'b' }, { __name__: 'hum', room: 'a' }];
+
+  it('equals a brute-force computation over the same input (property, many small windows)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ t: fc.integer({ min: 0, max: 300 }), v: fc.double({ min: 0.5, max: 1000, noNaN: true }), k: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 150 }),
+        fc.array(fc.record({ t: fc.integer({ min: 0, max: 300 }), v: fc.double({ min: 0.5, max: 1000, noNaN: true }), k: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 150, size: 'max' }),
         fc.integer({ min: 1, max: 60 }),
         fc.integer({ min: 0, max: 100 }),
         async (rows, sizeMs, allowedLatenessMs) => {
-          const input = rows.map((r) => s(r.t, r.v, series[r.k]));
-          const late: Sample[] = [];
-          const aggregations: Aggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last', { quantile: 0.9 }];
-          const op = tumblingWindow({ sizeMs, allowedLatenessMs, aggregations, onDrop: (e) => late.push(e) });
-          const result = await lastValueFrom(from(input).pipe(op, toArray()));
-
-          // Brute force: replay the closing rule to know which elements are late, then aggregate the rest.
-          let maxTime = -Infinity;
-          let closedUpTo = -Infinity;
-          const kept: Sample[] = [];
-          const lateRef: Sample[] = [];
-          for (const x of input) {
-            const start = Math.floor(x.timestamp / sizeMs) * sizeMs;
-            if (start + sizeMs <= closedUpTo) lateRef.push(x);
-            else {
-              kept.push(x);
-              maxTime = Math.max(maxTime, x.timestamp);
-              closedUpTo = Math.max(closedUpTo, maxTime - allowedLatenessMs);
-            }
-          }
-          assert.deepEqual(late, lateRef);
-          const expected = new Map<string, number>();
-          const groups = new Map<string, Sample[]>();
-          for (const x of kept) {
-            const start = Math.floor(x.timestamp / sizeMs) * sizeMs;
-            const key = `${start + sizeMs}|${x.labels['__name__']}|${x.labels['room']}`;
-            groups.set(key, [...(groups.get(key) ?? []), x]);
-          }
-          for (const [key, xs] of groups) {
-            const values = xs.map((x) => x.value);
-            const byTime = [...xs].sort((a, b) => a.timestamp - b.timestamp);
-            const sum = values.reduce((a, b) => a + b, 0);
-            expected.set(`${key}|count`, xs.length);
-            expected.set(`${key}|sum`, sum);
-            expected.set(`${key}|min`, Math.min(...values));
-            expected.set(`${key}|max`, Math.max(...values));
-            expected.set(`${key}|avg`, sum / xs.length);
-            expected.set(`${key}|first`, byTime[0].value);
-            expected.set(`${key}|last`, byTime.filter((x) => x.timestamp === byTime[byTime.length - 1].timestamp).pop()!.value);
-            const sorted = [...values].sort((a, b) => a - b);
-            expected.set(`${key}|q`, sorted[Math.floor(0.9 * (sorted.length - 1))]);
-          }
-          const actual = new Map<string, number>();
-          let lastTimestamp = -Infinity;
-          for (const x of result) {
-            assert.ok(x.timestamp >= lastTimestamp, 'window by window');
-            lastTimestamp = x.timestamp;
-            const name = x.labels['__name__'];
-            const base = x.labels['quantile'] !== undefined ? name : name.slice(0, name.lastIndexOf('_'));
-            const agg = x.labels['quantile'] !== undefined ? 'q' : name.slice(name.lastIndexOf('_') + 1);
-            actual.set(`${x.timestamp}|${base}|${x.labels['room']}|${agg}`, x.value);
-          }
-          assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
-          for (const [key, want] of expected) {
-            const got = actual.get(key)!;
-            const tolerance = key.endsWith('|q') ? want * 0.01 + 1e-9 : key.endsWith('|sum') || key.endsWith('|avg') ? Math.abs(want) * 1e-12 : 0;
-            assert.ok(Math.abs(got - want) <= tolerance, `${key}: ${got} vs ${want}`);
-          }
-          assert.equal(op.stats.openWindows, 0);
+          // Fresh label objects half of the time: series are also recognised by content.
+          const input = rows.map((r, i) => s(r.t, r.v, i % 2 === 0 ? series[r.k] : { ...series[r.k] }));
+          await checkAgainstBruteForce(input, { sizeMs, offsetMs: sizeMs > 1 ? 1 : 0, allowedLatenessMs, relativeAccuracy: 0.01, quantiles: [0.9] });
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('equals a brute-force computation with many values per window, where quantiles come from the sketch (property)', async () => {
+    const magnitude = fc.double({ min: 1e-3, max: 1e6, noNaN: true });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ t: fc.integer({ min: 0, max: 39 }), v: fc.oneof(magnitude, magnitude.map((v) => -v), fc.constant(0)), k: fc.integer({ min: 0, max: 1 }) }),
+          // About 75 values per (window, series): past the 64 kept exactly.
+          { minLength: 300, maxLength: 400 },
+        ),
+        fc.constantFrom(0.01, 0.02, 0.05),
+        fc.integer({ min: 0, max: 10 }),
+        async (rows, relativeAccuracy, allowedLatenessMs) => {
+          const input = rows.map((r) => s(r.t, r.v, series[r.k]));
+          await checkAgainstBruteForce(input, { sizeMs: 20, offsetMs: 0, allowedLatenessMs, relativeAccuracy, quantiles: [0, 0.25, 0.5, 0.9, 0.99, 1] });
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
