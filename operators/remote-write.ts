@@ -1,14 +1,12 @@
-import { asyncScheduler, concatMap, from, mergeMap, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, concatMap, from, merge, Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs';
 import { BatchWriter } from '../src/batch-writer.js';
 import { DropLog } from '../src/drop-log.js';
-import { WriteRequestEncoder, type PreparedSample } from '../src/encoder.js';
+import { WriteRequestEncoder, type SampleColumns } from '../src/encoder.js';
 import type { RemoteWriteMetrics } from '../src/metrics.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write-options.js';
-import { guardOrder, SeriesInterner } from '../src/series.js';
+import { guardOrder, SeriesInterner, type SeriesRecord } from '../src/series.js';
 import { HttpTransport } from '../src/transport.js';
-import { batchSamples } from './batch-samples.js';
-import { partitionBySeries } from './partition-by-series.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -18,8 +16,12 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { rea
  *
  * Each sample is validated, bound to its interned series and checked against the series' newest
  * accepted timestamp before it is batched, so a bad sample is dropped alone instead of making the
- * receiver reject its whole batch. Series are partitioned onto `shards` lanes; each lane batches
- * and sends with `concatMap` (one request in flight, retried in place), so a series never reorders.
+ * receiver reject its whole batch. Series are partitioned onto `shards` lanes by the hash of their
+ * labels (as `partitionBySeries` does); each lane batches (as `batchSamples` does: full at
+ * `maxSamplesPerRequest`, or after `maxDelayMs`) and sends with `concatMap` (one request in flight,
+ * retried in place), so a series never reorders. The hot path is inlined here rather than composed
+ * from those operators: it runs once per sample, and a groupBy plus a Subscriber chain per sample
+ * cost more than everything else the sink does.
  *
  * Every input sample is accounted for by exactly one emitted `WriteOutcome`. Completion of the
  * source flushes every batch and waits for every request; unsubscription aborts in-flight
@@ -55,58 +57,67 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         subscriber.next({ type: 'dropped', samples: 1, series: 1, attempts: 0, reason, message, sample });
       };
 
-      // Validation, interning and the order guard happen before batching, in arrival order.
-      const prepared = new Observable<PreparedSample>((lane) =>
-        source.subscribe({
-          next(sample) {
-            metrics.samplesIn++;
-            if (typeof sample !== 'object' || sample === null) return dropOne(sample, 'invalid', 'not a sample object');
-            const { value, timestamp } = sample;
-            if (typeof value !== 'number') return dropOne(sample, 'invalid', 'value is not a number');
-            if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-              return dropOne(sample, 'invalid', 'timestamp is not a finite number');
-            }
-            const series = interner.resolve(sample.labels);
-            if (typeof series === 'string') return dropOne(sample, 'invalid', series);
-            // Remote-write timestamps are integer milliseconds.
-            const millis = Math.floor(timestamp);
-            const verdict = guardOrder(series, millis);
-            if (verdict !== 'ok') {
-              return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);
-            }
-            if (metrics.samplesPending >= config.maxPendingSamples) {
-              return dropOne(sample, 'overflow', `more than ${config.maxPendingSamples} samples are waiting to be sent`);
-            }
-            metrics.samplesPending++;
-            lane.next({ series, value, timestamp: millis });
-          },
-          error: (error: unknown) => lane.error(error),
-          complete: () => lane.complete(),
-        }),
-      );
+      // One ordered lane per shard: a series always maps to the lane its record was given when
+      // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
+      // sample) and hands full or timed-out batches to its own concatMap, one request in flight.
+      const lanes: Lane[] = [];
+      for (let i = 0; i < config.shards; i++) lanes.push(new Lane(config.maxSamplesPerRequest));
+      const flush = (lane: Lane): void => {
+        lane.timer?.unsubscribe();
+        lane.timer = null;
+        const batch = lane.take();
+        if (batch !== null) lane.batches.next(batch);
+      };
 
-      const writes = prepared
-        .pipe(
-          partitionBySeries<PreparedSample>({ shards: config.shards, key: (sample) => sample.series.hash }),
-          mergeMap((lane) =>
-            lane.pipe(
-              batchSamples({ maxSamples: config.maxSamplesPerRequest, maxDelayMs: config.maxDelayMs, scheduler }),
-              concatMap((batch) => from(writer.write(batch, abort.signal))),
-            ),
-          ),
-        )
-        .subscribe({
-          next(result) {
-            metrics.activeSeries = interner.size;
-            subscriber.next(result.outcome);
-            if (result.error) subscriber.error(result.error);
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            dropLog.flush();
-            subscriber.complete();
-          },
-        });
+      const writes = merge(...lanes.map((lane) => lane.batches.pipe(concatMap((batch) => from(writer.write(batch, abort.signal)))))).subscribe({
+        next(result) {
+          metrics.activeSeries = interner.size;
+          subscriber.next(result.outcome);
+          if (result.error) subscriber.error(result.error);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          dropLog.flush();
+          subscriber.complete();
+        },
+      });
+
+      // Validation, interning and the order guard happen before batching, in arrival order.
+      const input = source.subscribe({
+        next(sample) {
+          metrics.samplesIn++;
+          if (typeof sample !== 'object' || sample === null) return dropOne(sample, 'invalid', 'not a sample object');
+          const { value, timestamp } = sample;
+          if (typeof value !== 'number') return dropOne(sample, 'invalid', 'value is not a number');
+          if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+            return dropOne(sample, 'invalid', 'timestamp is not a finite number');
+          }
+          const series = interner.resolve(sample.labels);
+          if (typeof series === 'string') return dropOne(sample, 'invalid', series);
+          // Remote-write timestamps are integer milliseconds.
+          const millis = Math.floor(timestamp);
+          const verdict = guardOrder(series, millis);
+          if (verdict !== 'ok') {
+            return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);
+          }
+          if (metrics.samplesPending >= config.maxPendingSamples) {
+            return dropOne(sample, 'overflow', `more than ${config.maxPendingSamples} samples are waiting to be sent`);
+          }
+          metrics.samplesPending++;
+          const lane = lanes[series.lane];
+          if (lane.push(series, value, millis) >= config.maxSamplesPerRequest) flush(lane);
+          else if (lane.timer === null) lane.timer = scheduler.schedule(() => flush(lane), config.maxDelayMs);
+        },
+        error: (error: unknown) => {
+          for (const lane of lanes) lane.clear();
+          subscriber.error(error);
+        },
+        complete: () => {
+          // Flush every lane, then let each finish its queue: `writes` completes after the last answer.
+          for (const lane of lanes) flush(lane);
+          for (const lane of lanes) lane.batches.complete();
+        },
+      });
 
       // Housekeeping: forget series idle for longer than seriesIdleTimeoutMs.
       const tickMs = Math.min(60_000, Math.max(1000, Math.floor(config.seriesIdleTimeoutMs / 10)));
@@ -119,7 +130,9 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       }, tickMs);
 
       return () => {
+        input.unsubscribe();
         writes.unsubscribe();
+        for (const lane of lanes) lane.clear();
         housekeeping.unsubscribe();
         abort.abort();
         transport.close();
@@ -127,4 +140,60 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
     });
 
   return Object.assign(operator, { metrics });
+}
+
+/** One lane's open batch, column-wise, and the stream of its finished batches. */
+class Lane {
+  readonly batches = new Subject<SampleColumns>();
+  timer: Subscription | null = null;
+  private length = 0;
+  private series: SeriesRecord[] = [];
+  private values: Float64Array;
+  private timestamps: Float64Array;
+
+  constructor(private readonly maxSamples: number) {
+    // Start small (timer-flushed batches are often short) and double up to the maximum.
+    const capacity = Math.min(maxSamples, 256);
+    this.values = new Float64Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+  }
+
+  /** Appends a sample; returns the batch's new length. */
+  push(series: SeriesRecord, value: number, timestamp: number): number {
+    const i = this.length;
+    if (i === this.values.length) this.grow();
+    this.series.push(series);
+    this.values[i] = value;
+    this.timestamps[i] = timestamp;
+    return (this.length = i + 1);
+  }
+
+  /** The open batch (null if empty); the lane starts a new one. */
+  take(): SampleColumns | null {
+    if (this.length === 0) return null;
+    const batch: SampleColumns = { length: this.length, series: this.series, values: this.values, timestamps: this.timestamps };
+    const capacity = Math.min(this.maxSamples, Math.max(256, this.length));
+    this.length = 0;
+    this.series = [];
+    this.values = new Float64Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+    return batch;
+  }
+
+  clear(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    this.length = 0;
+    this.series = [];
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.maxSamples, this.values.length * 2);
+    const values = new Float64Array(capacity);
+    values.set(this.values);
+    const timestamps = new Float64Array(capacity);
+    timestamps.set(this.timestamps);
+    this.values = values;
+    this.timestamps = timestamps;
+  }
 }

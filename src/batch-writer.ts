@@ -5,7 +5,7 @@
  * that accounts for the batch.
  */
 import { classifyStatus } from './classify.js';
-import type { PreparedSample, WriteRequestEncoder } from './encoder.js';
+import type { PreparedSample, SampleColumns, WriteRequestEncoder } from './encoder.js';
 import { RemoteWriteError } from './errors.js';
 import type { DropReason, WriteOutcome } from './model.js';
 import type { ResolvedRemoteWriteOptions } from './remote-write-options.js';
@@ -22,7 +22,7 @@ export class BatchWriter {
     private readonly transport: HttpTransport,
   ) {}
 
-  async write(batch: readonly PreparedSample[], signal: AbortSignal): Promise<BatchResult> {
+  async write(batch: readonly PreparedSample[] | SampleColumns, signal: AbortSignal): Promise<BatchResult> {
     const { metrics, logger } = this.options;
     const request = this.encoder.encode(batch);
     metrics.requestsInFlight++;

@@ -17,7 +17,7 @@ export class SeriesRecord {
   // Scratch space for the request encoder, which groups a batch's samples by series.
   encodeEpoch = 0;
   encodeTail = 0;
-  encodeCount = 0;
+  encodeLength = 0;
 
   constructor(
     /** Canonical key: the protobuf bytes of the sorted labels, one char per byte. */
