@@ -1,7 +1,7 @@
 import { asyncScheduler, concatMap, from, merge, Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs';
 import { BatchWriter } from '../src/batch-writer.js';
 import { DropLog } from '../src/drop-log.js';
-import { WriteRequestEncoder, type SampleColumns } from '../src/encoder.js';
+import { WriteRequestEncoder, type EncodedRequest, type SampleColumns } from '../src/encoder.js';
 import type { RemoteWriteMetrics } from '../src/metrics.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write-options.js';
@@ -59,17 +59,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
       // One ordered lane per shard: a series always maps to the lane its record was given when
       // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
-      // sample) and hands full or timed-out batches to its own concatMap, one request in flight.
+      // sample), encodes it when it is full or timed out, and hands the body to its own
+      // concatMap: one request in flight, the next one ready.
       const lanes: Lane[] = [];
       for (let i = 0; i < config.shards; i++) lanes.push(new Lane(config.maxSamplesPerRequest));
       const flush = (lane: Lane): void => {
         lane.timer?.unsubscribe();
         lane.timer = null;
         const batch = lane.take();
-        if (batch !== null) lane.batches.next(batch);
+        if (batch !== null) lane.batches.next(writer.encode(batch));
       };
 
-      const writes = merge(...lanes.map((lane) => lane.batches.pipe(concatMap((batch) => from(writer.write(batch, abort.signal)))))).subscribe({
+      const writes = merge(...lanes.map((lane) => lane.batches.pipe(concatMap((request) => from(writer.send(request, abort.signal)))))).subscribe({
         next(result) {
           metrics.activeSeries = interner.size;
           subscriber.next(result.outcome);
@@ -144,7 +145,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
 /** One lane's open batch, column-wise, and the stream of its finished batches. */
 class Lane {
-  readonly batches = new Subject<SampleColumns>();
+  /** Finished batches, encoded as soon as they are taken (see `BatchWriter.encode`). */
+  readonly batches = new Subject<EncodedRequest>();
   timer: Subscription | null = null;
   private length = 0;
   private series: SeriesRecord[] = [];

@@ -5,7 +5,7 @@
  * that accounts for the batch.
  */
 import { classifyStatus } from './classify.js';
-import type { PreparedSample, SampleColumns, WriteRequestEncoder } from './encoder.js';
+import type { EncodedRequest, PreparedSample, SampleColumns, WriteRequestEncoder } from './encoder.js';
 import { RemoteWriteError } from './errors.js';
 import type { DropReason, WriteOutcome } from './model.js';
 import type { ResolvedRemoteWriteOptions } from './remote-write-options.js';
@@ -23,8 +23,21 @@ export class BatchWriter {
   ) {}
 
   async write(batch: readonly PreparedSample[] | SampleColumns, signal: AbortSignal): Promise<BatchResult> {
+    return this.send(this.encode(batch), signal);
+  }
+
+  /**
+   * Encodes a batch now, to be sent later with `send`. The sink encodes a batch as soon as it is
+   * full, so that when a lane's previous request is answered the next body is ready: encoding is
+   * then off the path between an answer and the next request, where it would leave the
+   * connection idle.
+   */
+  encode(batch: readonly PreparedSample[] | SampleColumns): EncodedRequest {
+    return this.encoder.encode(batch);
+  }
+
+  async send(request: EncodedRequest, signal: AbortSignal): Promise<BatchResult> {
     const { metrics, logger } = this.options;
-    const request = this.encoder.encode(batch);
     metrics.requestsInFlight++;
     let result;
     try {

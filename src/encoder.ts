@@ -4,11 +4,10 @@
  * Hand-written protobuf: each series' label bytes were encoded once when it was interned and are
  * copied in; samples of one series within a batch share one TimeSeries. One scratch buffer is
  * reused across requests, so a request costs one pass to group and size it, one to write it, and
- * snappy. The snappy block compressor is our own (see `SnappyBlockCompressor`): it is the
- * largest single cost of a request, and a 32-bit multiplicative hash and reused buffers make it
- * several times cheaper than snappyjs' at the same output.
+ * snappy (snappyjs, the largest single cost of a request; see bench/README.md).
  */
 import type { SeriesRecord } from './series.js';
+import { snappyCompress } from './snappy.js';
 
 /** A sample that passed validation and the order guard, bound to its interned series. */
 export interface PreparedSample {
@@ -55,7 +54,6 @@ export class WriteRequestEncoder {
   private next = new Int32Array(1024);
   private first = new Int32Array(256);
   private readonly order: SeriesRecord[] = [];
-  private readonly compressor = new SnappyBlockCompressor();
 
   /** Encodes without compressing (tests compare this with the reference encoding). */
   encodeRaw(batch: readonly PreparedSample[] | SampleColumns): { bytes: Buffer; series: number } {
@@ -66,7 +64,7 @@ export class WriteRequestEncoder {
   encode(batch: readonly PreparedSample[] | SampleColumns): EncodedRequest {
     const columns = toColumns(batch);
     const length = this.write(columns);
-    const body = this.compressor.compress(this.scratch, length);
+    const body = snappyCompress(this.scratch.subarray(0, length));
     const series = this.order.length;
     this.order.length = 0; // do not keep records alive between requests
     return { body, rawBytes: length, samples: columns.length, series };
@@ -216,140 +214,4 @@ function writeNegativeVarint(out: Uint8Array, p: number, value: number): number 
   }
   out[p++] = Number(bits);
   return p;
-}
-
-/**
- * Snappy block-format compressor (the format Remote-Write requires; not the framed format).
- *
- * The usual greedy scheme: the input is cut into 64 KiB fragments; within a fragment a hash of
- * the next four bytes finds the last position that started with the same hash; on a 4-byte match
- * the match is extended and emitted as a copy, else the byte joins a pending literal. After 32
- * misses in a row the scan steps over more bytes at a time, so incompressible input stays cheap.
- * Hash table, output scratch and the final body are the only allocations: the body is exact-size.
- */
-export class SnappyBlockCompressor {
-  private static readonly FRAGMENT = 1 << 16;
-  private static readonly HASH_BITS = 14;
-  private readonly table = new Uint16Array(1 << SnappyBlockCompressor.HASH_BITS);
-  private out = Buffer.allocUnsafe(1 << 16);
-
-  /** Compresses `input[0, length)` into a new Buffer. */
-  compress(input: Uint8Array, length: number): Buffer {
-    const bound = 32 + length + Math.floor(length / 6);
-    if (this.out.length < bound) this.out = Buffer.allocUnsafe(Math.max(bound, this.out.length * 2));
-    const out = this.out;
-    let op = writeVarint(out, 0, length);
-    for (let start = 0; start < length; start += SnappyBlockCompressor.FRAGMENT) {
-      const end = Math.min(length, start + SnappyBlockCompressor.FRAGMENT);
-      op = this.fragment(input, start, end, out, op);
-    }
-    const body = Buffer.allocUnsafe(op);
-    out.copy(body, 0, 0, op);
-    return body;
-  }
-
-  private fragment(input: Uint8Array, start: number, end: number, out: Uint8Array, op: number): number {
-    const size = end - start;
-    // One unaligned 32-bit load instead of four byte loads and shifts.
-    const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-    let literalStart = start;
-    // The last 15 bytes are never a match start (room for 4-byte loads past the match end).
-    if (size >= 15) {
-      let bits = 8;
-      while (bits < SnappyBlockCompressor.HASH_BITS && 1 << bits < size) bits++;
-      const shift = 32 - bits;
-      const table = this.table;
-      table.fill(0, 0, 1 << bits);
-      const limit = end - 15;
-      let ip = start + 1;
-      scan: while (ip <= limit) {
-        // Look for a 4-byte match, stepping faster after many misses.
-        let skip = 32;
-        let candidate: number;
-        for (;;) {
-          const word = view.getInt32(ip, true);
-          const hash = Math.imul(word, 0x1e35a7bd) >>> shift;
-          candidate = start + table[hash];
-          table[hash] = ip - start;
-          if (candidate < ip && view.getInt32(candidate, true) === word) break;
-          ip += skip++ >>> 5;
-          if (ip > limit) break scan;
-        }
-        op = emitLiteral(input, literalStart, ip - literalStart, out, op);
-        // Emit copies for as long as the bytes right after a copy match again.
-        for (;;) {
-          let matched = 4;
-          // Four bytes at a time while they fit, then byte by byte.
-          while (ip + matched + 4 <= end && view.getInt32(ip + matched, true) === view.getInt32(candidate + matched, true)) matched += 4;
-          while (ip + matched < end && input[ip + matched] === input[candidate + matched]) matched++;
-          op = emitCopy(out, op, ip - candidate, matched);
-          ip += matched;
-          literalStart = ip;
-          if (ip > limit) break scan;
-          const before = ip - 1;
-          table[Math.imul(view.getInt32(before, true), 0x1e35a7bd) >>> shift] = before - start;
-          const word = view.getInt32(ip, true);
-          const hash = Math.imul(word, 0x1e35a7bd) >>> shift;
-          candidate = start + table[hash];
-          table[hash] = ip - start;
-          if (!(candidate < ip && view.getInt32(candidate, true) === word)) break;
-        }
-        ip++;
-      }
-    }
-    if (literalStart < end) op = emitLiteral(input, literalStart, end - literalStart, out, op);
-    return op;
-  }
-}
-
-function emitLiteral(input: Uint8Array, from: number, length: number, out: Uint8Array, op: number): number {
-  if (length === 0) return op;
-  const n = length - 1;
-  if (n < 60) {
-    out[op++] = n << 2;
-  } else if (n < 0x100) {
-    out[op++] = 60 << 2;
-    out[op++] = n;
-  } else if (n < 0x10000) {
-    out[op++] = 61 << 2;
-    out[op++] = n & 0xff;
-    out[op++] = n >>> 8;
-  } else {
-    out[op++] = 62 << 2;
-    out[op++] = n & 0xff;
-    out[op++] = (n >>> 8) & 0xff;
-    out[op++] = n >>> 16;
-  }
-  if (length < 64) {
-    for (let k = 0; k < length; k++) out[op + k] = input[from + k];
-  } else {
-    out.set(input.subarray(from, from + length), op);
-  }
-  return op + length;
-}
-
-/** Copies of 4 to 11 bytes within 2 KiB take two bytes; others three, in pieces of at most 64. */
-function emitCopy(out: Uint8Array, op: number, offset: number, length: number): number {
-  while (length >= 68) {
-    op = emitCopyUpTo64(out, op, offset, 64);
-    length -= 64;
-  }
-  if (length > 64) {
-    // Leave at least 4 for the last piece.
-    op = emitCopyUpTo64(out, op, offset, 60);
-    length -= 60;
-  }
-  return emitCopyUpTo64(out, op, offset, length);
-}
-
-function emitCopyUpTo64(out: Uint8Array, op: number, offset: number, length: number): number {
-  if (length < 12 && offset < 2048) {
-    out[op++] = 1 | ((length - 4) << 2) | ((offset >>> 8) << 5);
-    out[op++] = offset & 0xff;
-  } else {
-    out[op++] = 2 | ((length - 1) << 2);
-    out[op++] = offset & 0xff;
-    out[op++] = offset >>> 8;
-  }
-  return op;
 }

@@ -1,0 +1,79 @@
+/**
+ * Benchmark 3: samples/s a real Prometheus and a real VictoriaMetrics accept from `remoteWrite`,
+ * against ../shared/tools/raw-sender.mjs (labels pre-encoded, no compression: the ceiling) on the
+ * same workload: same series, 4 labels, batch 2000, 4 lanes, same time order. Each client runs
+ * in its own process for the same duration, each against a fresh server; the two runs alternate.
+ * Client and server share the machine's two cores, so client CPU is receiver CPU lost: the CPU of
+ * both is reported.
+ */
+import { startPrometheus, startVictoriaMetrics, type TsdbServer } from '../test/harness/servers.js';
+import { benchScript, figure, fmt, rawSenderPath, runNodeJson, sleep, type BenchContext, type Figure } from './common.js';
+import type { ClientResult } from './e2e-client.js';
+import { processCpuSeconds } from './procstat.js';
+
+interface RunFigures {
+  readonly samplesPerSec: number;
+  readonly samples: number;
+  readonly errors: number;
+  readonly lastError: string;
+  readonly clientCpuPerMillion: number;
+  readonly serverCpuPerMillion: number;
+}
+
+async function measure(start: () => Promise<TsdbServer>, args: (url: string) => string[], seconds: number): Promise<RunFigures> {
+  const server = await start();
+  try {
+    await sleep(500);
+    const serverCpu0 = processCpuSeconds(server.pid);
+    const run = await runNodeJson<ClientResult & { requests?: number }>(args(server.writeUrl), (seconds + 120) * 1000);
+    const serverCpu = processCpuSeconds(server.pid) - serverCpu0;
+    const r = run.result;
+    return {
+      samplesPerSec: r.samplesPerSec,
+      samples: r.samples,
+      errors: r.errors,
+      lastError: r.lastError,
+      clientCpuPerMillion: (run.cpuSeconds / Math.max(1, r.samples)) * 1e6,
+      serverCpuPerMillion: (serverCpu / Math.max(1, r.samples)) * 1e6,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function e2eBenchmark(context: BenchContext): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const configs: Array<{ series: number; seconds: number; floor: number }> = context.quick
+    ? [{ series: 10_000, seconds: 4, floor: 0.9 }]
+    : [
+        { series: 10_000, seconds: 15, floor: 0.9 },
+        { series: 1_000_000, seconds: 30, floor: 0.8 },
+      ];
+  const servers: Array<{ name: string; start: () => Promise<TsdbServer> }> = [
+    { name: 'VictoriaMetrics', start: startVictoriaMetrics },
+    { name: 'Prometheus', start: () => startPrometheus() },
+  ];
+  for (const { series, seconds, floor } of configs) {
+    for (const server of servers) {
+      const common = ['--series', String(series), '--batch', '2000', '--lanes', '4', '--labels', '4', '--seconds', String(seconds)];
+      const raw = await measure(server.start, (url) => [rawSenderPath(), '--url', url, ...common], seconds);
+      const rx = await measure(server.start, (url) => [benchScript('e2e-client'), '--impl', 'rxprom', '--url', url, ...common], seconds);
+      const ratio = rx.samplesPerSec / Math.max(1, raw.samplesPerSec);
+      context.log(
+        `e2e ${server.name} ${series} series: rxprom ${rx.samplesPerSec}/s (client ${fmt(rx.clientCpuPerMillion)} CPU-s/M, server ${fmt(rx.serverCpuPerMillion)}), ` +
+          `raw-sender ${raw.samplesPerSec}/s (client ${fmt(raw.clientCpuPerMillion)}, server ${fmt(raw.serverCpuPerMillion)}), ratio ${ratio.toFixed(2)}`,
+      );
+      figures.push(
+        figure('e2e', `${server.name} accepts from rxprom, ${series.toLocaleString('en-US')} series, ${seconds} s`, rx.samplesPerSec, 'samples/s', {
+          comparison: { name: 'raw-sender.mjs (ceiling), same workload', value: raw.samplesPerSec },
+          floor: { text: `>= ${floor} x raw-sender`, met: ratio >= floor && rx.errors === 0 },
+          note:
+            `client CPU-s/M: rxprom ${fmt(rx.clientCpuPerMillion)}, raw-sender ${fmt(raw.clientCpuPerMillion)}; ` +
+            `server CPU-s/M: ${fmt(rx.serverCpuPerMillion)} vs ${fmt(raw.serverCpuPerMillion)}` +
+            (rx.errors + raw.errors > 0 ? `; errors rxprom ${rx.errors} (${rx.lastError}), raw ${raw.errors} (${raw.lastError})` : ''),
+        }),
+      );
+    }
+  }
+  return figures;
+}
