@@ -42,7 +42,17 @@ export {
 export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierReason, type OutlierStats, type DropOutliersOperator } from '../operators/drop-outliers.js';
 
 // Embedded receiver (demo, your own tests, fault injection)
-export { startReceiver, type Receiver, type ReceiverOptions, type ReceiverFault, type ReceivedSeries, type ReceiverStats } from './receiver.js';
+export {
+  startReceiver,
+  type Receiver,
+  type ReceiverOptions,
+  type ReceiverFault,
+  type RandomFaults,
+  type ReceivedSeries,
+  type ReceiverStats,
+  type RefusalReason,
+  type SeriesMatcher,
+} from './receiver.js';
 
 // Load generator with error injection
 export {
@@ -62,4 +72,4 @@ export { seededRandom } from './random.js';
 // Protocol helpers (decode requests, e.g. in your own tests)
 export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
-export { snappyCompress, snappyUncompress } from './snappy.js';
+export { snappyCompress, snappyUncompress, snappyBlockProblem } from './snappy.js';

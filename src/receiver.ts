@@ -1,61 +1,106 @@
 /**
- * An embedded Remote-Write 1.0 receiver: for the demo, for users' own tests, and for fault
- * injection. `strict` answers as Prometheus 2.42 does (400 for out-of-order, duplicate and
- * too-old samples) and also refuses what the spec forbids (unsorted, repeated or invalid label
- * names, empty values, no `__name__`); `lenient` accepts everything, as VictoriaMetrics does.
- * A refused request stores nothing. Malformed bodies get a 4xx, never a crash.
+ * An embedded Remote-Write 1.0 receiver (node:http): for the demo, for users' own tests, and for
+ * fault injection.
+ *
+ * - `strict` (default) answers as Prometheus 2.42 does to ordering problems — 400 `out of order
+ *   sample`, 400 `duplicate sample for timestamp`, 400 `out of bounds` — and also refuses with 400
+ *   what the specification forbids and Prometheus lets through: unsorted, repeated, invalid or
+ *   reserved label names, empty label values, a missing or invalid `__name__`. An exact repeat of a
+ *   series' newest sample (same timestamp, same value bits) is ignored, as Prometheus does.
+ * - `lenient` accepts like VictoriaMetrics: labels are sorted (the last of repeated names wins,
+ *   empty values dropped), out-of-order samples are inserted in time order, and a sample at a
+ *   timestamp already stored replaces it.
+ *
+ * A refused request is refused whole: the request is checked first and stored only when all of it
+ * passes. Malformed bodies (not snappy, not protobuf, too large) get a 4xx naming the problem,
+ * never a crash. Memory is bounded: a request that would take the store past `maxSamples` or
+ * `maxSeries` is refused whole with 507 (retryable; nothing is evicted, so what a test reads back
+ * is everything that was accepted); `reset()` empties it.
+ *
+ * "Out of bounds" approximates Prometheus' head block: once anything is stored, a sample older
+ * than the newest timestamp stored in any series minus `outOfBoundsMs` (Prometheus: half the 2 h
+ * block range) is refused; the bound is taken before the request, so it does not move within one.
+ * Compaction, WAL replay and the out-of-order window are not modelled. Within one request strict
+ * mode also refuses out-of-order samples of a series (Prometheus 2.42 drops them silently).
+ *
+ * Headers: the body is always decoded as a snappy block whatever the headers say (Prometheus does
+ * not check them either, and `prometheus-remote-write` sends none), except that strict mode
+ * refuses an explicit `Content-Encoding` other than `snappy` with 415, and both modes refuse
+ * Remote-Write 2.0 (`Content-Type: ...;proto=io.prometheus.write.v2.Request`) with 415, which
+ * tells a 2.0 sender to fall back to 1.0.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { ConfigError, enumOption, numberOption } from './errors.js';
-import type { Labels } from './model.js';
-import { decodeWriteRequest, type DecodedTimeSeries } from './proto.js';
-import { snappyUncompress } from './snappy.js';
+import type { Sample } from './model.js';
+import { seededRandom } from './random.js';
+import { decodeBody, Refusal, SeriesStore, type ReceivedSeries, type RefusalReason, type SeriesMatcher } from './receiver-store.js';
+
+export type { ReceivedSeries, RefusalReason, SeriesMatcher } from './receiver-store.js';
 
 export interface ReceiverOptions {
-  /** Default 127.0.0.1. */
+  /** Address to listen on. Default 127.0.0.1. */
   readonly host?: string;
-  /** Default 0: a free port. */
+  /** Port, 0 to 65535. Default 0: a free port (read it from `url`). */
   readonly port?: number;
-  /** `'strict'` (default) answers like Prometheus and the spec; `'lenient'` accepts like VictoriaMetrics. */
+  /** `'strict'` (default) answers like Prometheus and the specification; `'lenient'` accepts like VictoriaMetrics. */
   readonly mode?: 'strict' | 'lenient';
-  /** Samples kept at most, 1 to 1e9 (default 5,000,000). A write that would exceed it is refused with 507 and stores nothing. */
+  /** Samples kept at most, 1 to 1e9 (default 5,000,000). A write that would exceed it is refused whole with 507. */
   readonly maxSamples?: number;
   /** Series kept at most, 1 to 1e8 (default 1,000,000); same rule. */
   readonly maxSeries?: number;
-  /** Largest compressed body (bytes), default 32 MiB; larger gets 413. */
+  /** Largest compressed body in bytes, 1 to 2^31 (default 32 MiB); larger gets 413. */
   readonly maxBodyBytes?: number;
-  /** Largest decompressed body (bytes), default 256 MiB, checked before decompressing; larger gets 413. */
+  /** Largest decompressed body in bytes, 1 to 2^31 (default 256 MiB), read from snappy's header before decompressing; larger gets 413. */
   readonly maxDecompressedBytes?: number;
   /**
-   * Strict mode: a sample older than the newest stored timestamp (any series) minus this (ms) is
-   * refused as `out of bounds`, like Prometheus' head block (default 3,600,000).
+   * Strict mode: a sample older than the newest stored timestamp (any series) minus this many ms
+   * is refused as `out of bounds`, like Prometheus' head block. >= 0, default 3,600,000 (1 hour).
    */
   readonly outOfBoundsMs?: number;
 }
 
-/** A fault for one request, consumed in order by the requests that follow `injectFaults`. */
+/**
+ * A fault for one write request (POST to the write path), taking the place of the normal answer.
+ * Faulted requests store nothing, except `delayMs`, which only delays the normal handling.
+ */
 export type ReceiverFault =
+  /** Answer this status (200 to 599) with this body and these headers, e.g. 429 with `Retry-After`. */
   | { readonly status: number; readonly body?: string; readonly headers?: Readonly<Record<string, string>> }
+  /** Wait, then handle the request normally. */
   | { readonly delayMs: number }
+  /** Destroy the connection without answering (the client sees a reset / socket hang-up). */
   | { readonly reset: true }
+  /** Never answer; the connection is closed by `close()` (or the client's timeout). */
   | { readonly hang: true };
 
-export interface ReceivedSeries {
-  readonly labels: Labels;
-  /** [timestamp ms, value], oldest first. */
-  readonly samples: Array<[number, number]>;
+/** Faults drawn at random for requests the queue of `injectFaults` does not cover. */
+export interface RandomFaults {
+  /** Probability that a request gets a fault, 0 to 1. */
+  readonly rate: number;
+  /** Faults to pick from, uniformly. */
+  readonly faults: readonly ReceiverFault[];
+  /** Seed of the PRNG, for reproducible runs (default 1). */
+  readonly seed?: number;
 }
 
 export interface ReceiverStats {
+  /** Every HTTP request, faulted ones included. */
   requests: number;
+  /** Requests answered 204. */
   requestsAccepted: number;
-  /** Refused requests by status. */
+  /** Requests the receiver itself refused, by status (injected faults are not counted here). */
   requestsRefused: Record<number, number>;
+  /** The same refusals, by reason. */
+  refusedByReason: Partial<Record<RefusalReason, number>>;
+  /** Samples in accepted requests that were stored. */
   samplesAccepted: number;
-  /** Samples in refused (well-formed) requests. */
+  /** Strict mode: exact repeats of a series' newest sample, accepted but not stored again. */
+  samplesIgnored: number;
+  /** Samples in well-formed requests that were refused. */
   samplesRefused: number;
+  /** Body bytes read (compressed). */
   bytesReceived: number;
+  /** Faults served, from the queue or at random. */
   faultsInjected: number;
 }
 
@@ -63,100 +108,59 @@ export interface Receiver {
   /** The write endpoint: `http://host:port/api/v1/write`. */
   readonly url: string;
   readonly mode: 'strict' | 'lenient';
+  /** Queues faults, consumed in order, one per write request. */
   injectFaults(faults: readonly ReceiverFault[]): void;
-  /** Stored series matching every given label (or the predicate), sorted by label set. */
-  series(match?: Labels | ((labels: Labels) => boolean)): ReceivedSeries[];
+  /** After the queue: a fault at random for a share of the requests; `undefined` turns it off. */
+  randomFaults(options: RandomFaults | undefined): void;
+  /** Stored series matching every given label (or the predicate), ordered by label set. */
+  series(match?: SeriesMatcher): ReceivedSeries[];
+  /** Stored samples of the matching series, series by series, oldest first. */
+  samples(match?: SeriesMatcher): Sample[];
   seriesCount(): number;
   samplesStored(): number;
+  /** A snapshot of the counters. */
   stats(): ReceiverStats;
-  /** Forgets everything stored, the counters and every queued fault. */
+  /** Forgets everything stored, the counters, every queued fault and the random faults. */
   reset(): void;
+  /** Stops listening and closes every connection, hanging and keep-alive ones included. */
   close(): Promise<void>;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const WRITE_PATH = '/api/v1/write';
 
-interface StoredSeries {
-  readonly labels: Labels;
-  readonly timestamps: number[];
-  readonly values: number[];
+function newStats(): ReceiverStats {
+  return { requests: 0, requestsAccepted: 0, requestsRefused: {}, refusedByReason: {}, samplesAccepted: 0, samplesIgnored: 0, samplesRefused: 0, bytesReceived: 0, faultsInjected: 0 };
 }
 
-class Refusal extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-const sameValue = (a: number, b: number): boolean => a === b || (Number.isNaN(a) && Number.isNaN(b) && Object.is(new Float64Array([a])[0], new Float64Array([b])[0]));
-
-function describeSeries(series: DecodedTimeSeries): string {
-  return `{${series.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
-}
-
-/** The spec's rules for one series' labels; returns a problem or undefined. */
-function labelProblem(series: DecodedTimeSeries): string | undefined {
-  let previous: string | undefined;
-  let hasName = false;
-  for (const { name, value } of series.labels) {
-    if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}`;
-    if (name.startsWith('__') && name !== '__name__') return `reserved label name ${JSON.stringify(name)}`;
-    if (value === '') return `empty value for label ${JSON.stringify(name)}`;
-    if (previous !== undefined && name === previous) return `label name ${JSON.stringify(name)} is not unique`;
-    if (previous !== undefined && name < previous) return `labels are not sorted by name (${JSON.stringify(name)} after ${JSON.stringify(previous)})`;
-    if (name === '__name__') {
-      hasName = true;
-      if (!METRIC_NAME.test(value)) return `invalid metric name ${JSON.stringify(value)}`;
-    }
-    previous = name;
-  }
-  return hasName ? undefined : 'no __name__ label';
-}
-
-/** Lenient mode: sort, keep the last of repeated names, drop empty values. */
-function canonicalLabels(series: DecodedTimeSeries): Array<[string, string]> {
-  const byName = new Map<string, string>();
-  for (const { name, value } of series.labels) if (value !== '') byName.set(name, value);
-  return [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const keyOf = (pairs: ReadonlyArray<readonly [string, string]>): string => pairs.map(([n, v]) => `${n}\u0000${v}`).join('\u0001');
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Refusal(413, `body larger than ${limit} bytes`));
-        req.resume();
-        return;
+function checkFault(fault: unknown, option: string): ReceiverFault {
+  const f = fault as Record<string, unknown> | null;
+  if (typeof f === 'object' && f !== null) {
+    if ('status' in f) {
+      numberOption(`${option}.status`, f.status, undefined, { min: 200, max: 599 });
+      if (f.body !== undefined && typeof f.body !== 'string') throw new ConfigError(`${option}.body`, 'a string', f.body);
+      if (f.headers !== undefined) {
+        if (typeof f.headers !== 'object' || f.headers === null) throw new ConfigError(`${option}.headers`, 'an object of header names to string values', f.headers);
+        for (const [name, value] of Object.entries(f.headers)) {
+          if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+            throw new ConfigError(`${option}.headers`, 'valid header names with string values without CR, LF or NUL', name);
+          }
+        }
       }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The uncompressed length a snappy block announces (its varint preamble), or -1 when unreadable. */
-function snappyLength(body: Buffer): number {
-  let result = 0;
-  let shift = 0;
-  for (let i = 0; i < Math.min(body.length, 5); i++) {
-    const byte = body[i];
-    result += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return result;
-    shift += 7;
+      return fault as ReceiverFault;
+    }
+    if ('delayMs' in f) {
+      numberOption(`${option}.delayMs`, f.delayMs, undefined, { min: 0, max: 2 ** 31 - 1 });
+      return fault as ReceiverFault;
+    }
+    if (f.reset === true || f.hang === true) return fault as ReceiverFault;
   }
-  return -1;
+  throw new ConfigError(option, '{ status, body?, headers? }, { delayMs }, { reset: true } or { hang: true }', fault);
 }
 
+/** Starts a receiver; resolves once it listens. */
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string') throw new ConfigError('host', 'a host name or address', host);
+  if (typeof host !== 'string' || host === '') throw new ConfigError('host', 'a host name or address', host);
   const port = numberOption('port', options.port, 0, { min: 0, max: 65535 });
   const mode = enumOption('mode', options.mode, ['strict', 'lenient'], 'strict');
   const maxSamples = numberOption('maxSamples', options.maxSamples, 5_000_000, { min: 1, max: 1e9 });
@@ -165,178 +169,134 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const maxDecompressedBytes = numberOption('maxDecompressedBytes', options.maxDecompressedBytes, 256 * 1024 * 1024, { min: 1, max: 2 ** 31 });
   const outOfBoundsMs = numberOption('outOfBoundsMs', options.outOfBoundsMs, 3_600_000, { min: 0 });
 
-  const store = new Map<string, StoredSeries>();
-  let stored = 0;
-  let newestAnywhere = -Infinity;
-  const faults: ReceiverFault[] = [];
-  const sockets = new Set<Socket>();
-  const stats: ReceiverStats = { requests: 0, requestsAccepted: 0, requestsRefused: {}, samplesAccepted: 0, samplesRefused: 0, bytesReceived: 0, faultsInjected: 0 };
+  const store = new SeriesStore({ mode, maxSamples, maxSeries, outOfBoundsMs });
+  let stats = newStats();
+  const queue: ReceiverFault[] = [];
+  let random: { rate: number; faults: readonly ReceiverFault[]; next: () => number } | undefined;
+  const timers = new Set<NodeJS.Timeout>();
+  let closing: Promise<void> | undefined;
 
-  /** Checks a whole request, then stores it; throws a Refusal and stores nothing on the first problem. */
-  const ingest = (timeseries: DecodedTimeSeries[]): number => {
-    interface Staged { key: string; pairs: Array<[string, string]>; existing: StoredSeries | undefined; timestamps: number[]; values: number[] }
-    const staged = new Map<string, Staged>();
-    let count = 0;
-    let newest = newestAnywhere;
-    for (const series of timeseries) {
-      if (mode === 'strict') {
-        const problem = labelProblem(series);
-        if (problem !== undefined) throw new Refusal(400, `${problem}: series ${describeSeries(series)}`);
-      }
-      const pairs = mode === 'strict' ? series.labels.map((l): [string, string] => [l.name, l.value]) : canonicalLabels(series);
-      const key = keyOf(pairs);
-      let entry = staged.get(key);
-      if (entry === undefined) {
-        entry = { key, pairs, existing: store.get(key), timestamps: [], values: [] };
-        staged.set(key, entry);
-      }
-      for (const sample of series.samples) {
-        const t = Number(sample.timestamp);
-        const v = sample.value;
-        if (mode === 'strict') {
-          const lastT = entry.timestamps.length > 0 ? entry.timestamps[entry.timestamps.length - 1] : entry.existing?.timestamps[entry.existing.timestamps.length - 1];
-          const lastV = entry.values.length > 0 ? entry.values[entry.values.length - 1] : entry.existing?.values[entry.existing.values.length - 1];
-          if (t < newest - outOfBoundsMs) throw new Refusal(400, `out of bounds: series ${describeSeries(series)} timestamp ${t} is more than ${outOfBoundsMs} ms older than the newest stored sample`);
-          if (lastT !== undefined && t < lastT) throw new Refusal(400, `out of order sample: series ${describeSeries(series)} timestamp ${t} is older than ${lastT}`);
-          if (lastT !== undefined && t === lastT) {
-            if (sameValue(v, lastV as number)) continue; // an exact repeat is ignored, as Prometheus does
-            throw new Refusal(400, `duplicate sample for timestamp: series ${describeSeries(series)} timestamp ${t} has ${lastV}, got ${v}`);
-          }
-        }
-        entry.timestamps.push(t);
-        entry.values.push(v);
-        if (t > newest) newest = t;
-        count++;
-      }
-    }
-    const newSeries = [...staged.values()].filter((e) => e.existing === undefined && e.timestamps.length > 0).length;
-    if (stored + count > maxSamples) throw new Refusal(507, `receiver full: it keeps at most ${maxSamples} samples (maxSamples)`);
-    if (store.size + newSeries > maxSeries) throw new Refusal(507, `receiver full: it keeps at most ${maxSeries} series (maxSeries)`);
-    for (const entry of staged.values()) {
-      if (entry.timestamps.length === 0) continue;
-      let target = entry.existing;
-      if (target === undefined) {
-        target = { labels: Object.freeze(Object.fromEntries(entry.pairs)), timestamps: [], values: [] };
-        store.set(entry.key, target);
-      }
-      for (let i = 0; i < entry.timestamps.length; i++) insert(target, entry.timestamps[i], entry.values[i]);
-    }
-    stored += count;
-    newestAnywhere = newest;
-    return count;
-  };
-
-  /** Appends, or (lenient mode) inserts in time order, replacing a sample at the same timestamp. */
-  const insert = (series: StoredSeries, t: number, v: number): void => {
-    const ts = series.timestamps;
-    if (ts.length === 0 || t > ts[ts.length - 1]) {
-      ts.push(t);
-      series.values.push(v);
-      return;
-    }
-    let lo = 0;
-    let hi = ts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ts[mid] < t) lo = mid + 1;
-      else hi = mid;
-    }
-    if (ts[lo] === t) {
-      series.values[lo] = v;
-      stored--;
-    } else {
-      ts.splice(lo, 0, t);
-      series.values.splice(lo, 0, v);
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
+    if (res.headersSent || res.destroyed) return;
+    try {
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+      res.end(body);
+    } catch {
+      res.destroy();
     }
   };
 
-  const answer = (res: ServerResponse, status: number, body = '', headers: Record<string, string> = {}): void => {
-    if (status >= 300) stats.requestsRefused[status] = (stats.requestsRefused[status] ?? 0) + 1;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-    res.end(body);
+  const refuse = (res: ServerResponse, refusal: Refusal, headers: Record<string, string> = {}): void => {
+    stats.requestsRefused[refusal.status] = (stats.requestsRefused[refusal.status] ?? 0) + 1;
+    stats.refusedByReason[refusal.reason] = (stats.refusedByReason[refusal.reason] ?? 0) + 1;
+    send(res, refusal.status, `${refusal.message}\n`, headers);
   };
 
-  const handleWrite = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBodyBytes) throw new Refusal(413, `body larger than ${maxBodyBytes} bytes`);
-    const body = await readBody(req, maxBodyBytes);
-    stats.bytesReceived += body.length;
-    const announced = snappyLength(body);
-    if (announced < 0) throw new Refusal(400, 'snappy: corrupt input (no length preamble)');
-    if (announced > maxDecompressedBytes) throw new Refusal(413, `decompressed body would be ${announced} bytes, more than ${maxDecompressedBytes}`);
-    let raw: Uint8Array;
-    try {
-      raw = snappyUncompress(body, maxDecompressedBytes);
-    } catch (error) {
-      throw new Refusal(400, `snappy: ${error instanceof Error ? error.message : String(error)}`);
+  /** Reads the body; past `maxBodyBytes` keeps draining (so the client gets the answer) but stops buffering. */
+  const readBody = (req: IncomingMessage): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        stats.bytesReceived += chunk.length;
+        if (size <= maxBodyBytes) chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (size > maxBodyBytes) reject(new Refusal(413, 'too-large', `body larger than ${maxBodyBytes} bytes (maxBodyBytes)`));
+        else resolve(Buffer.concat(chunks, size));
+      });
+      req.on('error', reject);
+    });
+
+  const checkHeaders = (req: IncomingMessage): void => {
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (/proto=io\.prometheus\.write\.v2/i.test(contentType)) {
+      throw new Refusal(415, 'unsupported-media-type', `unsupported Content-Type ${JSON.stringify(contentType)}: this receiver speaks Remote-Write 1.0 only (prometheus.WriteRequest)`);
     }
-    let request;
-    try {
-      request = decodeWriteRequest(raw);
-    } catch (error) {
-      throw new Refusal(400, `protobuf: ${error instanceof Error ? error.message : String(error)}`);
+    const encoding = req.headers['content-encoding'];
+    if (mode === 'strict' && encoding !== undefined && encoding.trim().toLowerCase() !== 'snappy') {
+      throw new Refusal(415, 'unsupported-media-type', `unsupported Content-Encoding ${JSON.stringify(encoding)}: Remote-Write bodies are snappy block-compressed (Content-Encoding: snappy)`);
     }
-    const samples = request.timeseries.reduce((n, s) => n + s.samples.length, 0);
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBodyBytes) throw new Refusal(413, 'too-large', `body of ${declared} bytes is larger than ${maxBodyBytes} bytes (maxBodyBytes)`);
+  };
+
+  const write = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    checkHeaders(req);
+    const body = await readBody(req);
+    const request = decodeBody(body, maxDecompressedBytes);
     try {
-      const accepted = ingest(request.timeseries);
+      const { accepted, ignored } = store.ingest(request);
       stats.requestsAccepted++;
       stats.samplesAccepted += accepted;
-      answer(res, 204, '', { 'X-Prometheus-Remote-Write-Samples-Written': String(accepted) });
+      stats.samplesIgnored += ignored;
+      send(res, 204, '', { 'X-Prometheus-Remote-Write-Samples-Written': String(accepted + ignored) });
     } catch (error) {
-      stats.samplesRefused += samples;
+      stats.samplesRefused += request.samples;
       throw error;
     }
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    write(req, res).catch((error: unknown) => {
+      if (error instanceof Refusal) {
+        // An unread body (refused on its headers) cannot be left on a keep-alive connection.
+        refuse(res, error, req.complete ? {} : { Connection: 'close' });
+      } else if (!res.headersSent && !res.destroyed && !req.destroyed) {
+        // Only a bug of ours lands here (request stream errors destroy the request first).
+        send(res, 500, `receiver error: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    });
+  };
+
+  const nextFault = (): ReceiverFault | undefined => {
+    const queued = queue.shift();
+    if (queued !== undefined) return queued;
+    if (random !== undefined && random.faults.length > 0 && random.next() < random.rate) {
+      return random.faults[Math.floor(random.next() * random.faults.length)];
+    }
+    return undefined;
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/api/v1/write') {
+    if (path !== WRITE_PATH) {
       req.resume();
-      return answer(res, 404, `not found: ${path} (the write endpoint is /api/v1/write)`);
+      return refuse(res, new Refusal(404, 'not-found', `not found: ${JSON.stringify(path.slice(0, 200))} (the write endpoint is ${WRITE_PATH})`));
     }
     if (req.method !== 'POST') {
       req.resume();
-      return answer(res, 405, 'method not allowed: use POST', { Allow: 'POST' });
+      return refuse(res, new Refusal(405, 'method-not-allowed', `method ${req.method ?? ''} not allowed: use POST`), { Allow: 'POST' });
     }
-    const fault = faults.shift();
-    if (fault !== undefined) {
-      stats.faultsInjected++;
-      if ('status' in fault) {
-        req.resume();
-        return answer(res, fault.status, fault.body ?? '', { ...fault.headers });
-      }
-      if ('reset' in fault) {
-        req.socket.destroy();
-        return;
-      }
-      if ('hang' in fault) {
-        req.resume();
-        return;
-      }
-      setTimeout(() => serve(req, res), fault.delayMs);
+    const fault = nextFault();
+    if (fault === undefined) return serve(req, res);
+    stats.faultsInjected++;
+    if ('status' in fault) {
+      req.resume();
+      return send(res, fault.status, fault.body ?? '', { ...fault.headers });
+    }
+    if ('delayMs' in fault) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        serve(req, res);
+      }, fault.delayMs);
+      timers.add(timer);
       return;
     }
-    serve(req, res);
-  };
-
-  const serve = (req: IncomingMessage, res: ServerResponse): void => {
-    handleWrite(req, res).catch((error: unknown) => {
-      if (res.headersSent || res.destroyed) return;
-      if (error instanceof Refusal) answer(res, error.status, error.message);
-      else answer(res, 400, `bad request: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    if ('reset' in fault) {
+      req.socket.destroy();
+      return;
+    }
+    req.resume(); // hang: read the body, never answer
   };
 
   const server: Server = createServer(handle);
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
+      server.off('error', reject);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });
@@ -344,39 +304,46 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const hostPart = host.includes(':') ? `[${host}]` : host;
 
   return {
-    url: `http://${hostPart}:${boundPort}/api/v1/write`,
+    url: `http://${hostPart}:${boundPort}${WRITE_PATH}`,
     mode,
-    injectFaults(list) {
-      faults.push(...list);
+    injectFaults(faults) {
+      if (!Array.isArray(faults)) throw new ConfigError('faults', 'an array of faults', faults);
+      const checked = faults.map((fault, i) => checkFault(fault, `faults[${i}]`));
+      queue.push(...checked);
     },
-    series(match) {
-      const test =
-        match === undefined ? () => true
-        : typeof match === 'function' ? match
-        : (labels: Labels) => Object.entries(match).every(([name, value]) => Object.prototype.hasOwnProperty.call(labels, name) && labels[name] === value);
-      const out: ReceivedSeries[] = [];
-      for (const [key, series] of [...store].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        void key;
-        if (test(series.labels)) out.push({ labels: series.labels, samples: series.timestamps.map((t, i): [number, number] => [t, series.values[i]]) });
+    randomFaults(options) {
+      if (options === undefined) {
+        random = undefined;
+        return;
       }
-      return out;
+      const rate = numberOption('rate', options.rate, undefined, { min: 0, max: 1, integer: false });
+      if (!Array.isArray(options.faults) || options.faults.length === 0) throw new ConfigError('faults', 'a non-empty array of faults', options.faults);
+      const faults = options.faults.map((fault, i) => checkFault(fault, `faults[${i}]`));
+      const seed = numberOption('seed', options.seed, 1, { min: 0, max: 2 ** 32 - 1 });
+      random = { rate, faults, next: seededRandom(seed) };
     },
-    seriesCount: () => store.size,
-    samplesStored: () => stored,
-    stats: () => ({ ...stats, requestsRefused: { ...stats.requestsRefused } }),
+    series: (match) => store.read(match),
+    samples: (match) => store.samples(match),
+    seriesCount: () => store.seriesCount,
+    samplesStored: () => store.sampleCount,
+    stats: () => ({ ...stats, requestsRefused: { ...stats.requestsRefused }, refusedByReason: { ...stats.refusedByReason } }),
     reset() {
-      Object.assign(stats, { requests: 0, requestsAccepted: 0, requestsRefused: {}, samplesAccepted: 0, samplesRefused: 0, bytesReceived: 0, faultsInjected: 0 });
+      stats = newStats();
       store.clear();
-      stored = 0;
-      newestAnywhere = -Infinity;
-      faults.length = 0;
+      queue.length = 0;
+      random = undefined;
     },
     close() {
-      return new Promise((resolve) => {
-        faults.length = 0;
+      closing ??= new Promise<void>((resolve) => {
+        queue.length = 0;
+        random = undefined;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
+        // Keep-alive, hanging and delayed requests: close() alone would wait for them.
+        server.closeAllConnections();
       });
+      return closing;
     },
   };
 }
