@@ -8,6 +8,7 @@
  */
 import type { SeriesRecord } from './series.js';
 import { snappyCompress } from './snappy.js';
+import { varintSize, writeVarint } from './varint.js';
 
 /** A sample that passed validation and the order guard, bound to its interned series. */
 export interface PreparedSample {
@@ -167,51 +168,4 @@ function toColumns(batch: readonly PreparedSample[] | SampleColumns): SampleColu
     timestamps[i] = samples[i].timestamp;
   }
   return { length: samples.length, series, values, timestamps };
-}
-
-/** Bytes of a protobuf varint of an integer (int64: negatives take ten). */
-function varintSize(value: number): number {
-  if (value < 0) return 10;
-  if (value < 0x80) return 1;
-  if (value < 0x4000) return 2;
-  if (value < 0x200000) return 3;
-  if (value < 0x10000000) return 4;
-  if (value < 0x800000000) return 5;
-  if (value < 0x40000000000) return 6;
-  if (value < 0x2000000000000) return 7;
-  if (value < 0x100000000000000) return 8;
-  return 9;
-}
-
-const TWO_28 = 0x10000000;
-
-/** Writes an integer varint at `p`; returns the offset after it. Safe integers and int64 negatives. */
-function writeVarint(out: Uint8Array, p: number, value: number): number {
-  if (value < 0) return writeNegativeVarint(out, p, value);
-  if (value >= TWO_28) {
-    // Low 28 bits as four continuation bytes in 32-bit arithmetic, then the rest.
-    const high = Math.floor(value / TWO_28);
-    const low = value - high * TWO_28;
-    out[p++] = (low & 0x7f) | 0x80;
-    out[p++] = ((low >>> 7) & 0x7f) | 0x80;
-    out[p++] = ((low >>> 14) & 0x7f) | 0x80;
-    out[p++] = ((low >>> 21) & 0x7f) | 0x80;
-    value = high;
-  }
-  while (value >= 0x80) {
-    out[p++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  out[p++] = value;
-  return p;
-}
-
-function writeNegativeVarint(out: Uint8Array, p: number, value: number): number {
-  let bits = BigInt.asUintN(64, BigInt(value));
-  for (let i = 0; i < 9; i++) {
-    out[p++] = Number(bits & 0x7fn) | 0x80;
-    bits >>= 7n;
-  }
-  out[p++] = Number(bits);
-  return p;
 }

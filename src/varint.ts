@@ -1,37 +1,51 @@
-/** Protobuf base-128 varints for non-negative integers up to 2^53 (and int64 negatives). */
+/**
+ * Protobuf base-128 varints for integers up to 2^53, and int64 negatives (ten bytes, two's
+ * complement). Written for the encoder's hot path: size by comparison, 32-bit arithmetic per byte.
+ */
 
+/** Bytes of a protobuf varint of an integer (int64: negatives take ten). */
 export function varintSize(value: number): number {
-  if (value < 0) return 10; // int64 negatives take ten bytes in two's complement
-  let size = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
+  if (value < 0) return 10;
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  if (value < 0x800000000) return 5;
+  if (value < 0x40000000000) return 6;
+  if (value < 0x2000000000000) return 7;
+  if (value < 0x100000000000000) return 8;
+  return 9;
 }
 
-/** Writes `value` at `offset`; returns the offset after it. */
-export function writeVarint(buffer: Uint8Array, offset: number, value: number): number {
-  if (value < 0) return writeNegativeInt64(buffer, offset, value);
-  // 32-bit arithmetic while it fits, floating-point division above (timestamps are ~2^41).
-  while (value > 0x7fffffff) {
-    buffer[offset++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
+const TWO_28 = 0x10000000;
+
+/** Writes an integer varint at `p`; returns the offset after it. Safe integers and int64 negatives. */
+export function writeVarint(out: Uint8Array, p: number, value: number): number {
+  if (value < 0) return writeNegativeVarint(out, p, value);
+  if (value >= TWO_28) {
+    // Low 28 bits as four continuation bytes in 32-bit arithmetic, then the rest.
+    const high = Math.floor(value / TWO_28);
+    const low = value - high * TWO_28;
+    out[p++] = (low & 0x7f) | 0x80;
+    out[p++] = ((low >>> 7) & 0x7f) | 0x80;
+    out[p++] = ((low >>> 14) & 0x7f) | 0x80;
+    out[p++] = ((low >>> 21) & 0x7f) | 0x80;
+    value = high;
   }
-  while (value >= 128) {
-    buffer[offset++] = (value & 0x7f) | 0x80;
+  while (value >= 0x80) {
+    out[p++] = (value & 0x7f) | 0x80;
     value >>>= 7;
   }
-  buffer[offset++] = value;
-  return offset;
+  out[p++] = value;
+  return p;
 }
 
-function writeNegativeInt64(buffer: Uint8Array, offset: number, value: number): number {
+function writeNegativeVarint(out: Uint8Array, p: number, value: number): number {
   let bits = BigInt.asUintN(64, BigInt(value));
   for (let i = 0; i < 9; i++) {
-    buffer[offset++] = Number(bits & 0x7fn) | 0x80;
+    out[p++] = Number(bits & 0x7fn) | 0x80;
     bits >>= 7n;
   }
-  buffer[offset++] = Number(bits);
-  return offset;
+  out[p++] = Number(bits);
+  return p;
 }
