@@ -4,7 +4,7 @@
  * Prints one JSON line (see `ClientResult`).
  *
  *   node dist/bench/e2e-client.js --impl rxprom|peer|source --url URL [--series 10000]
- *     [--batch 2000] [--lanes 4] [--labels 4] (--seconds S | --samples N)
+ *     [--batch 2000] [--lanes 4] [--labels 4] [--compression snappy|literal] (--seconds S | --samples N)
  *
  * - `rxprom`: a generator Observable into `remoteWrite` (one reused label object per series,
  *   chunks of samples per macrotask, paused while the sink holds more than a few batches per lane).
@@ -49,6 +49,7 @@ const { values: o } = parseArgs({
     samples: { type: 'string' },
     chunk: { type: 'string', default: '1000' },
     queue: { type: 'string', default: '3' },
+    compression: { type: 'string', default: 'snappy' },
   },
 });
 const SERIES = Number(o.series);
@@ -108,6 +109,7 @@ async function runRxprom(): Promise<Omit<ClientResult, 'seconds' | 'samplesPerSe
     maxSamplesPerRequest: BATCH,
     maxDelayMs: 1000,
     validation: 'strict',
+    compression: o.compression === 'literal' ? 'literal' : 'snappy',
     logger: { info() {}, warn() {}, error() {} },
   });
   const { metrics } = sink;

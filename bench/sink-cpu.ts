@@ -16,10 +16,10 @@ import { summarizeProfile } from './profile-summary.js';
 
 const SERIES = 10_000;
 
-async function runClient(impl: string, samples: number, nodeFlags: string[] = []): Promise<ClientResult> {
+async function runClient(impl: string, samples: number, nodeFlags: string[] = [], extra: string[] = []): Promise<ClientResult> {
   const vm = await startVictoriaMetrics();
   try {
-    const args = [...nodeFlags, benchScript('e2e-client'), '--impl', impl, '--url', vm.writeUrl, '--series', String(SERIES), '--batch', '2000', '--lanes', '4', '--samples', String(samples)];
+    const args = [...nodeFlags, benchScript('e2e-client'), '--impl', impl, '--url', vm.writeUrl, '--series', String(SERIES), '--batch', '2000', '--lanes', '4', '--samples', String(samples), ...extra];
     return (await runNodeJson<ClientResult>(args, 600_000)).result;
   } finally {
     await vm.stop();
@@ -32,6 +32,8 @@ export async function sinkCpuBenchmark(context: BenchContext & { profile?: boole
   const source = (await runNodeJson<ClientResult>([benchScript('e2e-client'), '--impl', 'source', '--series', String(SERIES), '--samples', String(rxSamples)], 120_000)).result;
   const rx = await runClient('rxprom', rxSamples);
   context.log(`sink-cpu rxprom: ${fmt(rx.cpuSecondsPerMillion)} CPU-s/M (${rx.samples} written, ${rx.dropped} dropped, ${rx.samplesPerSec}/s)`);
+  const literal = await runClient('rxprom', rxSamples, [], ['--compression', 'literal']);
+  context.log(`sink-cpu rxprom, compression literal: ${fmt(literal.cpuSecondsPerMillion)} CPU-s/M (${literal.samples} written, ${literal.dropped} dropped, ${literal.samplesPerSec}/s)`);
   const peer = await runClient('peer', peerSamples);
   context.log(`sink-cpu peer: ${fmt(peer.cpuSecondsPerMillion)} CPU-s/M (${peer.samples} written, ${peer.dropped} dropped)`);
   const figures = [
@@ -39,6 +41,11 @@ export async function sinkCpuBenchmark(context: BenchContext & { profile?: boole
       comparison: { name: 'prometheus-remote-write 0.5.1, same workload', value: peer.cpuSecondsPerMillion },
       floor: { text: '<= 1.0 CPU-s/M', met: rx.cpuSecondsPerMillion <= 1.0 && rx.dropped === 0 },
       note: `rxprom ${rx.samples} samples at ${rx.samplesPerSec}/s, ${rx.dropped} dropped; peer ${peer.samples} at ${peer.samplesPerSec}/s, ${peer.dropped} dropped`,
+    }),
+    figure('sink-cpu', "rxprom client CPU per million samples, compression 'literal' (same workload)", literal.cpuSecondsPerMillion, 'CPU-s/M samples', {
+      comparison: { name: 'prometheus-remote-write 0.5.1, same workload', value: peer.cpuSecondsPerMillion },
+      floor: { text: '<= 1.0 CPU-s/M', met: literal.cpuSecondsPerMillion <= 1.0 && literal.dropped === 0 },
+      note: `rxprom ${literal.samples} samples at ${literal.samplesPerSec}/s, ${literal.dropped} dropped; literal-only snappy blocks, no compression work`,
     }),
     figure('sink-cpu', 'feeding the sink: generator alone, CPU per million samples', source.cpuSecondsPerMillion, 'CPU-s/M samples', {
       note: 'included in the rxprom figure above',

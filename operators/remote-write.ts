@@ -47,7 +47,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           logger.debug?.({ ...event }, 'retrying request');
         },
       });
-      const writer = new BatchWriter(config, new WriteRequestEncoder(), transport);
+      const writer = new BatchWriter(config, new WriteRequestEncoder({ compression: config.compression }), transport);
       const abort = new AbortController();
       const dropLog = new DropLog(logger);
 

@@ -72,4 +72,4 @@ export { seededRandom } from './random.js';
 // Protocol helpers (decode requests, e.g. in your own tests)
 export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
-export { snappyCompress, snappyUncompress, snappyBlockProblem } from './snappy.js';
+export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './snappy.js';

@@ -10,6 +10,7 @@ import { consoleLogger } from './logger.js';
 import { RemoteWriteMetrics } from './metrics.js';
 import { RetryPolicy, type RetryOptions } from './retry.js';
 import type { RequestSigner } from './signer.js';
+import { COMPRESSIONS, type Compression } from './snappy.js';
 
 export interface RemoteWriteOptions {
   /** The receiver's write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */
@@ -34,6 +35,13 @@ export interface RemoteWriteOptions {
   readonly userAgent?: string;
   /** Adds authentication headers to every attempt; see `basicAuthSigner`, `bearerTokenSigner`. */
   readonly signer?: RequestSigner;
+  /**
+   * `'snappy'` (default) compresses each body. `'literal'` sends it as a literal-only snappy
+   * block: still `Content-Encoding: snappy`, decoded by every receiver, no compression work, about
+   * 4x the bytes. For a sender next to its receiver (loopback, same host or rack), where the CPU
+   * that compression takes is dearer than the bandwidth it saves.
+   */
+  readonly compression?: Compression;
   /** Label checks before batching: `'strict'` (default), `'lenient'` or `'off'`. */
   readonly validation?: ValidationMode;
   /**
@@ -69,6 +77,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly signer: RequestSigner | undefined;
   readonly validation: ValidationMode;
+  readonly compression: Compression;
   readonly seriesIdleTimeoutMs: number;
   readonly maxPendingSamples: number;
   readonly logger: Logger;
@@ -117,6 +126,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     headers,
     signer: functionOption<RequestSigner>('signer', options.signer, false),
     validation: enumOption('validation', options.validation, VALIDATION_MODES, 'strict'),
+    compression: enumOption('compression', options.compression, COMPRESSIONS, 'snappy'),
     seriesIdleTimeoutMs: numberOption('seriesIdleTimeoutMs', options.seriesIdleTimeoutMs, 900_000, { min: 1000, max: 7 * 86_400_000 }),
     maxPendingSamples: numberOption('maxPendingSamples', options.maxPendingSamples, 10_000_000, { min: 1, max: 1e9 }),
     logger,

@@ -5,6 +5,42 @@ export function snappyCompress(input: Buffer): Buffer {
   return snappy.compress(input);
 }
 
+/** How the sink frames a request body; both are snappy blocks every receiver decodes. */
+export type Compression = 'snappy' | 'literal';
+export const COMPRESSIONS: readonly Compression[] = ['snappy', 'literal'];
+
+/**
+ * Frames `input` as a snappy block holding one literal element: valid snappy that any decoder
+ * reads, with no compression work (a copy and 6-10 bytes of header), at the uncompressed size.
+ * For a sender next to its receiver, where CPU is dearer than bytes on the wire.
+ */
+export function snappyFrameLiteral(input: Uint8Array): Buffer {
+  const length = input.length;
+  if (length > 0xffffffff) throw new RangeError('a snappy block holds at most 2^32-1 bytes');
+  let preamble = 1;
+  for (let rest = length; rest >= 0x80; rest = Math.floor(rest / 0x80)) preamble++;
+  // Literal tag: lengths up to 60 fit the tag byte; longer ones follow it in 1-4 little-endian bytes.
+  const extra = length <= 60 ? 0 : length <= 0x100 ? 1 : length <= 0x10000 ? 2 : length <= 0x1000000 ? 3 : 4;
+  const out = Buffer.allocUnsafe(preamble + (length === 0 ? 0 : 1 + extra) + length);
+  let p = 0;
+  for (let rest = length; ; rest = Math.floor(rest / 0x80)) {
+    if (rest < 0x80) {
+      out[p++] = rest;
+      break;
+    }
+    out[p++] = (rest % 0x80) | 0x80;
+  }
+  if (length === 0) return out;
+  if (extra === 0) {
+    out[p++] = (length - 1) << 2;
+  } else {
+    out[p++] = (59 + extra) << 2;
+    for (let i = 0, rest = length - 1; i < extra; i++, rest = Math.floor(rest / 256)) out[p++] = rest % 256;
+  }
+  out.set(input, p);
+  return out;
+}
+
 /**
  * Walks a snappy block without producing output and returns what is wrong with it, or undefined.
  * snappyjs 0.7 trusts its input: a 4-byte literal length with the top bit set reads as negative

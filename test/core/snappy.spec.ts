@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { snappyBlockProblem, snappyCompress, snappyUncompress } from '../../src/snappy.js';
+import snappyjs from 'snappyjs';
+import { snappyBlockProblem, snappyCompress, snappyFrameLiteral, snappyUncompress } from '../../src/snappy.js';
 
 describe('snappy', () => {
   it('round-trips any bytes, and a compressed block always passes the check', () => {
@@ -11,6 +12,25 @@ describe('snappy', () => {
         const compressed = snappyCompress(input);
         assert.equal(snappyBlockProblem(compressed), undefined);
         assert.deepEqual(Buffer.from(snappyUncompress(compressed, input.length)), input);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('frames any bytes as one literal element that snappyjs decodes, a few bytes over the input', () => {
+    // Around each boundary of the literal tag's length encoding, and of the preamble's varint.
+    const lengths = [0, 1, 59, 60, 61, 127, 128, 255, 256, 257, 16_383, 16_384, 65_535, 65_536, 65_537, 2_097_152, 16_777_216, 16_777_217];
+    for (const length of lengths) {
+      const input = Buffer.alloc(length);
+      for (let i = 0; i < length; i += 97) input[i] = (i * 31) & 0xff;
+      const framed = snappyFrameLiteral(input);
+      assert.equal(snappyBlockProblem(framed), undefined, `length ${length}`);
+      assert.ok(framed.length - length <= 10 && framed.length > length, `overhead at ${length}: ${framed.length - length}`);
+      assert.ok(Buffer.from(snappyjs.uncompress(framed)).equals(input), `length ${length}`);
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (bytes) => {
+        assert.deepEqual(Buffer.from(snappyUncompress(snappyFrameLiteral(bytes), bytes.length)), Buffer.from(bytes));
       }),
       { numRuns: 200 },
     );

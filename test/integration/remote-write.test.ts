@@ -67,6 +67,15 @@ for (const start of [startPrometheus, startVictoriaMetrics]) {
       await assertStored(server, 'rxprom_it_bulk', samples, fromMs, to);
     });
 
+    it("accepts literal-only snappy bodies (compression: 'literal') just the same", async () => {
+      const { samples, from: fromMs, to } = workload('rxprom_it_literal', 120, 10);
+      const sink = remoteWrite({ url: server.writeUrl, shards: 2, maxSamplesPerRequest: 500, maxDelayMs: 50, compression: 'literal', logger: silentLogger });
+      const outcomes = await lastValueFrom(from(samples).pipe(sink, toArray()));
+      assert.equal(sum(outcomes, 'written'), samples.length);
+      assert.equal(sink.metrics.snapshot().samplesDroppedTotal, 0);
+      await assertStored(server, 'rxprom_it_literal', samples, fromMs, to);
+    });
+
     it('drops an out-of-order sample and an invalid label set client-side; their batch-mates land', async () => {
       const { samples, from: fromMs, to } = workload('rxprom_it_guard', 5, 6);
       const late: Sample = { labels: samples[0].labels, value: -1, timestamp: samples[0].timestamp - 500 };

@@ -18,6 +18,9 @@ type Answer = { status: number; body?: string; headers?: Record<string, string> 
 
 interface Received {
   request: DecodedWriteRequest;
+  /** The body as sent (snappy block) and decompressed. */
+  bodyBytes: number;
+  rawBytes: number;
   headers: http.IncomingHttpHeaders;
   at: number;
 }
@@ -37,7 +40,9 @@ class ScriptedServer {
         return;
       }
       if (answer.status < 300) {
-        this.received.push({ request: decodeWriteRequest(snappyUncompress(Buffer.concat(chunks), 1 << 26)), headers: req.headers, at: Date.now() });
+        const body = Buffer.concat(chunks);
+        const raw = snappyUncompress(body, 1 << 26);
+        this.received.push({ request: decodeWriteRequest(raw), bodyBytes: body.length, rawBytes: raw.length, headers: req.headers, at: Date.now() });
       }
       res.writeHead(answer.status, answer.headers ?? {});
       res.end(answer.body ?? '');
@@ -116,6 +121,27 @@ describe('remoteWrite', () => {
     assert.equal(m.requestsWritten, server.received.length);
     assert.equal(m.samplesPending, 0);
     assert.equal(m.activeSeries, 50);
+  });
+
+  it("with compression 'literal', sends literal-only snappy blocks that decode to the same requests", async () => {
+    const input = series(40, 10);
+    const results = [];
+    for (const compression of ['snappy', 'literal'] as const) {
+      server.reset();
+      const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 100, maxDelayMs: 10, compression, logger: silentLogger });
+      const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+      assert.equal(total(outcomes, 'written'), input.length);
+      assert.equal(server.received[0].headers['content-encoding'], 'snappy');
+      const bodies = server.received.reduce((n, r) => n + r.bodyBytes, 0);
+      const raw = server.received.reduce((n, r) => n + r.rawBytes, 0);
+      assert.equal(sink.metrics.snapshot().bytesWritten, bodies);
+      results.push({ requests: server.received.map((r) => r.request), bodies, raw });
+    }
+    const [snappy, literal] = results;
+    assert.deepEqual(literal.requests, snappy.requests);
+    assert.ok(snappy.bodies < snappy.raw / 2, `snappy compresses (${snappy.bodies} of ${snappy.raw})`);
+    // Each literal body is the raw request plus a preamble and a literal tag: a few bytes each.
+    assert.ok(literal.bodies > literal.raw && literal.bodies <= literal.raw + 10 * literal.requests.length, `literal (${literal.bodies} of ${literal.raw})`);
   });
 
   it('drops invalid, out-of-order and duplicate samples alone, before they reach a request', async () => {
@@ -367,6 +393,7 @@ describe('remoteWrite', () => {
       [{ url: 'http://x', timeoutMs: 0 }, /"timeoutMs"/],
       [{ url: 'http://x', onMaxRetriesExceeded: 'retry' }, /"onMaxRetriesExceeded" must be one of 'fail', 'discard'/],
       [{ url: 'http://x', validation: 'loose' }, /"validation" must be one of 'strict', 'lenient', 'off'/],
+      [{ url: 'http://x', compression: 'gzip' }, /"compression" must be one of 'snappy', 'literal'/],
       [{ url: 'http://x', retry: { maxRetries: -1 } }, /"retry.maxRetries"/],
       [{ url: 'http://x', headers: { 'Content-Encoding': 'gzip' } }, /"headers.Content-Encoding" must be not one of the protocol's headers/],
       [{ url: 'http://x', signer: 'token' }, /"signer" must be a function/],
