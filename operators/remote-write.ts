@@ -67,7 +67,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         lane.timer?.unsubscribe();
         lane.timer = null;
         const batch = lane.take();
-        if (batch !== null) lane.batches.next(writer.encode(batch));
+        if (batch === null) return;
+        const request = writer.encode(batch);
+        lane.recycle(batch);
+        lane.batches.next(request);
       };
 
       const writes = merge(...lanes.map((lane) => lane.batches.pipe(concatMap((request) => from(writer.send(request, abort.signal)))))).subscribe({
@@ -152,6 +155,7 @@ class Lane {
   private series: SeriesRecord[] = [];
   private values: Float64Array;
   private timestamps: Float64Array;
+  private spare: { series: SeriesRecord[]; values: Float64Array; timestamps: Float64Array } | null = null;
 
   constructor(private readonly maxSamples: number) {
     // Start small (timer-flushed batches are often short) and double up to the maximum.
@@ -176,10 +180,29 @@ class Lane {
     const batch: SampleColumns = { length: this.length, series: this.series, values: this.values, timestamps: this.timestamps };
     const capacity = Math.min(this.maxSamples, Math.max(256, this.length));
     this.length = 0;
-    this.series = [];
-    this.values = new Float64Array(capacity);
-    this.timestamps = new Float64Array(capacity);
+    const spare = this.spare;
+    this.spare = null;
+    if (spare !== null && spare.values.length === capacity) {
+      this.series = spare.series;
+      this.values = spare.values;
+      this.timestamps = spare.timestamps;
+    } else {
+      this.series = [];
+      this.values = new Float64Array(capacity);
+      this.timestamps = new Float64Array(capacity);
+    }
     return batch;
+  }
+
+  /**
+   * Hands back a taken batch once it is encoded, for the next batch to fill: a lane then
+   * allocates no columns in steady state (fresh 32 KB arrays per request are external memory that
+   * hastens full GCs, which are slow with a million series in the heap).
+   */
+  recycle(batch: SampleColumns): void {
+    const series = batch.series as SeriesRecord[];
+    series.length = 0; // drop the records: a recycled batch must not keep forgotten series alive
+    this.spare = { series, values: batch.values, timestamps: batch.timestamps };
   }
 
   clear(): void {
@@ -187,6 +210,7 @@ class Lane {
     this.timer = null;
     this.length = 0;
     this.series = [];
+    this.spare = null;
   }
 
   private grow(): void {

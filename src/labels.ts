@@ -86,31 +86,54 @@ function printable(text: string): string {
  */
 export function encodeLabelsKey(labels: CanonicalLabels): string {
   const { names, values } = labels;
+  const count = names.length;
+  if (byteLengths.length < 2 * count) byteLengths = new Int32Array(4 * count);
+  const lengths = byteLengths;
   let size = 0;
-  for (let i = 0; i < names.length; i++) {
-    const name = Buffer.byteLength(names[i], 'utf8');
-    const value = Buffer.byteLength(values[i], 'utf8');
+  for (let i = 0; i < count; i++) {
+    const name = (lengths[2 * i] = utf8Length(names[i]));
+    const value = (lengths[2 * i + 1] = utf8Length(values[i]));
     const inner = 1 + varintSize(name) + name + 1 + varintSize(value) + value;
     size += 1 + varintSize(inner) + inner;
   }
   if (keyScratch.length < size) keyScratch = Buffer.allocUnsafe(Math.max(size, keyScratch.length * 2));
   const out = keyScratch;
   let p = 0;
-  for (let i = 0; i < names.length; i++) {
-    const name = Buffer.byteLength(names[i], 'utf8');
-    const value = Buffer.byteLength(values[i], 'utf8');
+  for (let i = 0; i < count; i++) {
+    const name = lengths[2 * i];
+    const value = lengths[2 * i + 1];
     out[p++] = 0x0a;
     p = writeVarint(out, p, 1 + varintSize(name) + name + 1 + varintSize(value) + value);
     out[p++] = 0x0a;
     p = writeVarint(out, p, name);
-    p += out.write(names[i], p, name, 'utf8');
+    p = writeUtf8(out, p, names[i], name);
     out[p++] = 0x12;
     p = writeVarint(out, p, value);
-    p += out.write(values[i], p, value, 'utf8');
+    p = writeUtf8(out, p, values[i], value);
   }
   return out.toString('latin1', 0, p);
 }
 
+// Label names and values are mostly short ASCII: a loop over their chars beats two native calls
+// (byteLength, write) per string. Anything else goes through Buffer's own UTF-8 encoder, which
+// also decides what a lone surrogate becomes.
+const SHORT = 64;
+
+function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > SHORT) return Buffer.byteLength(text, 'utf8');
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, 'utf8');
+  return length;
+}
+
+function writeUtf8(out: Buffer, p: number, text: string, byteLength: number): number {
+  const length = text.length;
+  if (byteLength !== length || length > SHORT) return p + out.write(text, p, byteLength, 'utf8');
+  for (let i = 0; i < length; i++) out[p + i] = text.charCodeAt(i);
+  return p + length;
+}
+
+let byteLengths = new Int32Array(64);
 let keyScratch = Buffer.allocUnsafe(1024);
 
 /** Decodes a canonical key back into labels (for logs and outcomes; not on the hot path). */

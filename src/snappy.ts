@@ -1,8 +1,22 @@
 /** Snappy block format (not the framed format), as Remote-Write requires. */
 import snappy from 'snappyjs';
+import { SnappyCompressor } from 'snappyjs/snappy_compressor.js';
 
-export function snappyCompress(input: Buffer): Buffer {
-  return snappy.compress(input);
+// snappyjs' `compress` allocates a zero-filled buffer of the worst-case size (1.17x the input) per
+// call; with 200 KB requests that allocation and the GC pressure of its external memory cost as
+// much as a tenth of the sink's CPU at a million series. Its compressor writes into one reused
+// scratch buffer instead, and the body gets an exact-size copy.
+let compressScratch = Buffer.allocUnsafe(1 << 16);
+
+/** Snappy block compression (snappyjs' compressor); the result is the caller's to keep. */
+export function snappyCompress(input: Uint8Array): Buffer {
+  const compressor = new SnappyCompressor(input);
+  const worst = compressor.maxCompressedLength();
+  if (compressScratch.length < worst) compressScratch = Buffer.allocUnsafe(Math.max(worst, compressScratch.length * 2));
+  const length = compressor.compressToBuffer(compressScratch);
+  const body = Buffer.allocUnsafe(length);
+  compressScratch.copy(body, 0, 0, length);
+  return body;
 }
 
 /** How the sink frames a request body; both are snappy blocks every receiver decodes. */

@@ -8,3 +8,14 @@ declare module 'snappyjs' {
   const snappy: SnappyJs;
   export default snappy;
 }
+
+/** snappyjs' compressor itself, which `compress` wraps: it writes into a buffer the caller owns. */
+declare module 'snappyjs/snappy_compressor.js' {
+  export class SnappyCompressor {
+    constructor(uncompressed: Uint8Array);
+    /** 32 + n + n/6: the most a block of this input can take. */
+    maxCompressedLength(): number;
+    /** Writes the block (preamble and elements) from offset 0; returns its length. */
+    compressToBuffer(out: Uint8Array): number;
+  }
+}

@@ -17,6 +17,15 @@ describe('snappy', () => {
     );
   });
 
+  it('compresses exactly as snappyjs.compress does, into bodies that later calls leave alone', () => {
+    const inputs = [Buffer.from('rxprom '.repeat(30_000)), Buffer.alloc(0), Buffer.from('a'), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) & 0xff))];
+    const bodies = inputs.map((input) => snappyCompress(input));
+    for (let i = 0; i < inputs.length; i++) {
+      assert.ok(bodies[i].equals(snappyjs.compress(inputs[i])), `input ${i}`);
+      assert.ok(Buffer.from(snappyjs.uncompress(bodies[i])).equals(inputs[i]), `input ${i} after later calls`);
+    }
+  });
+
   it('frames any bytes as one literal element that snappyjs decodes, a few bytes over the input', () => {
     // Around each boundary of the literal tag's length encoding, and of the preamble's varint.
     const lengths = [0, 1, 59, 60, 61, 127, 128, 255, 256, 257, 16_383, 16_384, 65_535, 65_536, 65_537, 2_097_152, 16_777_216, 16_777_217];
