@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
 import { remoteWrite } from '../operators/remote-write.js';
 import type { Sample } from '../src/model.js';
+import { SinkPacer } from './common.js';
 
 export interface CardinalityResult {
   readonly series: number;
@@ -66,8 +67,7 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/w
 
 const sink = remoteWrite({ url, shards: 4, maxSamplesPerRequest: 2000, maxDelayMs: 200, logger: { info() {}, warn() {}, error() {} } });
 const { metrics } = sink;
-const highWater = 4 * 2000 * 3;
-let wake: (() => void) | undefined;
+const pacer = new SinkPacer(metrics, 4 * 2000 * 3);
 // Set by the measuring loop after its last checkpoint: the sink holds every series until then.
 let soakDone = SOAK_SECONDS <= 0;
 
@@ -108,7 +108,8 @@ const source = new Observable<Sample>((subscriber) => {
         round++;
       }
     }
-    if (metrics.samplesPending >= highWater) wake = () => setImmediate(step);
+    const wait = pacer.ready();
+    if (wait) void wait.then(() => setImmediate(step));
     else setImmediate(step);
   };
   setImmediate(step);
@@ -119,13 +120,7 @@ const baseline = await settledHeap();
 const started = performance.now();
 const done = new Promise<void>((resolve, reject) => {
   source.pipe(sink).subscribe({
-    next() {
-      if (wake && metrics.samplesPending < highWater) {
-        const resume = wake;
-        wake = undefined;
-        resume();
-      }
-    },
+    next: () => pacer.release(),
     error: reject,
     complete: resolve,
   });

@@ -111,3 +111,30 @@ export function fmt(value: number, digits = 3): string {
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   return Number(value.toPrecision(digits)).toString();
 }
+
+/**
+ * Paces a benchmark's source by the sink's backlog: `ready()` is undefined while the sink holds
+ * fewer than `highWater` samples, else a promise that `release()` (called on every outcome)
+ * resolves once the backlog is below the mark again.
+ */
+export class SinkPacer {
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly metrics: { readonly samplesPending: number },
+    private readonly highWater: number,
+  ) {}
+
+  ready(): Promise<void> | undefined {
+    if (this.metrics.samplesPending < this.highWater) return undefined;
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  release(): void {
+    if (this.wake && this.metrics.samplesPending < this.highWater) {
+      const resume = this.wake;
+      this.wake = undefined;
+      resume();
+    }
+  }
+}

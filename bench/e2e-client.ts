@@ -17,6 +17,7 @@ import prw from 'prometheus-remote-write';
 import { Observable } from 'rxjs';
 import type { Labels, Sample, WriteOutcome } from '../src/model.js';
 import { remoteWrite } from '../operators/remote-write.js';
+import { SinkPacer } from './common.js';
 import { buildLabelSets } from './workload.js';
 
 export interface ClientResult {
@@ -121,13 +122,11 @@ async function runRxprom(): Promise<Omit<ClientResult, 'seconds' | 'samplesPerSe
     inFlightSum += metrics.requestsInFlight;
     inFlightN++;
   }, 20);
-  let wake: (() => void) | undefined;
-  const ready = (): Promise<void> | undefined =>
-    metrics.samplesPending < highWater ? undefined : new Promise<void>((resolve) => (wake = resolve));
+  const pacer = new SinkPacer(metrics, highWater);
   let errors = 0;
   let lastError = '';
   await new Promise<void>((resolve, reject) => {
-    workload(ready)
+    workload(() => pacer.ready())
       .pipe(sink)
       .subscribe({
         next(outcome: WriteOutcome) {
@@ -135,11 +134,7 @@ async function runRxprom(): Promise<Omit<ClientResult, 'seconds' | 'samplesPerSe
             errors++;
             lastError = `${outcome.reason}: ${outcome.message ?? ''} ${outcome.responseBody ?? ''}`.slice(0, 200);
           }
-          if (wake && metrics.samplesPending < highWater) {
-            const resume = wake;
-            wake = undefined;
-            resume();
-          }
+          pacer.release();
         },
         error: reject,
         complete: resolve,

@@ -155,7 +155,8 @@ class Lane {
   private series: SeriesRecord[] = [];
   private values: Float64Array;
   private timestamps: Float64Array;
-  private spare: { series: SeriesRecord[]; values: Float64Array; timestamps: Float64Array } | null = null;
+  /** The last encoded batch, emptied, whose columns the next batch reuses. */
+  private spare: SampleColumns | null = null;
 
   constructor(private readonly maxSamples: number) {
     // Start small (timer-flushed batches are often short) and double up to the maximum.
@@ -183,7 +184,7 @@ class Lane {
     const spare = this.spare;
     this.spare = null;
     if (spare !== null && spare.values.length === capacity) {
-      this.series = spare.series;
+      this.series = spare.series as SeriesRecord[];
       this.values = spare.values;
       this.timestamps = spare.timestamps;
     } else {
@@ -200,9 +201,8 @@ class Lane {
    * hastens full GCs, which are slow with a million series in the heap).
    */
   recycle(batch: SampleColumns): void {
-    const series = batch.series as SeriesRecord[];
-    series.length = 0; // drop the records: a recycled batch must not keep forgotten series alive
-    this.spare = { series, values: batch.values, timestamps: batch.timestamps };
+    (batch.series as SeriesRecord[]).length = 0; // a recycled batch must not keep forgotten series alive
+    this.spare = batch;
   }
 
   clear(): void {
