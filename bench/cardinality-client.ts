@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
 import { remoteWrite } from '../operators/remote-write.js';
-import type { Sample } from '../src/model.js';
+import type { Sample } from '../src/core/model.js';
 import { SinkPacer } from './common.js';
 
 export interface CardinalityResult {

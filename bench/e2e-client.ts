@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import prw from 'prometheus-remote-write';
 import { Observable } from 'rxjs';
-import type { Labels, Sample, WriteOutcome } from '../src/model.js';
+import type { Labels, Sample, WriteOutcome } from '../src/core/model.js';
 import { remoteWrite } from '../operators/remote-write.js';
 import { SinkPacer } from './common.js';
 import { buildLabelSets } from './workload.js';

@@ -6,11 +6,11 @@
  */
 import { createRequire } from 'node:module';
 import prw from 'prometheus-remote-write';
-import { WriteRequestEncoder, type SampleColumns } from '../src/encoder.js';
-import type { Labels } from '../src/model.js';
-import { encodeWriteRequestReference, type DecodedWriteRequest } from '../src/proto.js';
-import { SeriesInterner, type SeriesRecord } from '../src/series.js';
-import { snappyCompress, snappyUncompress } from '../src/snappy.js';
+import { WriteRequestEncoder, type SampleColumns } from '../src/protocol/encoder.js';
+import type { Labels } from '../src/core/model.js';
+import { encodeWriteRequestReference, type DecodedWriteRequest } from '../src/protocol/reference.js';
+import { SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
+import { snappyCompress, snappyUncompress } from '../src/protocol/snappy.js';
 import { figure, type BenchContext, type Figure } from './common.js';
 import { buildLabelSets } from './workload.js';
 

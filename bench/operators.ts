@@ -6,7 +6,7 @@
  * side pays for generating them.
  */
 import { from, map, type Observable } from 'rxjs';
-import type { Labels } from '../src/model.js';
+import type { Labels } from '../src/core/model.js';
 import { reorderByWatermark } from '../operators/reorder-by-watermark.js';
 import { tumblingWindow } from '../operators/tumbling-window.js';
 import { figure, type BenchContext, type Figure } from './common.js';

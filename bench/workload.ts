@@ -4,7 +4,7 @@
  * One label object is built per series and reused for every sample of it, as a pipeline that
  * keys devices would do.
  */
-import type { Labels } from '../src/model.js';
+import type { Labels } from '../src/core/model.js';
 
 export const WORKLOAD_METRIC = 'raw_sender_metric';
 

@@ -8,7 +8,7 @@
  * can run on the wall clock (the gateway) or on a virtual clock (tests). Every reading carries the
  * simulator's ground truth in `kind`, which the pipeline never reads and the tests compare against.
  */
-import { seededRandom } from '../src/random.js';
+import { seededRandom } from '../src/testing/index.js';
 
 export interface DeviceReading {
   readonly device: string;

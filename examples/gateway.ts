@@ -11,7 +11,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Observable, Subject, finalize, takeUntil } from 'rxjs';
-import { remoteWrite, startReceiver, type Receiver, type WriteOutcome } from '../src/index.js';
+import { remoteWrite, type WriteOutcome } from '../src/index.js';
+import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';

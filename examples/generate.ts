@@ -5,6 +5,6 @@
  *
  * Run with --help for every flag. Exit code 0 when every sample is accounted for as injected.
  */
-import { runGenerateCli } from '../src/generate-cli.js';
+import { runGenerateCli } from '../src/testing/index.js';
 
 process.exitCode = await runGenerateCli(process.argv.slice(2));

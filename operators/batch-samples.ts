@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { numberOption } from '../src/errors.js';
+import { numberOption } from '../src/core/options.js';
 
 export interface BatchSamplesOptions {
   /** Emit as soon as a batch holds this many samples. 1 to 1,000,000. */

@@ -1,7 +1,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { ConfigError, functionOption, numberOption } from '../src/errors.js';
-import type { Logger } from '../src/logger.js';
-import type { Labels, Sample } from '../src/model.js';
+import { ConfigError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import type { Labels, Sample } from '../src/core/model.js';
+import { functionOption, numberOption } from '../src/core/options.js';
 
 /** Why `dropOutliers` dropped an element. */
 export type OutlierReason =

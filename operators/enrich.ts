@@ -1,6 +1,7 @@
 import { asyncScheduler, isObservable, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError, functionOption, numberOption } from '../src/errors.js';
-import type { Logger } from '../src/logger.js';
+import { ConfigError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import { functionOption, numberOption } from '../src/core/options.js';
 
 /** Where reference data comes from. */
 export type EnrichReference<K, R> =

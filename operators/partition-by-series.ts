@@ -1,8 +1,8 @@
 import { groupBy, type GroupedObservable, type OperatorFunction } from 'rxjs';
-import { numberOption, functionOption } from '../src/errors.js';
-import { hashString } from '../src/hash.js';
-import { checkLabels, encodeLabelsKey } from '../src/labels.js';
-import type { Sample } from '../src/model.js';
+import { hashString } from '../src/core/hash.js';
+import { sampleSeriesKey } from '../src/core/series-key.js';
+import type { Sample } from '../src/core/model.js';
+import { numberOption, functionOption } from '../src/core/options.js';
 
 export interface PartitionBySeriesOptions<T> {
   /** Number of ordered lanes. 1 to 1024. */
@@ -28,10 +28,4 @@ export function partitionBySeries<T = Sample>(options: PartitionBySeriesOptions<
     const hash = typeof identity === 'number' ? identity >>> 0 : hashString(identity);
     return hash % shards;
   });
-}
-
-/** The canonical identity of a sample's series: its sorted, non-empty labels. */
-export function sampleSeriesKey(sample: Sample): string {
-  const labels = checkLabels(sample?.labels, 'off');
-  return typeof labels === 'string' ? '' : encodeLabelsKey(labels);
 }

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError, enumOption, functionOption, numberOption } from '../src/errors.js';
+import { ConfigError } from '../src/core/errors.js';
+import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 
 export interface ReorderByWatermarkOptions<T> {
   /** Event time of an element (ms). Required. An element whose event time is not a finite number is dropped as invalid. */

@@ -1,7 +1,8 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
-import { ConfigError, enumOption, functionOption, numberOption } from '../src/errors.js';
-import type { Labels, Sample } from '../src/model.js';
+import { ConfigError } from '../src/core/errors.js';
+import type { Labels, Sample } from '../src/core/model.js';
+import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 
 /** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
 export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };

@@ -1,21 +1,23 @@
-// rxprom public API: everything a user imports comes from here.
+// rxprom public API: everything a user imports comes from here. Test tooling (the embedded
+// receiver, the load generator) is in `rxprom/testing` (src/testing/index.ts).
 
 // Data model
-export type { Labels, Sample, WriteOutcome, DropReason } from './model.js';
-export { sample, STALE_NAN, DROP_REASONS } from './model.js';
+export type { Labels, Sample, WriteOutcome, DropReason } from './core/model.js';
+export { sample, STALE_NAN, DROP_REASONS } from './core/model.js';
 
 // The sink and its building blocks
 export { remoteWrite, type RemoteWriteOperator } from '../operators/remote-write.js';
-export type { RemoteWriteOptions } from './remote-write-options.js';
-export { partitionBySeries, sampleSeriesKey, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
+export type { RemoteWriteOptions } from './remote-write/options.js';
+export { partitionBySeries, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
+export { sampleSeriesKey } from './core/series-key.js';
 export { batchSamples, type BatchSamplesOptions } from '../operators/batch-samples.js';
-export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot } from './metrics.js';
-export { RetryPolicy, parseRetryAfter, type RetryOptions } from './retry.js';
-export { classifyStatus, type ResponseClass } from './classify.js';
-export { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from './signer.js';
-export { checkLabels, type ValidationMode, type CanonicalLabels, type LabelCheck } from './labels.js';
-export { ConfigError, RemoteWriteError } from './errors.js';
-export { consoleLogger, silentLogger, type Logger, type LogMethod } from './logger.js';
+export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot } from './remote-write/metrics.js';
+export { RetryPolicy, parseRetryAfter, type RetryOptions } from './remote-write/http/retry-policy.js';
+export { classifyStatus, type ResponseClass } from './remote-write/http/classify.js';
+export { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from './remote-write/http/signers.js';
+export { checkLabels, type ValidationMode, type CanonicalLabels, type LabelCheck } from './protocol/label-rules.js';
+export { ConfigError, RemoteWriteError } from './core/errors.js';
+export { consoleLogger, silentLogger, type Logger, type LogMethod } from './core/logger.js';
 
 // Stream operators
 export { reorderByWatermark, type ReorderByWatermarkOptions, type ReorderByWatermarkOperator, type ReorderStats } from '../operators/reorder-by-watermark.js';
@@ -41,35 +43,7 @@ export {
 } from '../operators/enrich.js';
 export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierReason, type OutlierStats, type DropOutliersOperator } from '../operators/drop-outliers.js';
 
-// Embedded receiver (demo, your own tests, fault injection)
-export {
-  startReceiver,
-  type Receiver,
-  type ReceiverOptions,
-  type ReceiverFault,
-  type RandomFaults,
-  type ReceivedSeries,
-  type ReceiverStats,
-  type RefusalReason,
-  type SeriesMatcher,
-} from './receiver.js';
-
-// Load generator with error injection
-export {
-  generateSamples,
-  checkAccounting,
-  expectedAccounting,
-  MALFORMED_KINDS,
-  type GeneratorOptions,
-  type GeneratorReport,
-  type GeneratedSamples,
-  type MalformedKind,
-  type AccountingSnapshot,
-} from './generator.js';
-export { runGenerateCli } from './generate-cli.js';
-export { seededRandom } from './random.js';
-
 // Protocol helpers (decode requests, e.g. in your own tests)
-export { decodeWriteRequest, encodeWriteRequestReference } from './proto.js';
-export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './proto.js';
-export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './snappy.js';
+export { decodeWriteRequest, encodeWriteRequestReference } from './protocol/reference.js';
+export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './protocol/reference.js';
+export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Labels } from '../../src/model.js';
+import type { Labels } from '../../src/core/model.js';
 
 export interface StoredSeries {
   readonly labels: Labels;

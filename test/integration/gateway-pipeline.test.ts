@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { simulateFleet, type DeviceReading } from '../../examples/fleet.js';
 import { gatewayPipeline } from '../../examples/gateway-pipeline.js';
 import { startPrometheus, unavailable, type TsdbServer } from '../harness/servers.js';

@@ -6,9 +6,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
-import { RemoteWriteError } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
-import type { Labels, Sample, WriteOutcome } from '../../src/model.js';
+import { RemoteWriteError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Labels, Sample, WriteOutcome } from '../../src/core/model.js';
 import { startPrometheus, startVictoriaMetrics, unavailable, type TsdbServer } from '../harness/servers.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 

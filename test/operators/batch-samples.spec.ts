@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
 import { batchSamples } from '../../operators/batch-samples.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 

@@ -4,8 +4,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { dropOutliers, type OutlierReason } from '../../operators/drop-outliers.js';
-import { ConfigError } from '../../src/errors.js';
-import type { Labels, Sample } from '../../src/model.js';
+import { ConfigError } from '../../src/core/errors.js';
+import type { Labels, Sample } from '../../src/core/model.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 const a: Labels = { __name__: 'temp', device: 'a' };

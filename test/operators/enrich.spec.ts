@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { enrich, type EnrichDropReason } from '../../operators/enrich.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 type Reading = { device: string; v: number };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { from, mergeMap, map, toArray, lastValueFrom, concatMap, timer } from 'rxjs';
 import { partitionBySeries } from '../../operators/partition-by-series.js';
-import type { Sample } from '../../src/model.js';
+import type { Sample } from '../../src/core/model.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 

@@ -6,12 +6,12 @@ import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter } from 'r
 import { TestScheduler } from 'rxjs/testing';
 import fc from 'fast-check';
 import { remoteWrite } from '../../operators/remote-write.js';
-import { decodeWriteRequest, type DecodedWriteRequest } from '../../src/proto.js';
-import { snappyUncompress } from '../../src/snappy.js';
-import { silentLogger, type Logger } from '../../src/logger.js';
-import { ConfigError, RemoteWriteError } from '../../src/errors.js';
-import { basicAuthSigner } from '../../src/signer.js';
-import type { Sample, WriteOutcome } from '../../src/model.js';
+import { decodeWriteRequest, type DecodedWriteRequest } from '../../src/protocol/reference.js';
+import { snappyUncompress } from '../../src/protocol/snappy.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
+import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
+import type { Sample, WriteOutcome } from '../../src/core/model.js';
 
 /** A scripted receiver: each request takes the next answer; with none left it answers 204. */
 type Answer = { status: number; body?: string; headers?: Record<string, string> } | { reset: true } | { hang: true };

@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, Subject, toArray, lastValueFrom } from 'rxjs';
 import fc from 'fast-check';
 import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 const identity = (n: number): number => n;

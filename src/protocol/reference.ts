@@ -25,7 +25,7 @@ export interface DecodedWriteRequest {
 
 function protoPath(): string {
   // Compiled code lives in dist/src, sources in src: the proto folder sits at the package root.
-  for (const relative of ['../../proto/remote.proto', '../proto/remote.proto']) {
+  for (const relative of ['../../../proto/remote.proto', '../../proto/remote.proto']) {
     const path = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
-import { varintSize, writeVarint } from '../../src/varint.js';
+import { varintSize, writeVarint } from '../../src/protocol/varint.js';
 
 describe('varint', () => {
   it('writes what protobufjs writes for an int64, and sizes it exactly (property)', () => {

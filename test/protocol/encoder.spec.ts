@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WriteRequestEncoder, type PreparedSample } from '../../src/encoder.js';
-import { SeriesInterner, type SeriesRecord } from '../../src/series.js';
-import { decodeWriteRequest, encodeWriteRequestReference, type DecodedWriteRequest } from '../../src/proto.js';
-import { snappyUncompress } from '../../src/snappy.js';
-import { STALE_NAN, type Labels } from '../../src/model.js';
-import { decodeLabelsKey } from '../../src/labels.js';
+import { WriteRequestEncoder, type PreparedSample } from '../../src/protocol/encoder.js';
+import { SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
+import { decodeWriteRequest, encodeWriteRequestReference, type DecodedWriteRequest } from '../../src/protocol/reference.js';
+import { snappyUncompress } from '../../src/protocol/snappy.js';
+import { STALE_NAN, type Labels } from '../../src/core/model.js';
 import fc from 'fast-check';
+import { decodeLabelsKey } from '../../src/core/series-key.js';
 
 function intern(interner: SeriesInterner, labels: Labels): SeriesRecord {
   const record = interner.resolve(labels);

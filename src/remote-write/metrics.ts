@@ -1,7 +1,7 @@
 /**
  * The sink's counters, with the Flink connector's meanings, readable at any time.
  */
-import { DROP_REASONS, type DropReason } from './model.js';
+import { DROP_REASONS, type DropReason } from '../core/model.js';
 
 export interface RemoteWriteMetricsSnapshot {
   /** Samples that entered the sink. */

@@ -7,12 +7,12 @@
  */
 import { parseArgs } from 'node:util';
 import { lastValueFrom, type Observable, Subject, takeUntil, ignoreElements, defaultIfEmpty } from 'rxjs';
-import { remoteWrite } from '../operators/remote-write.js';
-import { ConfigError } from './errors.js';
+import { remoteWrite } from '../../../operators/remote-write.js';
+import { ConfigError } from '../../core/errors.js';
 import { checkAccounting, generateSamples, type GeneratorOptions, type GeneratorReport } from './generator.js';
-import type { Logger } from './logger.js';
-import type { RemoteWriteMetricsSnapshot } from './metrics.js';
-import { DROP_REASONS } from './model.js';
+import type { Logger } from '../../core/logger.js';
+import type { RemoteWriteMetricsSnapshot } from '../../remote-write/metrics.js';
+import { DROP_REASONS } from '../../core/model.js';
 
 export interface GenerateCliIo {
   /** Progress and report lines. Default: console.log. */

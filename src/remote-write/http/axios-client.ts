@@ -9,8 +9,8 @@ import https from 'node:https';
 import axios, { type AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import { classifyStatus } from './classify.js';
-import type { RetryPolicy } from './retry.js';
-import type { RequestSigner } from './signer.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { RequestSigner } from './signers.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;

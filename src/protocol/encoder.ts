@@ -6,7 +6,7 @@
  * reused across requests, so a request costs one pass to group and size it, one to write it, and
  * snappy (snappyjs, the largest single cost of a request; see bench/README.md).
  */
-import type { SeriesRecord } from './series.js';
+import type { SeriesRecord } from '../remote-write/series-interner.js';
 import { snappyCompress, snappyFrameLiteral, type Compression } from './snappy.js';
 import { varintSize, writeVarint } from './varint.js';
 

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import fc from 'fast-check';
-import { startReceiver, type Receiver } from '../../src/receiver.js';
-import { decodeBody, decodeWire, Refusal, SeriesStore } from '../../src/receiver-store.js';
-import { decodeWriteRequest, encodeWriteRequestReference, type DecodedTimeSeries } from '../../src/proto.js';
-import { snappyCompress } from '../../src/snappy.js';
-import { ConfigError } from '../../src/errors.js';
+import { startReceiver, type Receiver } from '../../src/testing/receiver/server.js';
+import { decodeBody, decodeWire, Refusal, SeriesStore } from '../../src/testing/receiver/store.js';
+import { decodeWriteRequest, encodeWriteRequestReference, type DecodedTimeSeries } from '../../src/protocol/reference.js';
+import { snappyCompress } from '../../src/protocol/snappy.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { remoteWrite } from '../../operators/remote-write.js';
-import { silentLogger } from '../../src/logger.js';
-import { STALE_NAN, type Sample } from '../../src/model.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { STALE_NAN, type Sample } from '../../src/core/model.js';
 
 type Series = { labels: Array<[string, string]>; samples: Array<[number, number]> };
 const raw = (series: Series[]): Buffer =>

@@ -2,9 +2,10 @@
  * Series interning: a series' identity, hash, lane and encoded label bytes are computed once,
  * on its first sample, and every later sample of the series reuses them.
  */
-import { hashString } from './hash.js';
-import { checkLabels, encodeLabelsKey, type ValidationMode } from './labels.js';
-import type { Labels } from './model.js';
+import { hashString } from '../core/hash.js';
+import { checkLabels, type ValidationMode } from '../protocol/label-rules.js';
+import type { Labels } from '../core/model.js';
+import { encodeLabelsKey } from '../core/series-key.js';
 
 /** Everything the sink keeps per live series. Kept small: a million of these must fit. */
 export class SeriesRecord {

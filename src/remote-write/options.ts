@@ -3,14 +3,15 @@
  * naming the option and its accepted range when the operator is created, not when data flows.
  */
 import type { SchedulerLike } from 'rxjs';
-import { ConfigError, enumOption, functionOption, numberOption } from './errors.js';
-import { VALIDATION_MODES, type ValidationMode } from './labels.js';
-import type { Logger } from './logger.js';
-import { consoleLogger } from './logger.js';
+import { ConfigError } from '../core/errors.js';
+import { VALIDATION_MODES, type ValidationMode } from '../protocol/label-rules.js';
+import type { Logger } from '../core/logger.js';
+import { consoleLogger } from '../core/logger.js';
 import { RemoteWriteMetrics } from './metrics.js';
-import { RetryPolicy, type RetryOptions } from './retry.js';
-import type { RequestSigner } from './signer.js';
-import { COMPRESSIONS, type Compression } from './snappy.js';
+import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
+import type { RequestSigner } from './http/signers.js';
+import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
+import { enumOption, functionOption, numberOption } from '../core/options.js';
 
 export interface RemoteWriteOptions {
   /** The receiver's write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */

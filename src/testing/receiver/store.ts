@@ -4,10 +4,10 @@
  * that they can be tested (and fuzzed) in-process.
  */
 import { isUtf8 } from 'node:buffer';
-import { encodeLabelsKey } from './labels.js';
-import type { Labels, Sample } from './model.js';
-import type { DecodedLabel } from './proto.js';
-import { snappyUncompress } from './snappy.js';
+import type { Labels, Sample } from '../../core/model.js';
+import type { DecodedLabel } from '../../protocol/reference.js';
+import { snappyUncompress } from '../../protocol/snappy.js';
+import { encodeLabelsKey } from '../../core/series-key.js';
 
 /** Why the receiver refused a request (one counter per reason in `ReceiverStats`). */
 export type RefusalReason =

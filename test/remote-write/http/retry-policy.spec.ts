@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRetryAfter, RetryPolicy } from '../../src/retry.js';
-import { classifyStatus } from '../../src/classify.js';
-import { ConfigError } from '../../src/errors.js';
+import { parseRetryAfter, RetryPolicy } from '../../../src/remote-write/http/retry-policy.js';
+import { classifyStatus } from '../../../src/remote-write/http/classify.js';
+import { ConfigError } from '../../../src/core/errors.js';
 
 describe('RetryPolicy', () => {
   it('doubles from initialDelayMs up to maxDelayMs', () => {

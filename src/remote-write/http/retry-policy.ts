@@ -1,7 +1,7 @@
+import { numberOption } from '../../core/options.js';
 /**
  * The retry policy: exponential backoff with jitter, overridden by a receiver's `Retry-After`.
  */
-import { numberOption } from './errors.js';
 
 export interface RetryOptions {
   /** Delay before the first retry (ms). Default 30, as Prometheus and the Flink connector. */

@@ -30,12 +30,13 @@
  * tells a 2.0 sender to fall back to 1.0.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ConfigError, enumOption, numberOption } from './errors.js';
-import type { Sample } from './model.js';
-import { seededRandom } from './random.js';
-import { decodeBody, Refusal, SeriesStore, type ReceivedSeries, type RefusalReason, type SeriesMatcher } from './receiver-store.js';
+import { ConfigError } from '../../core/errors.js';
+import type { Sample } from '../../core/model.js';
+import { seededRandom } from '../random.js';
+import { decodeBody, Refusal, SeriesStore, type ReceivedSeries, type RefusalReason, type SeriesMatcher } from './store.js';
+import { enumOption, numberOption } from '../../core/options.js';
 
-export type { ReceivedSeries, RefusalReason, SeriesMatcher } from './receiver-store.js';
+export type { ReceivedSeries, RefusalReason, SeriesMatcher } from './store.js';
 
 export interface ReceiverOptions {
   /** Address to listen on. Default 127.0.0.1. */

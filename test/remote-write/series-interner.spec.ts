@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { guardOrder, SeriesInterner, type SeriesRecord } from '../../src/series.js';
+import { guardOrder, SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
 
 describe('SeriesInterner', () => {
   it('gives one record per series whatever the label order or object identity', () => {

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkLabels, decodeLabelsKey, encodeLabelsKey } from '../../src/labels.js';
+import { checkLabels } from '../../src/protocol/label-rules.js';
+import { decodeLabelsKey, encodeLabelsKey } from '../../src/core/series-key.js';
 
 /** The key as protobufjs-style code would write it: Buffer's UTF-8 for every string. */
 function referenceKey(names: string[], values: string[]): string {

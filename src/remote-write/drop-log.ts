@@ -2,7 +2,7 @@
  * Logs per-sample drops without flooding: the first drop of each reason is logged at once, later
  * ones are summed and logged at most once per interval.
  */
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 export class DropLog {
   private readonly pending = new Map<string, { count: number; lastMessage: string }>();

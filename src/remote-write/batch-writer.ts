@@ -4,12 +4,12 @@
  * A policy of `'fail'` (and a fatal 401/403/404) ends in a `RemoteWriteError` after the outcome
  * that accounts for the batch.
  */
-import { classifyStatus } from './classify.js';
-import type { EncodedRequest, PreparedSample, SampleColumns, WriteRequestEncoder } from './encoder.js';
-import { RemoteWriteError } from './errors.js';
-import type { DropReason, WriteOutcome } from './model.js';
-import type { ResolvedRemoteWriteOptions } from './remote-write-options.js';
-import type { HttpTransport } from './transport.js';
+import { classifyStatus } from './http/classify.js';
+import type { EncodedRequest, PreparedSample, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
+import { RemoteWriteError } from '../core/errors.js';
+import type { DropReason, WriteOutcome } from '../core/model.js';
+import type { ResolvedRemoteWriteOptions } from './options.js';
+import type { HttpTransport } from './http/axios-client.js';
 
 export type BatchResult =
   | { readonly outcome: WriteOutcome; readonly error?: undefined }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import snappyjs from 'snappyjs';
-import { snappyBlockProblem, snappyCompress, snappyFrameLiteral, snappyUncompress } from '../../src/snappy.js';
+import { snappyBlockProblem, snappyCompress, snappyFrameLiteral, snappyUncompress } from '../../src/protocol/snappy.js';
 
 describe('snappy', () => {
   it('round-trips any bytes, and a compressed block always passes the check', () => {

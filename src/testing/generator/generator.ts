@@ -11,10 +11,11 @@
  * out-of-order and late → 'out-of-order', duplicate → 'duplicate'.
  */
 import { asyncScheduler, Observable, type SchedulerAction, type SchedulerLike, type Subscriber } from 'rxjs';
-import { ConfigError, numberOption } from './errors.js';
-import type { RemoteWriteMetricsSnapshot } from './metrics.js';
-import { DROP_REASONS, type DropReason, type Labels, type Sample } from './model.js';
-import { seededRandom } from './random.js';
+import { ConfigError } from '../../core/errors.js';
+import type { RemoteWriteMetricsSnapshot } from '../../remote-write/metrics.js';
+import { DROP_REASONS, type DropReason, type Labels, type Sample } from '../../core/model.js';
+import { seededRandom } from '../random.js';
+import { numberOption } from '../../core/options.js';
 
 /** How a malformed sample is broken. Every kind is refused by strict validation. */
 export type MalformedKind =

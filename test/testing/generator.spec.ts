@@ -11,17 +11,17 @@ import {
   MALFORMED_KINDS,
   type GeneratorOptions,
   type GeneratorReport,
-} from '../../src/generator.js';
-import { runGenerateCli } from '../../src/generate-cli.js';
+} from '../../src/testing/generator/generator.js';
+import { runGenerateCli } from '../../src/testing/generator/cli.js';
 import { remoteWrite } from '../../operators/remote-write.js';
-import { checkLabels } from '../../src/labels.js';
-import { silentLogger } from '../../src/logger.js';
-import { ConfigError } from '../../src/errors.js';
-import { decodeWriteRequest } from '../../src/proto.js';
-import { snappyUncompress } from '../../src/snappy.js';
-import type { Sample } from '../../src/model.js';
-import type { RemoteWriteMetricsSnapshot } from '../../src/metrics.js';
-import { seededRandom } from '../../src/random.js';
+import { checkLabels } from '../../src/protocol/label-rules.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { decodeWriteRequest } from '../../src/protocol/reference.js';
+import { snappyUncompress } from '../../src/protocol/snappy.js';
+import type { Sample } from '../../src/core/model.js';
+import type { RemoteWriteMetricsSnapshot } from '../../src/remote-write/metrics.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 const START = 1_700_000_000_000;
 
