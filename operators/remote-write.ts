@@ -7,7 +7,7 @@ import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
-import { HttpTransport } from '../src/remote-write/http/axios-client.js';
+import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -36,7 +36,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
       const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
-      const transport = new HttpTransport({
+      const client = config.client ?? new AxiosWriteClient({
         url: config.url,
         timeoutMs: config.timeoutMs,
         headers: config.headers,
@@ -48,7 +48,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           logger.debug?.({ ...event }, 'retrying request');
         },
       });
-      const writer = new BatchWriter(config, new WriteRequestEncoder({ compression: config.compression }), transport);
+      const writer = new BatchWriter(config, new WriteRequestEncoder({ compression: config.compression }), client);
       const abort = new AbortController();
       const dropLog = new DropLog(logger);
 
@@ -140,7 +140,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         for (const lane of lanes) lane.clear();
         housekeeping.unsubscribe();
         abort.abort();
-        transport.close();
+        client.close?.();
       };
     });
 

@@ -1,5 +1,5 @@
 /**
- * Writes one batch: encodes it, sends it through the transport (which retries in place), and
+ * Writes one batch: encodes it, sends it through the `WriteClient` (which retries in place), and
  * turns the final answer into a `WriteOutcome` per the sink's policies, updating the counters.
  * A policy of `'fail'` (and a fatal 401/403/404) ends in a `RemoteWriteError` after the outcome
  * that accounts for the batch.
@@ -9,7 +9,7 @@ import type { EncodedRequest, PreparedSample, SampleColumns, WriteRequestEncoder
 import { RemoteWriteError } from '../core/errors.js';
 import type { DropReason, WriteOutcome } from '../core/model.js';
 import type { ResolvedRemoteWriteOptions } from './options.js';
-import type { HttpTransport } from './http/axios-client.js';
+import type { WriteClient } from './http/write-client.js';
 
 export type BatchResult =
   | { readonly outcome: WriteOutcome; readonly error?: undefined }
@@ -19,7 +19,7 @@ export class BatchWriter {
   constructor(
     private readonly options: ResolvedRemoteWriteOptions,
     private readonly encoder: WriteRequestEncoder,
-    private readonly transport: HttpTransport,
+    private readonly client: WriteClient,
   ) {}
 
   async write(batch: readonly PreparedSample[] | SampleColumns, signal: AbortSignal): Promise<BatchResult> {
@@ -41,7 +41,7 @@ export class BatchWriter {
     metrics.requestsInFlight++;
     let result;
     try {
-      result = await this.transport.send(request.body, signal);
+      result = await this.client.send(request.body, signal);
     } finally {
       metrics.requestsInFlight--;
     }

@@ -10,6 +10,7 @@ import { consoleLogger } from '../core/logger.js';
 import { RemoteWriteMetrics } from './metrics.js';
 import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
 import type { RequestSigner } from './http/signers.js';
+import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
 import { enumOption, functionOption, numberOption } from '../core/options.js';
 
@@ -59,6 +60,12 @@ export interface RemoteWriteOptions {
   readonly metrics?: RemoteWriteMetrics;
   /** Scheduler for the batch and housekeeping timers (tests). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * The client that sends each request (the `WriteClient` seam). Default: rxprom's axios client,
+   * built from `url`, `timeoutMs`, `retry`, `headers` and `signer`. A client of your own takes
+   * over sending and retrying; `url` is still required (it names the endpoint in logs).
+   */
+  readonly client?: WriteClient;
 }
 
 export const RXPROM_USER_AGENT = 'rxprom/0.1.0';
@@ -84,6 +91,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly logger: Logger;
   readonly metrics: RemoteWriteMetrics;
   readonly scheduler: SchedulerLike | undefined;
+  readonly client: WriteClient | undefined;
 }
 
 export function resolveRemoteWriteOptions(options: RemoteWriteOptions): ResolvedRemoteWriteOptions {
@@ -133,6 +141,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
     scheduler: options.scheduler,
+    client: checkClient(options.client),
   };
 }
 
@@ -146,4 +155,12 @@ function checkUrl(value: unknown): string {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('url', 'an http(s) URL string', value);
   return value;
+}
+
+function checkClient(value: unknown): WriteClient | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || typeof (value as WriteClient).send !== 'function') {
+    throw new ConfigError('client', 'an object with a send(body, signal) method', value);
+  }
+  return value as WriteClient;
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP transport: POSTs one encoded request, retrying it in place per the retry policy.
+ * The HTTP client behind the `WriteClient` seam: POSTs one encoded request, retrying it in place per the retry policy.
  * axios carries the request over keep-alive connections; axios-retry runs the retry loop with
  * rxprom's classification and backoff. The transport never throws for a status: it resolves with
  * the final answer, and rejects only when aborted.
@@ -11,13 +11,11 @@ import axiosRetry from 'axios-retry';
 import { classifyStatus } from './classify.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RequestSigner } from './signers.js';
+import type { WriteClient, WriteResult } from './write-client.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;
 
-export type TransportResult =
-  | { readonly kind: 'response'; readonly status: number; readonly body: string; readonly attempts: number }
-  | { readonly kind: 'network-error'; readonly message: string; readonly code: string | undefined; readonly attempts: number };
 
 export interface RetryEvent {
   /** 1 for the first retry. */
@@ -27,7 +25,7 @@ export interface RetryEvent {
   readonly error?: string;
 }
 
-export interface HttpTransportOptions {
+export interface AxiosWriteClientOptions {
   readonly url: string;
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -38,12 +36,12 @@ export interface HttpTransportOptions {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
-export class HttpTransport {
+export class AxiosWriteClient implements WriteClient {
   private readonly client: AxiosInstance;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
 
-  constructor(private readonly options: HttpTransportOptions) {
+  constructor(private readonly options: AxiosWriteClientOptions) {
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.client = axios.create({
@@ -85,7 +83,7 @@ export class HttpTransport {
     });
   }
 
-  async send(body: Buffer, signal: AbortSignal): Promise<TransportResult> {
+  async send(body: Buffer, signal: AbortSignal): Promise<WriteResult> {
     try {
       const response = await this.client.post<string>(this.options.url, body, {
         headers: { ...this.options.headers, 'Content-Length': String(body.length) },

@@ -1,0 +1,21 @@
+/**
+ * The seam between the sink and the network, as Prometheus' `WriteClient`: the sink hands a
+ * finished request body to a client and gets back the final answer. The axios client
+ * (`AxiosWriteClient`) is the one rxprom ships; tests and users may inject their own through
+ * `remoteWrite({ client })` (a scripted client needs no server).
+ *
+ * A client sends one request to its end: it retries per its own policy and resolves with the last
+ * answer, never throwing for a status or a network error. It rejects only when `signal` aborts.
+ */
+
+/** The final answer to one request. `attempts` counts every HTTP attempt made, retries included. */
+export type WriteResult =
+  | { readonly kind: 'response'; readonly status: number; readonly body: string; readonly attempts: number }
+  | { readonly kind: 'network-error'; readonly message: string; readonly code: string | undefined; readonly attempts: number };
+
+export interface WriteClient {
+  /** Sends one encoded (compressed) request body; resolves with the final answer. */
+  send(body: Buffer, signal: AbortSignal): Promise<WriteResult>;
+  /** Releases connections and timers; called once when the sink's subscription ends. */
+  close?(): void;
+}
