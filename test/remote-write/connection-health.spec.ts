@@ -1,5 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { remoteWrite } from '../../operators/remote-write.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Sample } from '../../src/core/model.js';
 import { ConnectionHealth, REJECTIONS_BEFORE_ERROR, type ConnectionHealthOptions } from '../../src/remote-write/connection-health.js';
 import { RemoteWriteError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
@@ -118,6 +125,74 @@ describe('ConnectionHealth', () => {
       assert.equal(error.responseBody, 'unsupported path');
       assert.match(error.message, /^rxprom: every request so far \(2\) was rejected with 400.*check the URL path/);
       assert.deepEqual(lines.map((l) => l.level), ['error']);
+    });
+  });
+
+  describe('wired into remoteWrite', () => {
+    const samples = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm' }, value: i, timestamp: 1_700_000_000_000 + i }));
+
+    async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+      const server = http.createServer(handler);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: async () => {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        },
+      };
+    }
+
+    it('the default logger path: WARN when the endpoint fails, INFO when it is back', async () => {
+      let failuresLeft = 3;
+      const server = await serve((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(failuresLeft-- > 0 ? 503 : 204).end());
+      });
+      const lines: string[] = [];
+      const logger = { ...silentLogger, info: (_: unknown, m: string) => void lines.push(`info ${m}`), warn: (_: unknown, m: string) => void lines.push(`warn ${m}`) };
+      try {
+        const sink = remoteWrite({ url: `${server.url}/api/v1/write`, shards: 1, maxDelayMs: 1, retry: { initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }, logger });
+        const outcomes = await lastValueFrom(from(samples(2)).pipe(sink, toArray()));
+        assert.equal(outcomes[0].attempts, 4);
+        assert.equal(lines.length, 2);
+        assert.equal(lines[0], 'warn remote-write endpoint is failing (status 503); retrying, samples wait in memory');
+        assert.match(lines[1], /^info remote-write endpoint recovered after \d+\.\d s \(3 failed attempts\)$/);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('failFastAfterRejections fails the pipeline when nothing was written and every request got the same 400', async () => {
+      const server = await serve((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(400).end(`unsupported path requested: ${req.url}`));
+      });
+      const errors: string[] = [];
+      const logger = { ...silentLogger, error: (_: unknown, m: string) => void errors.push(m) };
+      try {
+        const sink = remoteWrite({ url: `${server.url}/api/v1/writ`, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 1, failFastAfterRejections: 4, logger });
+        const outcomes: string[] = [];
+        const error = await new Promise<unknown>((resolve) => from(samples(10)).pipe(sink).subscribe({ next: (o) => outcomes.push(`${o.type} ${o.reason}`), error: resolve, complete: () => resolve(undefined) }));
+        assert.ok(error instanceof RemoteWriteError);
+        assert.equal(error.status, 400);
+        assert.equal(error.responseBody, 'unsupported path requested: /api/v1/writ');
+        assert.match(error.message, /check the URL path/);
+        assert.deepEqual(outcomes, Array(4).fill('dropped non-retryable'));
+        assert.equal(errors.length, 1, 'one ERROR');
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('validates failFastAfterRejections', () => {
+      for (const bad of [-1, 1.5, 'yes', 2_000_000]) {
+        assert.throws(
+          () => remoteWrite({ url: 'http://x/api/v1/write', failFastAfterRejections: bad as number }),
+          (e: unknown) => e instanceof ConfigError && /"failFastAfterRejections" must be an integer in \[0, 1000000\]/.test(e.message),
+        );
+      }
+      remoteWrite({ url: 'http://x/api/v1/write', failFastAfterRejections: 0 });
     });
   });
 });

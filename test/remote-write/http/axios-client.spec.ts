@@ -4,6 +4,12 @@ import { AxiosWriteClient, MAX_BODY_BYTES, MAX_REDIRECTS, type AxiosWriteClientO
 import { RetryPolicy } from '../../../src/remote-write/http/retry-policy.js';
 import type { RequestSigner } from '../../../src/remote-write/http/signers.js';
 import { ScriptServer } from './script-server.js';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { remoteWrite } from '../../../operators/remote-write.js';
+import { bearerTokenSigner } from '../../../src/remote-write/http/signers.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { RemoteWriteError } from '../../../src/core/errors.js';
+import type { Sample, WriteOutcome } from '../../../src/core/model.js';
 
 const body = Buffer.from('a remote-write body');
 const never = new AbortController().signal;
@@ -267,5 +273,54 @@ describe('AxiosWriteClient', () => {
         }
       });
     }
+  });
+
+  describe('through remoteWrite: how its answers meet the sink policies', () => {
+    const samples = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm' }, value: i, timestamp: 1_700_000_000_000 + i }));
+    const fast = { initialDelayMs: 1, maxDelayMs: 2, jitter: 0 };
+
+    it('a bearer token function that throws once is retried, not fatal', async () => {
+      let calls = 0;
+      const signer = bearerTokenSigner(() => {
+        if (++calls === 1) throw new Error('token endpoint timed out');
+        return 'tok';
+      });
+      const sink = remoteWrite({ url: server.url(), shards: 1, maxDelayMs: 1, retry: fast, signer, logger: silentLogger });
+      const outcomes = await lastValueFrom(from(samples(3)).pipe(sink, toArray()));
+      assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.attempts]), [['written', 3, 2]]);
+      assert.equal(sink.metrics.snapshot().requestRetries, 1);
+      assert.equal(server.seen[0].headers['authorization'], 'Bearer tok');
+    });
+
+    it('a signer that keeps throwing ends per onMaxRetriesExceeded: discard, or fail with the signer error', async () => {
+      const signer = bearerTokenSigner(async () => Promise.reject(new Error('no token')));
+      const discarding = remoteWrite({ url: server.url(), shards: 1, maxDelayMs: 1, retry: { ...fast, maxRetries: 2 }, onMaxRetriesExceeded: 'discard', signer, logger: silentLogger });
+      const outcomes = await lastValueFrom(from(samples(2)).pipe(discarding, toArray()));
+      assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples, o.attempts]), [['dropped', 'max-retries', 2, 3]]);
+      assert.match(String(outcomes[0].message), /ESIGNER: request signer failed: no token after 3 attempts/);
+
+      const failing = remoteWrite({ url: server.url(), shards: 1, maxDelayMs: 1, retry: { ...fast, maxRetries: 1 }, signer, logger: silentLogger });
+      await assert.rejects(lastValueFrom(from(samples(1)).pipe(failing)), (e: unknown) => e instanceof RemoteWriteError && /ESIGNER/.test(e.message) && e.attempts === 2);
+      assert.equal(server.seen.length, 0, 'nothing unsigned was sent');
+    });
+
+    it('a 3xx it does not follow fails the pipeline as fatal, naming the Location', async () => {
+      server.answers.push({ status: 301, headers: { Location: 'https://metrics.example/api/v1/write' } });
+      const sink = remoteWrite({ url: server.url(), maxDelayMs: 1, logger: silentLogger });
+      const seen: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(samples(2)).pipe(sink).subscribe({ next: (o) => seen.push(o), error: resolve }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.equal(error.status, 301);
+      assert.match(error.message, /redirected \(301\) to https:\/\/metrics\.example\/api\/v1\/write/);
+      assert.deepEqual(seen.map((o) => [o.type, o.reason, o.samples, o.status]), [['dropped', 'fatal', 2, 301]]);
+    });
+
+    it('a 308 to the same host is followed and written', async () => {
+      server.answers.push({ status: 308, headers: { Location: '/api/v1/write/' } });
+      const sink = remoteWrite({ url: server.url(), maxDelayMs: 1, logger: silentLogger });
+      const outcomes = await lastValueFrom(from(samples(2)).pipe(sink, toArray()));
+      assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.attempts]), [['written', 2, 2]]);
+      assert.deepEqual(server.seen.map((r) => r.path), ['/api/v1/write', '/api/v1/write/']);
+    });
   });
 });
