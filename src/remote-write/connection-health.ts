@@ -77,7 +77,7 @@ export class ConnectionHealth {
     this.lastReport = now;
     const downMs = now - this.downSince;
     const pending = this.pending();
-    const waiting = pending.samples === undefined ? '' : `; ${pending.samples} samples in ${pending.requests} requests pending`;
+    const waiting = pending.pendingSamples === undefined ? '' : `; ${pending.pendingSamples} samples pending, ${pending.requestsInFlight ?? 0} requests in flight`;
     this.options.logger.warn(
       { url: this.endpoint, cause, downMs, failedAttempts: this.failedAttempts, ...pending },
       `remote-write endpoint still failing after ${seconds(downMs)}: ${this.failedAttempts} failed attempts, last ${cause}${waiting}`,
@@ -122,8 +122,10 @@ export class ConnectionHealth {
     return new RemoteWriteError(`rxprom: ${message}`, outcome.status, outcome.responseBody, outcome.samples, outcome.attempts);
   }
 
-  private pending(): { samples?: number; requests?: number } {
-    return this.options.pending?.() ?? {};
+  /** Log fields for what waits to be sent, when the sink said how to know. */
+  private pending(): { pendingSamples?: number; requestsInFlight?: number } {
+    const pending = this.options.pending?.();
+    return pending === undefined ? {} : { pendingSamples: pending.samples, requestsInFlight: pending.requests };
   }
 }
 

@@ -53,12 +53,15 @@ describe('ConnectionHealth', () => {
       assert.equal(health.down, false);
       assert.deepEqual(lines.map((l) => `${l.level} ${l.message}`), [
         'warn remote-write endpoint is failing (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8428); retrying, samples wait in memory',
-        'warn remote-write endpoint still failing after 10 s: 38 failed attempts, last status 503; 1234 samples in 4 requests pending',
-        'warn remote-write endpoint still failing after 20 s: 78 failed attempts, last status 503; 1234 samples in 4 requests pending',
+        'warn remote-write endpoint still failing after 10 s: 38 failed attempts, last status 503; 1234 samples pending, 4 requests in flight',
+        'warn remote-write endpoint still failing after 20 s: 78 failed attempts, last status 503; 1234 samples pending, 4 requests in flight',
         'info remote-write endpoint recovered after 26 s (101 failed attempts)',
       ]);
       assert.deepEqual(lines[3].fields, { url: 'http://db.local:8428/api/v1/writ', downMs: 25_500, failedAttempts: 101 });
       assert.equal(lines[0].fields['url'], 'http://db.local:8428/api/v1/writ', 'no credentials, no query in logs');
+      assert.deepEqual(lines[1].fields, {
+        url: 'http://db.local:8428/api/v1/writ', cause: 'status 503', downMs: 10_000, failedAttempts: 38, pendingSamples: 1234, requestsInFlight: 4,
+      });
     });
 
     it('a new outage after a recovery starts a new count', () => {

@@ -139,7 +139,7 @@ export class AxiosWriteClient implements WriteClient {
     const linked = this.aborts.link(signal);
     try {
       let url = this.options.url;
-      const visited = new Set<string>([url]);
+      const visited = new Set<string>([new URL(url).href]);
       for (let redirects = 0; ; redirects++) {
         const answer = await this.post(url, body, state, linked.signal);
         if (signal.aborted) throw signal.reason;
