@@ -8,6 +8,7 @@ import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
+import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -36,6 +37,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
       const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
+      const health = new ConnectionHealth({
+        url: config.url,
+        logger,
+        failFastAfterRejections: config.failFastAfterRejections,
+        pending: () => ({ samples: metrics.samplesPending, requests: metrics.requestsInFlight }),
+      });
       const client = config.client ?? new AxiosWriteClient({
         url: config.url,
         timeoutMs: config.timeoutMs,
@@ -46,6 +53,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         onRetry: (event) => {
           metrics.requestRetries++;
           logger.debug?.({ ...event }, 'retrying request');
+          health.attemptFailed(event);
         },
       });
       const writer = new BatchWriter(config, new WriteRequestEncoder({ compression: config.compression }), client);
@@ -78,7 +86,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         next(result) {
           metrics.activeSeries = interner.size;
           subscriber.next(result.outcome);
-          if (result.error) subscriber.error(result.error);
+          const misconfigured = health.observe(result.outcome);
+          if (result.error ?? misconfigured) subscriber.error(result.error ?? misconfigured);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {

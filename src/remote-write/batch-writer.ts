@@ -58,7 +58,7 @@ export class BatchWriter {
       }
       const detail = { ...base, status: result.status, responseBody: result.body };
       if (verdict === 'fatal') {
-        return this.fail('fatal', detail, `receiver answered ${result.status}: check the URL and the credentials`);
+        return this.fail('fatal', detail, result.message ?? `receiver answered ${result.status}: check the URL and the credentials`);
       }
       if (verdict === 'non-retryable') {
         if (this.options.onNonRetryable === 'fail') {

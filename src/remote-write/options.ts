@@ -29,6 +29,12 @@ export interface RemoteWriteOptions {
   readonly onMaxRetriesExceeded?: 'fail' | 'discard';
   /** When a request gets a non-retryable 4xx (e.g. 400): `'discard'` it (default) or `'fail'`. */
   readonly onNonRetryable?: 'discard' | 'fail';
+  /**
+   * Fail the pipeline when this many requests in a row were rejected with the same 4xx before any
+   * request was ever written: the mark of a wrong URL path (VictoriaMetrics answers 400 to
+   * `/api/v1/writ`). 0 to 1,000,000, default 0: never fail for it (an ERROR is logged after 3 either way).
+   */
+  readonly failFastAfterRejections?: number;
   /** Timeout of one HTTP attempt (ms). 1 to 600,000, default 5000. */
   readonly timeoutMs?: number;
   /** Extra request headers (e.g. `X-Scope-OrgID`). The protocol's own headers cannot be overridden. */
@@ -81,6 +87,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly retry: RetryPolicy;
   readonly onMaxRetriesExceeded: 'fail' | 'discard';
   readonly onNonRetryable: 'discard' | 'fail';
+  readonly failFastAfterRejections: number;
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly signer: RequestSigner | undefined;
@@ -131,6 +138,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     retry: new RetryPolicy(options.retry),
     onMaxRetriesExceeded: enumOption('onMaxRetriesExceeded', options.onMaxRetriesExceeded, ['fail', 'discard'], 'fail'),
     onNonRetryable: enumOption('onNonRetryable', options.onNonRetryable, ['discard', 'fail'], 'discard'),
+    failFastAfterRejections: numberOption('failFastAfterRejections', options.failFastAfterRejections, 0, { min: 0, max: 1_000_000 }),
     timeoutMs: numberOption('timeoutMs', options.timeoutMs, 5000, { min: 1, max: 600_000 }),
     headers,
     signer: functionOption<RequestSigner>('signer', options.signer, false),

@@ -3,19 +3,36 @@
  * axios carries the request over keep-alive connections; axios-retry runs the retry loop with
  * rxprom's classification and backoff. The transport never throws for a status: it resolves with
  * the final answer, and rejects only when aborted.
+ *
+ * What this client keeps to itself rather than trusting to axios or axios-retry:
+ * - the attempt count (a per-send counter, not axios-retry's private state);
+ * - the response body, read as a stream up to `MAX_BODY_BYTES` and cut there (never buffered whole);
+ * - redirects: 307 and 308 are followed here (same method, same body, signed again) up to
+ *   `MAX_REDIRECTS`, on the same host only; any other 3xx is returned as is, for the sink to fail on;
+ * - a signer that throws: a failed attempt (code `ESIGNER`), retried like a network error;
+ * - abort: one listener on the caller's signal however many requests are in flight.
  */
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { Readable } from 'node:stream';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import { classifyStatus } from './classify.js';
+import { readBoundedBody } from './bounded-body.js';
+import { LinkedAbort } from './linked-abort.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteClient, WriteResult } from './write-client.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;
+/** Most of a response body ever read: beyond it the connection is closed instead of drained. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Most redirects followed for one request. */
+export const MAX_REDIRECTS = 5;
 
+/** Error code of an attempt whose signer threw or rejected. */
+export const SIGNER_ERROR_CODE = 'ESIGNER';
 
 export interface RetryEvent {
   /** 1 for the first retry. */
@@ -36,10 +53,20 @@ export interface AxiosWriteClientOptions {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
+/** What one `send` carries through axios and axios-retry: its own attempt counter. */
+class SendState {
+  attempts = 0;
+}
+
+/** The config key under which a request carries its `SendState` (a class instance: axios passes it by reference). */
+const SEND_STATE = 'rxpromSend';
+type ConfigWithState = InternalAxiosRequestConfig & { [SEND_STATE]?: SendState };
+
 export class AxiosWriteClient implements WriteClient {
   private readonly client: AxiosInstance;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  private readonly aborts = new LinkedAbort();
 
   constructor(private readonly options: AxiosWriteClientOptions) {
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
@@ -50,23 +77,47 @@ export class AxiosWriteClient implements WriteClient {
       httpsAgent: this.httpsAgent,
       maxRedirects: 0,
       maxBodyLength: Infinity,
-      responseType: 'text',
+      // A stream, so that the body is read by readBoundedBody and never buffered whole.
+      responseType: 'stream',
       transformResponse: [(data: unknown) => data],
-      validateStatus: (status) => status >= 200 && status < 300,
+      // Every status reaches the response interceptor below, which reads the body first.
+      validateStatus: () => true,
     });
+
+    // Registered before axios-retry's, so it runs before it: counts the attempt, then signs it
+    // (every attempt, so time-limited signatures stay fresh across retries).
     const signer = options.signer;
-    if (signer !== undefined) {
-      // Signing in an interceptor signs every attempt, retries included.
-      this.client.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(config.headers.toJSON())) {
-          if (typeof value === 'string') headers[name] = value;
-        }
-        await signer({ url: options.url, method: 'POST', headers, body: config.data as Uint8Array });
-        for (const [name, value] of Object.entries(headers)) config.headers.set(name, value);
-        return config;
+    this.client.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
+      const state = (config as ConfigWithState)[SEND_STATE];
+      if (state) state.attempts++;
+      if (signer === undefined) return config;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(config.headers.toJSON())) {
+        if (typeof value === 'string') headers[name] = value;
+      }
+      try {
+        await signer({ url: config.url ?? options.url, method: 'POST', headers, body: config.data as Uint8Array });
+      } catch (caught) {
+        const reason = caught instanceof Error ? caught.message : String(caught);
+        throw new AxiosError(`request signer failed: ${reason}`, SIGNER_ERROR_CODE, config);
+      }
+      for (const [name, value] of Object.entries(headers)) config.headers.set(name, value);
+      return config;
+    });
+
+    // Reads the body within bounds, then turns a non-2xx into the error axios-retry looks at.
+    this.client.interceptors.response.use(async (response: AxiosResponse) => {
+      const body = await readBoundedBody(response.data as Readable, {
+        maxBytes: MAX_BODY_BYTES,
+        keepChars: MAX_BODY_CHARS,
+        timeoutMs: options.timeoutMs,
       });
-    }
+      response.data = body.text;
+      if (response.status >= 200 && response.status < 300) return response;
+      const code = response.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+      throw new AxiosError(`Request failed with status code ${response.status}`, code, response.config, response.request, response);
+    });
+
     axiosRetry(this.client, {
       retries: options.retry.maxRetries,
       shouldResetTimeout: true,
@@ -84,20 +135,22 @@ export class AxiosWriteClient implements WriteClient {
   }
 
   async send(body: Buffer, signal: AbortSignal): Promise<WriteResult> {
+    const state = new SendState();
+    const linked = this.aborts.link(signal);
     try {
-      const response = await this.client.post<string>(this.options.url, body, {
-        headers: { ...this.options.headers, 'Content-Length': String(body.length) },
-        signal,
-      });
-      return { kind: 'response', status: response.status, body: truncate(response.data), attempts: attemptsOf(response.config) };
-    } catch (caught) {
-      if (signal.aborted || axios.isCancel(caught)) throw caught;
-      if (!axios.isAxiosError(caught)) throw caught;
-      const attempts = caught.config ? attemptsOf(caught.config) : 1;
-      if (caught.response) {
-        return { kind: 'response', status: caught.response.status, body: truncate(caught.response.data), attempts };
+      let url = this.options.url;
+      const visited = new Set<string>([new URL(url).href]);
+      for (let redirects = 0; ; redirects++) {
+        const answer = await this.post(url, body, state, linked.signal);
+        if (signal.aborted) throw signal.reason;
+        if (answer.result.kind !== 'response' || answer.result.status < 300 || answer.result.status >= 400) return answer.result;
+        const next = this.redirectTarget(url, answer.result.status, answer.location, redirects, visited);
+        if (typeof next !== 'string') return { ...answer.result, ...next };
+        visited.add(next);
+        url = next;
       }
-      return { kind: 'network-error', message: describeNetworkError(caught), code: caught.code, attempts };
+    } finally {
+      linked.release();
     }
   }
 
@@ -106,17 +159,73 @@ export class AxiosWriteClient implements WriteClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+
+  /** One request to `url`, retried per the policy by axios-retry. */
+  private async post(url: string, body: Buffer, state: SendState, signal: AbortSignal): Promise<{ result: WriteResult; location?: string }> {
+    const attempts = (): number => Math.max(1, state.attempts);
+    try {
+      const response = await this.client.post<string>(url, body, {
+        headers: { ...this.options.headers, 'Content-Length': String(body.length) },
+        signal,
+        [SEND_STATE]: state,
+      } as Parameters<AxiosInstance['post']>[2]);
+      return { result: { kind: 'response', status: response.status, body: response.data, attempts: attempts() } };
+    } catch (caught) {
+      if (signal.aborted || axios.isCancel(caught)) throw caught;
+      if (!axios.isAxiosError(caught)) throw caught;
+      if (caught.response) {
+        const location = headerOf(caught.response, 'location');
+        const text = typeof caught.response.data === 'string' ? caught.response.data : '';
+        return {
+          result: { kind: 'response', status: caught.response.status, body: text, attempts: attempts() },
+          ...(location !== undefined ? { location } : {}),
+        };
+      }
+      return { result: { kind: 'network-error', message: describeNetworkError(caught), code: caught.code, attempts: attempts() } };
+    }
+  }
+
+  /**
+   * Where a 3xx answer leads: the next URL for a 307 or 308 this client follows, or the fields
+   * that explain to the sink why it does not (which then fails on the 3xx, naming the Location).
+   */
+  private redirectTarget(
+    from: string,
+    status: number,
+    location: string | undefined,
+    redirects: number,
+    visited: Set<string>,
+  ): string | { location?: string; message: string } {
+    const named = location === undefined ? {} : { location };
+    if (location === undefined) return { message: `receiver answered ${status} without a Location header` };
+    let target: URL;
+    try {
+      target = new URL(location, from);
+    } catch {
+      return { ...named, message: `receiver redirected (${status}) to an invalid Location ${location}` };
+    }
+    const hint = `set url to the endpoint it names (${location})`;
+    if (status !== 307 && status !== 308) {
+      return { ...named, message: `receiver redirected (${status}) to ${location}; only 307 and 308 keep the POST and its body, so rxprom does not follow it: ${hint}` };
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      return { ...named, message: `receiver redirected (${status}) to ${location}, which is not http(s)` };
+    }
+    if (target.hostname !== new URL(from).hostname) {
+      return { ...named, message: `receiver redirected (${status}) to another host (${location}); not followed, so that credentials are not sent there: ${hint}` };
+    }
+    if (visited.has(target.href)) return { ...named, message: `receiver redirected (${status}) to ${location}: a redirect loop` };
+    if (redirects >= MAX_REDIRECTS) {
+      return { ...named, message: `receiver redirected (${status}) to ${location}: more than ${MAX_REDIRECTS} redirects` };
+    }
+    return target.href;
+  }
 }
 
 function isRetryable(error: AxiosError): boolean {
   if (error.code === 'ERR_CANCELED') return false; // aborted by unsubscription
   if (error.response) return classifyStatus(error.response.status) === 'retryable';
-  return true; // network errors, resets, timeouts: the endpoint restarting is normal
-}
-
-function attemptsOf(config: InternalAxiosRequestConfig): number {
-  const state = (config as InternalAxiosRequestConfig & { 'axios-retry'?: { retryCount?: number } })['axios-retry'];
-  return (state?.retryCount ?? 0) + 1;
+  return true; // network errors, resets, timeouts, a failing signer: the endpoint restarting is normal
 }
 
 function headerOf(response: AxiosResponse | undefined, name: string): string | undefined {
@@ -126,9 +235,4 @@ function headerOf(response: AxiosResponse | undefined, name: string): string | u
 
 function describeNetworkError(error: AxiosError): string {
   return error.code ? `${error.code}: ${error.message}` : error.message;
-}
-
-function truncate(data: unknown): string {
-  const text = typeof data === 'string' ? data : data == null ? '' : String(data);
-  return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}...` : text;
 }

@@ -8,9 +8,27 @@
  * answer, never throwing for a status or a network error. It rejects only when `signal` aborts.
  */
 
-/** The final answer to one request. `attempts` counts every HTTP attempt made, retries included. */
+/**
+ * The final answer to one request. `attempts` counts every attempt made, retries and followed
+ * redirects included.
+ *
+ * - `response`: the receiver's last answer. `body` is at most 1024 characters (a longer one ends
+ *   in `...`). For a 3xx the client did not follow, `location` is its `Location` header and
+ *   `message` says why it was not followed (another host, too many redirects, a loop, a method
+ *   change); a 3xx is `fatal` to the sink.
+ * - `network-error`: no answer (refused, reset, timeout, DNS). `code` is Node's or axios' error
+ *   code; the axios client uses `ESIGNER` when the request signer threw or rejected (a failed
+ *   attempt, retried like a network error).
+ */
 export type WriteResult =
-  | { readonly kind: 'response'; readonly status: number; readonly body: string; readonly attempts: number }
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly body: string;
+      readonly attempts: number;
+      readonly location?: string;
+      readonly message?: string;
+    }
   | { readonly kind: 'network-error'; readonly message: string; readonly code: string | undefined; readonly attempts: number };
 
 export interface WriteClient {

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRetryAfter, RetryPolicy } from '../../../src/remote-write/http/retry-policy.js';
-import { classifyStatus } from '../../../src/remote-write/http/classify.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
 describe('RetryPolicy', () => {
@@ -34,16 +33,5 @@ describe('RetryPolicy', () => {
     assert.equal(parseRetryAfter(' 0.5 '), 500);
     assert.equal(parseRetryAfter(undefined), undefined);
     assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')), 60_000);
-  });
-});
-
-describe('classifyStatus', () => {
-  it('follows the spec and the Flink connector', () => {
-    const table: Array<[number, string]> = [
-      [200, 'written'], [204, 'written'], [429, 'retryable'], [500, 'retryable'], [503, 'retryable'],
-      [401, 'fatal'], [403, 'fatal'], [404, 'fatal'], [400, 'non-retryable'], [409, 'non-retryable'],
-      [413, 'non-retryable'], [302, 'non-retryable'],
-    ];
-    for (const [status, expected] of table) assert.equal(classifyStatus(status), expected, `status ${status}`);
   });
 });
