@@ -7,20 +7,13 @@
 const REDACTED = '***';
 const SCHEME = /^\s*[a-zA-Z][a-zA-Z0-9+.-]*:(?:\/\/|\\\\)/;
 
-function parses(url: string): boolean {
-  try {
-    new URL(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The URL with its userinfo password replaced by `***`; a URL without one comes back unchanged.
- * Never throws: for text that does not parse as a URL, everything between `//` and the last `@`
- * is taken as userinfo (a password holding `/`, `?` or `#` unescaped makes a URL unparsable,
- * and must not leak either).
+ * Never throws, parsable or not. The password is taken to run from the first ':' of the
+ * authority to the last '@' of the whole text: the reading that hides the most, because a
+ * password holding an unescaped '/', '?', '#' or '@' changes how a parser splits the URL
+ * (`http://u:1/x@host` parses as host `u`, port 1). The price: a URL with no userinfo but a port
+ * and an '@' later (`http://host:9090/?to=a@b`) is redacted too (`http://host:***@b`).
  */
 export function redactUrl(url: string): string {
   if (typeof url !== 'string') return url;
@@ -35,11 +28,10 @@ export function redactUrl(url: string): string {
       break;
     }
   }
-  let at = url.lastIndexOf('@', end - 1);
-  if (at < start) at = parses(url) ? -1 : url.lastIndexOf('@');
-  if (at < start) return url;
   const colon = url.indexOf(':', start);
-  if (colon < 0 || colon > at) return url;
+  if (colon < 0 || colon >= end) return url;
+  const at = url.lastIndexOf('@');
+  if (at < colon) return url;
   return `${url.slice(0, colon + 1)}${REDACTED}${url.slice(at)}`;
 }
 

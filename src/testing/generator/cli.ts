@@ -31,7 +31,7 @@ export const USAGE = `usage: rxprom-generate --url <remote-write URL> [options]
   In a checkout of rxprom:    npm run generate -- --url http://127.0.0.1:9090/api/v1/write
 
   --url URL            Remote-Write endpoint (required unless --dry-run); a password in
-                       http://user:password@host/... is sent, never printed
+                       it (http://user:***@host/...) is sent, never printed
   --dry-run            generate only, write nowhere
   --series N           distinct series, 1..10000000 (default 100)
   --labels N           extra labels per series, 0..32 (default 1)
@@ -200,7 +200,6 @@ function secretRedactor(argv: readonly string[]): (line: string) => string {
 }
 
 async function run(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
-
   let config: CliConfig | 'help';
   let samples: ReturnType<typeof generateSamples>;
   try {
@@ -236,6 +235,8 @@ async function run(argv: string[], out: (line: string) => void, err: (line: stri
     throw error;
   }
 
+  // The target is printed like everything else: through the redactor, without its password.
+  if (!json) out(config.dryRun ? 'rxprom-generate: dry run, writing nowhere' : `rxprom-generate: writing to ${config.url ?? ''}`);
   const started = Date.now();
   let lastProduced = 0;
   let lastAt = started;
@@ -277,7 +278,7 @@ async function run(argv: string[], out: (line: string) => void, err: (line: stri
   const elapsedMs = Date.now() - started;
   if (failure !== undefined) err(`rxprom-generate: the pipeline failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   if (json) {
-    out(JSON.stringify({ type: 'report', elapsedMs, report, ...(metrics ? { metrics } : {}), mismatches, ok: mismatches.length === 0 && failure === undefined }));
+    out(JSON.stringify({ type: 'report', ...(config.dryRun ? {} : { url: config.url }), elapsedMs, report, ...(metrics ? { metrics } : {}), mismatches, ok: mismatches.length === 0 && failure === undefined }));
   } else {
     out(
       `generated ${report.produced} samples in ${(elapsedMs / 1000).toFixed(1)}s: valid=${report.valid} out-of-order=${report.outOfOrder} ` +
