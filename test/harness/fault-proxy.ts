@@ -1,8 +1,10 @@
 /**
  * An HTTP proxy in front of a real receiver that injects faults on demand: each planned fault is
- * used by one request, in order; requests beyond the plan pass through untouched. `down()` stops
- * listening (connections are refused, as when the endpoint restarts) and `up()` listens again on
- * the same port.
+ * used by one request, in order; requests beyond the plan pass through untouched (or get a
+ * random fault, with `randomFaults`). Faults are the shared vocabulary of rxprom/testing
+ * (`Fault`, checked by `FaultPlan`, served by `serveFault`), as in the embedded receiver.
+ * `down()` stops listening (connections are refused, as when the endpoint restarts) and `up()`
+ * listens again on the same port.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
