@@ -20,7 +20,7 @@ const optionOf = (run: () => unknown): string => {
 };
 
 type Answer = { status: number; text: string; headers: http.IncomingHttpHeaders };
-const post = (url: string, payload: Uint8Array, timeoutMs = 2000): Promise<Answer> =>
+const post = (url: string, payload: Uint8Array, timeoutMs = 10_000): Promise<Answer> =>
   new Promise((resolve, reject) => {
     const request = http.request(url, { method: 'POST', agent: false, timeout: timeoutMs, headers: { 'Content-Length': String(payload.length) } }, (response) => {
       const chunks: Buffer[] = [];
@@ -118,6 +118,8 @@ describe('serveFault', () => {
   const plan = new FaultPlan();
   const timers = new Set<NodeJS.Timeout>();
   let handled = 0;
+  /** Delay timers pending right after each faulted request was served. */
+  const timersAfterServe: number[] = [];
   let url = '';
   const server = http.createServer((req, res) => {
     const proceed = (): void => {
@@ -129,7 +131,10 @@ describe('serveFault', () => {
     };
     const fault = plan.next();
     if (fault === undefined) proceed();
-    else serveFault(fault, req, res, proceed, timers);
+    else {
+      serveFault(fault, req, res, proceed, timers);
+      timersAfterServe.push(timers.size);
+    }
   });
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -151,11 +156,11 @@ describe('serveFault', () => {
 
   it('delays, then hands the request to the handler; the timer is in the set until it fires', async () => {
     plan.add([{ delayMs: 60 }]);
-    const answer = post(url, Buffer.alloc(10));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(timers.size, 1);
-    assert.equal((await answer).status, 204);
-    assert.deepEqual([handled, timers.size], [1, 0]);
+    timersAfterServe.length = 0;
+    const startedAt = Date.now();
+    assert.equal((await post(url, Buffer.alloc(10))).status, 204);
+    assert.ok(Date.now() - startedAt >= 55, 'delayed');
+    assert.deepEqual([timersAfterServe, handled, timers.size], [[1], 1, 0]);
   });
 
   it('resets the connection, or never answers', async () => {
