@@ -13,6 +13,11 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** A valid metric name (the value of `__name__`). */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+/** Names starting with `__` are reserved for Prometheus' internal use, except `__name__` itself. */
+export function isReservedLabelName(name: string): boolean {
+  return name.startsWith('__') && name !== '__name__';
+}
+
 /** A checked label set: names sorted byte-wise, unique, no empty values. */
 export interface CanonicalLabels {
   readonly names: string[];
@@ -53,7 +58,7 @@ export function checkLabels(labels: unknown, mode: ValidationMode): LabelCheck {
     if (value === '') continue;
     if (mode === 'strict') {
       if (!LABEL_NAME.test(name)) return `invalid label name "${printable(name)}"`;
-      if (name.startsWith('__') && name !== '__name__') return `reserved label name "${printable(name)}"`;
+      if (isReservedLabelName(name)) return `reserved label name "${printable(name)}"`;
     }
     outNames.push(name);
     values.push(value as string);

@@ -7,14 +7,28 @@ export {
   type Receiver,
   type ReceiverOptions,
   type ReceiverFault,
-  type RandomFaults,
   type ReceivedSeries,
+  type ReceiverMode,
   type ReceiverStats,
   type RefusalReason,
   type SeriesMatcher,
 } from './receiver/server.js';
 
-// Load generator with error injection
+// Faults: one vocabulary for the receiver and for a fault-injecting proxy of your own
+export {
+  checkFault,
+  checkFaults,
+  FaultPlan,
+  serveFault,
+  type Fault,
+  type StatusFault,
+  type DelayFault,
+  type ResetFault,
+  type HangFault,
+  type RandomFaults,
+} from './faults.js';
+
+// Load generator with error injection, and its command line (`rxprom-generate`)
 export {
   generateSamples,
   checkAccounting,
@@ -26,5 +40,8 @@ export {
   type MalformedKind,
   type AccountingSnapshot,
 } from './generator/generator.js';
-export { runGenerateCli } from './generator/cli.js';
+export { runGenerateCli, type GenerateCliIo } from './generator/cli.js';
 export { seededRandom } from './random.js';
+
+// Reading back what a sender wrote, in a receiver of your own
+export { decodeWriteRequest, type DecodedWriteRequest, type DecodedTimeSeries, type DecodedLabel, type DecodedSample } from '../protocol/reference.js';

@@ -1,26 +1,23 @@
 /**
  * An HTTP proxy in front of a real receiver that injects faults on demand: each planned fault is
- * used by one request, in order; requests beyond the plan pass through untouched. `down()` stops
- * listening (connections are refused, as when the endpoint restarts) and `up()` listens again on
- * the same port.
+ * used by one request, in order; requests beyond the plan pass through untouched (or get a
+ * random fault, with `randomFaults`). Faults are the shared vocabulary of rxprom/testing
+ * (`Fault`, checked by `FaultPlan`, served by `serveFault`), as in the embedded receiver.
+ * `down()` stops listening (connections are refused, as when the endpoint restarts) and `up()`
+ * listens again on the same port.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { FaultPlan, serveFault, type Fault, type RandomFaults } from '../../src/testing/faults.js';
 
-export type Fault =
-  /** Answer with this status (and body/headers) instead of forwarding. */
-  | { readonly status: number; readonly body?: string; readonly headers?: Readonly<Record<string, string>> }
-  /** Destroy the connection without answering. */
-  | { readonly reset: true }
-  /** Wait, then forward. */
-  | { readonly delayMs: number }
-  /** Never answer (until the client gives up or the proxy stops). */
-  | { readonly hang: true };
+export type { Fault } from '../../src/testing/faults.js';
 
 export interface FaultProxy {
   readonly url: string;
-  /** Queues faults for the next requests. */
+  /** Queues faults for the next requests (checked: a bad one throws `ConfigError`). */
   plan(faults: readonly Fault[]): void;
+  /** After the queue: a fault at random for a share of the requests; `undefined` turns it off. */
+  randomFaults(options: RandomFaults | undefined): void;
   /** Faults still queued. */
   pending(): number;
   /** Requests seen, forwarded or not. */
@@ -38,7 +35,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
-  const queue: Fault[] = [];
+  const faults = new FaultPlan();
+  const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   let seen = 0;
 
@@ -61,27 +59,14 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     seen++;
-    const fault = queue.shift();
-    const fail = (error: unknown): void => {
-      if (!res.headersSent) res.writeHead(502).end(`proxy: ${String(error)}`);
+    const proceed = (): void => {
+      forward(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(502).end(`proxy: ${String(error)}`);
+      });
     };
-    if (!fault) {
-      forward(req, res).catch(fail);
-    } else if ('status' in fault) {
-      readBody(req)
-        .then(() => {
-          res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
-          res.end(fault.body ?? '');
-        })
-        .catch(fail);
-    } else if ('reset' in fault) {
-      req.socket.destroy();
-    } else if ('delayMs' in fault) {
-      setTimeout(() => forward(req, res).catch(fail), fault.delayMs);
-    } else {
-      // hang: read the body and never answer; the socket is destroyed by the client or by stop().
-      readBody(req).catch(() => {});
-    }
+    const fault = faults.next();
+    if (fault === undefined) proceed();
+    else serveFault(fault, req, res, proceed, timers);
   };
 
   let server: Server = createServer(handle);
@@ -100,6 +85,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     });
   };
   const close = async (): Promise<void> => {
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -110,10 +97,9 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   let listening = true;
   return {
     url: `http://127.0.0.1:${port}${target.pathname}`,
-    plan(faults) {
-      queue.push(...faults);
-    },
-    pending: () => queue.length,
+    plan: (list) => faults.add(list),
+    randomFaults: (options) => faults.setRandom(options),
+    pending: () => faults.pending,
     requests: () => seen,
     async down() {
       if (!listening) return;
@@ -126,7 +112,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       listening = true;
     },
     async stop() {
-      queue.length = 0;
+      faults.clear();
       if (listening) await close();
       listening = false;
     },

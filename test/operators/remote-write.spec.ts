@@ -12,9 +12,10 @@ import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
 import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
 import type { Sample, WriteOutcome } from '../../src/core/model.js';
+import type { DelayFault, Fault } from '../../src/testing/faults.js';
 
-/** A scripted receiver: each request takes the next answer; with none left it answers 204. */
-type Answer = { status: number; body?: string; headers?: Record<string, string> } | { reset: true } | { hang: true };
+/** A scripted receiver: each request takes the next answer (a fault of the shared vocabulary, no delays); with none left it answers 204. */
+type Answer = Exclude<Fault, DelayFault>;
 
 interface Received {
   request: DecodedWriteRequest;

@@ -1,6 +1,7 @@
 /**
- * The load generator's command line: generates samples with injected errors, writes them through
- * `remoteWrite`, prints progress every second, then the report and the accounting check.
+ * The load generator's command line (`rxprom-generate`): generates samples with injected errors,
+ * writes them through `remoteWrite`, prints progress every second, then the report and the
+ * accounting check. Nothing it prints holds the password of the URL's userinfo.
  *
  * Exit codes: 0 when produced = written + dropped by reason as injected, 1 otherwise (or when the
  * pipeline failed), 2 for bad flags.
@@ -13,6 +14,8 @@ import { checkAccounting, generateSamples, type GeneratorOptions, type Generator
 import type { Logger } from '../../core/logger.js';
 import type { RemoteWriteMetricsSnapshot } from '../../remote-write/metrics.js';
 import { DROP_REASONS } from '../../core/model.js';
+import { redactUrlsIn, urlPassword } from '../../core/redact.js';
+import { METRIC_NAME } from '../../protocol/label-rules.js';
 
 export interface GenerateCliIo {
   /** Progress and report lines. Default: console.log. */
@@ -21,10 +24,14 @@ export interface GenerateCliIo {
   readonly err?: (line: string) => void;
 }
 
-const USAGE = `usage: rxprom-generate --url <remote-write URL> [options]
+export const USAGE = `usage: rxprom-generate --url <remote-write URL> [options]
        rxprom-generate --dry-run [options]
 
-  --url URL            Remote-Write endpoint (required unless --dry-run)
+  Where rxprom is installed:  npx rxprom-generate --url http://127.0.0.1:9090/api/v1/write
+  In a checkout of rxprom:    npm run generate -- --url http://127.0.0.1:9090/api/v1/write
+
+  --url URL            Remote-Write endpoint (required unless --dry-run); a password in
+                       it (http://user:***@host/...) is sent, never printed
   --dry-run            generate only, write nowhere
   --series N           distinct series, 1..10000000 (default 100)
   --labels N           extra labels per series, 0..32 (default 1)
@@ -114,7 +121,7 @@ function parseFlags(argv: string[]): CliConfig | 'help' {
   if (v.series !== undefined) generator.series = parseNumber('series', v.series, 'an integer in [1, 10000000]', int(1, 10_000_000));
   if (v.labels !== undefined) generator.labelsPerSeries = parseNumber('labels', v.labels, 'an integer in [0, 32]', int(0, 32));
   if (v.metric !== undefined) {
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(v.metric)) throw new FlagError(`--metric must match [a-zA-Z_:][a-zA-Z0-9_:]* (got "${v.metric}")`);
+    if (!METRIC_NAME.test(v.metric)) throw new FlagError(`--metric must match ${METRIC_NAME.source.slice(1, -1)} (got "${v.metric}")`);
     generator.metric = v.metric;
   }
   const rate = v.rate === undefined ? 1000 : v.rate === 'max' || v.rate === 'inf' ? 0 : parseNumber('rate', v.rate, 'a number in [0, 1e9] or "max" (0 = as fast as possible)', (n) => Number.isFinite(n) && n >= 0 && n <= 1e9);
@@ -152,9 +159,47 @@ function parseFlags(argv: string[]): CliConfig | 'help' {
 
 /** Runs the generator CLI; resolves to the exit code. */
 export async function runGenerateCli(argv: string[], io: GenerateCliIo = {}): Promise<number> {
-  const out = io.out ?? ((line: string) => console.log(line));
-  const err = io.err ?? ((line: string) => console.error(line));
+  const redact = secretRedactor(argv);
+  const print = io.out ?? ((line: string) => console.log(line));
+  const printError = io.err ?? ((line: string) => console.error(line));
+  const out = (line: string): void => print(redact(line));
+  const err = (line: string): void => printError(redact(line));
+  try {
+    return await run(argv, out, err);
+  } catch (error) {
+    // A bug of ours or of a dependency: still an exit code, and still no secret printed.
+    err(`rxprom-generate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
+}
 
+/**
+ * What hides secrets in a printed line: the userinfo password of every URL, and any verbatim
+ * occurrence of a password given in the arguments (in case a message quotes it out of its URL).
+ */
+function secretRedactor(argv: readonly string[]): (line: string) => string {
+  const secrets = new Set<string>();
+  for (const arg of argv) {
+    const password = urlPassword(arg.replace(/^--url=/, ''));
+    if (password === undefined) continue;
+    secrets.add(password);
+    try {
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // not percent-encoded validly: the raw form is enough
+    }
+    secrets.add(JSON.stringify(password).slice(1, -1));
+  }
+  // Very short passwords would blank out ordinary words; the URL form is still redacted.
+  const literal = [...secrets].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  return (line) => {
+    let text = redactUrlsIn(line);
+    for (const secret of literal) text = text.split(secret).join('***');
+    return text;
+  };
+}
+
+async function run(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
   let config: CliConfig | 'help';
   let samples: ReturnType<typeof generateSamples>;
   try {
@@ -190,6 +235,8 @@ export async function runGenerateCli(argv: string[], io: GenerateCliIo = {}): Pr
     throw error;
   }
 
+  // The target is printed like everything else: through the redactor, without its password.
+  if (!json) out(config.dryRun ? 'rxprom-generate: dry run, writing nowhere' : `rxprom-generate: writing to ${config.url ?? ''}`);
   const started = Date.now();
   let lastProduced = 0;
   let lastAt = started;
@@ -231,7 +278,7 @@ export async function runGenerateCli(argv: string[], io: GenerateCliIo = {}): Pr
   const elapsedMs = Date.now() - started;
   if (failure !== undefined) err(`rxprom-generate: the pipeline failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   if (json) {
-    out(JSON.stringify({ type: 'report', elapsedMs, report, ...(metrics ? { metrics } : {}), mismatches, ok: mismatches.length === 0 && failure === undefined }));
+    out(JSON.stringify({ type: 'report', ...(config.dryRun ? {} : { url: config.url }), elapsedMs, report, ...(metrics ? { metrics } : {}), mismatches, ok: mismatches.length === 0 && failure === undefined }));
   } else {
     out(
       `generated ${report.produced} samples in ${(elapsedMs / 1000).toFixed(1)}s: valid=${report.valid} out-of-order=${report.outOfOrder} ` +

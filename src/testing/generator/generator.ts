@@ -16,6 +16,7 @@ import type { RemoteWriteMetricsSnapshot } from '../../remote-write/metrics.js';
 import { DROP_REASONS, type DropReason, type Labels, type Sample } from '../../core/model.js';
 import { seededRandom } from '../random.js';
 import { numberOption } from '../../core/options.js';
+import { METRIC_NAME } from '../../protocol/label-rules.js';
 
 /** How a malformed sample is broken. Every kind is refused by strict validation. */
 export type MalformedKind =
@@ -114,8 +115,6 @@ interface ResolvedOptions {
   scheduler: SchedulerLike | undefined;
 }
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
 function fraction(option: string, value: unknown): number {
   return numberOption(option, value, 0, { min: 0, max: 1, integer: false });
 }
@@ -126,7 +125,7 @@ function resolve(options: GeneratorOptions): ResolvedOptions {
   const labelsPerSeries = numberOption('labelsPerSeries', options.labelsPerSeries, 1, { min: 0, max: 32 });
   const metric = options.metric ?? 'rxprom_generated';
   if (typeof metric !== 'string' || !METRIC_NAME.test(metric)) {
-    throw new ConfigError('metric', 'a metric name matching [a-zA-Z_:][a-zA-Z0-9_:]*', metric);
+    throw new ConfigError('metric', `a metric name matching ${METRIC_NAME.source.slice(1, -1)}`, metric);
   }
   const rawRate = options.rate === Infinity ? 0 : options.rate;
   const rate = numberOption('rate', rawRate, 0, { min: 0, max: 1e9, integer: false });

@@ -32,11 +32,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ConfigError } from '../../core/errors.js';
 import type { Sample } from '../../core/model.js';
-import { seededRandom } from '../random.js';
-import { decodeBody, Refusal, SeriesStore, type ReceivedSeries, type RefusalReason, type SeriesMatcher } from './store.js';
 import { enumOption, numberOption } from '../../core/options.js';
+import { FaultPlan, serveFault, type Fault, type RandomFaults } from '../faults.js';
+import { decodeOrRefuse, Refusal, type ReceiverMode, type RefusalReason } from './refusal-rules.js';
+import { SeriesStore, type ReceivedSeries, type SeriesMatcher } from './store.js';
 
-export type { ReceivedSeries, RefusalReason, SeriesMatcher } from './store.js';
+export type { ReceivedSeries, SeriesMatcher } from './store.js';
+export type { ReceiverMode, RefusalReason } from './refusal-rules.js';
 
 export interface ReceiverOptions {
   /** Address to listen on. Default 127.0.0.1. */
@@ -44,7 +46,7 @@ export interface ReceiverOptions {
   /** Port, 0 to 65535. Default 0: a free port (read it from `url`). */
   readonly port?: number;
   /** `'strict'` (default) answers like Prometheus and the specification; `'lenient'` accepts like VictoriaMetrics. */
-  readonly mode?: 'strict' | 'lenient';
+  readonly mode?: ReceiverMode;
   /** Samples kept at most, 1 to 1e9 (default 5,000,000). A write that would exceed it is refused whole with 507. */
   readonly maxSamples?: number;
   /** Series kept at most, 1 to 1e8 (default 1,000,000); same rule. */
@@ -60,29 +62,8 @@ export interface ReceiverOptions {
   readonly outOfBoundsMs?: number;
 }
 
-/**
- * A fault for one write request (POST to the write path), taking the place of the normal answer.
- * Faulted requests store nothing, except `delayMs`, which only delays the normal handling.
- */
-export type ReceiverFault =
-  /** Answer this status (200 to 599) with this body and these headers, e.g. 429 with `Retry-After`. */
-  | { readonly status: number; readonly body?: string; readonly headers?: Readonly<Record<string, string>> }
-  /** Wait, then handle the request normally. */
-  | { readonly delayMs: number }
-  /** Destroy the connection without answering (the client sees a reset / socket hang-up). */
-  | { readonly reset: true }
-  /** Never answer; the connection is closed by `close()` (or the client's timeout). */
-  | { readonly hang: true };
-
-/** Faults drawn at random for requests the queue of `injectFaults` does not cover. */
-export interface RandomFaults {
-  /** Probability that a request gets a fault, 0 to 1. */
-  readonly rate: number;
-  /** Faults to pick from, uniformly. */
-  readonly faults: readonly ReceiverFault[];
-  /** Seed of the PRNG, for reproducible runs (default 1). */
-  readonly seed?: number;
-}
+/** @deprecated The receiver takes the shared `Fault` (rxprom/testing); this name stays for existing code. */
+export type ReceiverFault = Fault;
 
 export interface ReceiverStats {
   /** Every HTTP request, faulted ones included. */
@@ -108,9 +89,9 @@ export interface ReceiverStats {
 export interface Receiver {
   /** The write endpoint: `http://host:port/api/v1/write`. */
   readonly url: string;
-  readonly mode: 'strict' | 'lenient';
+  readonly mode: ReceiverMode;
   /** Queues faults, consumed in order, one per write request. */
-  injectFaults(faults: readonly ReceiverFault[]): void;
+  injectFaults(faults: readonly Fault[]): void;
   /** After the queue: a fault at random for a share of the requests; `undefined` turns it off. */
   randomFaults(options: RandomFaults | undefined): void;
   /** Stored series matching every given label (or the predicate), ordered by label set. */
@@ -133,31 +114,6 @@ function newStats(): ReceiverStats {
   return { requests: 0, requestsAccepted: 0, requestsRefused: {}, refusedByReason: {}, samplesAccepted: 0, samplesIgnored: 0, samplesRefused: 0, bytesReceived: 0, faultsInjected: 0 };
 }
 
-function checkFault(fault: unknown, option: string): ReceiverFault {
-  const f = fault as Record<string, unknown> | null;
-  if (typeof f === 'object' && f !== null) {
-    if ('status' in f) {
-      numberOption(`${option}.status`, f.status, undefined, { min: 200, max: 599 });
-      if (f.body !== undefined && typeof f.body !== 'string') throw new ConfigError(`${option}.body`, 'a string', f.body);
-      if (f.headers !== undefined) {
-        if (typeof f.headers !== 'object' || f.headers === null) throw new ConfigError(`${option}.headers`, 'an object of header names to string values', f.headers);
-        for (const [name, value] of Object.entries(f.headers)) {
-          if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-            throw new ConfigError(`${option}.headers`, 'valid header names with string values without CR, LF or NUL', name);
-          }
-        }
-      }
-      return fault as ReceiverFault;
-    }
-    if ('delayMs' in f) {
-      numberOption(`${option}.delayMs`, f.delayMs, undefined, { min: 0, max: 2 ** 31 - 1 });
-      return fault as ReceiverFault;
-    }
-    if (f.reset === true || f.hang === true) return fault as ReceiverFault;
-  }
-  throw new ConfigError(option, '{ status, body?, headers? }, { delayMs }, { reset: true } or { hang: true }', fault);
-}
-
 /** Starts a receiver; resolves once it listens. */
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   const host = options.host ?? '127.0.0.1';
@@ -172,8 +128,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
 
   const store = new SeriesStore({ mode, maxSamples, maxSeries, outOfBoundsMs });
   let stats = newStats();
-  const queue: ReceiverFault[] = [];
-  let random: { rate: number; faults: readonly ReceiverFault[]; next: () => number } | undefined;
+  const faults = new FaultPlan();
   const timers = new Set<NodeJS.Timeout>();
   let closing: Promise<void> | undefined;
 
@@ -226,7 +181,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const write = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     checkHeaders(req);
     const body = await readBody(req);
-    const request = decodeBody(body, maxDecompressedBytes);
+    const request = decodeOrRefuse(body, maxDecompressedBytes);
     try {
       const { accepted, ignored } = store.ingest(request);
       stats.requestsAccepted++;
@@ -251,15 +206,6 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     });
   };
 
-  const nextFault = (): ReceiverFault | undefined => {
-    const queued = queue.shift();
-    if (queued !== undefined) return queued;
-    if (random !== undefined && random.faults.length > 0 && random.next() < random.rate) {
-      return random.faults[Math.floor(random.next() * random.faults.length)];
-    }
-    return undefined;
-  };
-
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
     const path = (req.url ?? '/').split('?')[0];
@@ -271,26 +217,10 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       req.resume();
       return refuse(res, new Refusal(405, 'method-not-allowed', `method ${req.method ?? ''} not allowed: use POST`), { Allow: 'POST' });
     }
-    const fault = nextFault();
+    const fault = faults.next();
     if (fault === undefined) return serve(req, res);
     stats.faultsInjected++;
-    if ('status' in fault) {
-      req.resume();
-      return send(res, fault.status, fault.body ?? '', { ...fault.headers });
-    }
-    if ('delayMs' in fault) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        serve(req, res);
-      }, fault.delayMs);
-      timers.add(timer);
-      return;
-    }
-    if ('reset' in fault) {
-      req.socket.destroy();
-      return;
-    }
-    req.resume(); // hang: read the body, never answer
+    serveFault(fault, req, res, () => serve(req, res), timers);
   };
 
   const server: Server = createServer(handle);
@@ -307,22 +237,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   return {
     url: `http://${hostPart}:${boundPort}${WRITE_PATH}`,
     mode,
-    injectFaults(faults) {
-      if (!Array.isArray(faults)) throw new ConfigError('faults', 'an array of faults', faults);
-      const checked = faults.map((fault, i) => checkFault(fault, `faults[${i}]`));
-      queue.push(...checked);
-    },
-    randomFaults(options) {
-      if (options === undefined) {
-        random = undefined;
-        return;
-      }
-      const rate = numberOption('rate', options.rate, undefined, { min: 0, max: 1, integer: false });
-      if (!Array.isArray(options.faults) || options.faults.length === 0) throw new ConfigError('faults', 'a non-empty array of faults', options.faults);
-      const faults = options.faults.map((fault, i) => checkFault(fault, `faults[${i}]`));
-      const seed = numberOption('seed', options.seed, 1, { min: 0, max: 2 ** 32 - 1 });
-      random = { rate, faults, next: seededRandom(seed) };
-    },
+    injectFaults: (list) => faults.add(list),
+    randomFaults: (options) => faults.setRandom(options),
     series: (match) => store.read(match),
     samples: (match) => store.samples(match),
     seriesCount: () => store.seriesCount,
@@ -331,13 +247,11 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     reset() {
       stats = newStats();
       store.clear();
-      queue.length = 0;
-      random = undefined;
+      faults.clear();
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        queue.length = 0;
-        random = undefined;
+        faults.clear();
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
         server.close(() => resolve());

@@ -11,17 +11,15 @@ import {
   MALFORMED_KINDS,
   type GeneratorOptions,
   type GeneratorReport,
-} from '../../src/testing/generator/generator.js';
-import { runGenerateCli } from '../../src/testing/generator/cli.js';
-import { remoteWrite } from '../../operators/remote-write.js';
-import { checkLabels } from '../../src/protocol/label-rules.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { ConfigError } from '../../src/core/errors.js';
-import { decodeWriteRequest } from '../../src/protocol/reference.js';
-import { snappyUncompress } from '../../src/protocol/snappy.js';
-import type { Sample } from '../../src/core/model.js';
-import type { RemoteWriteMetricsSnapshot } from '../../src/remote-write/metrics.js';
-import { seededRandom } from '../../src/testing/random.js';
+} from '../../../src/testing/generator/generator.js';
+import { remoteWrite } from '../../../operators/remote-write.js';
+import { checkLabels } from '../../../src/protocol/label-rules.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { ConfigError } from '../../../src/core/errors.js';
+import { decodeWriteRequest } from '../../../src/protocol/reference.js';
+import { snappyUncompress } from '../../../src/protocol/snappy.js';
+import type { Sample } from '../../../src/core/model.js';
+import type { RemoteWriteMetricsSnapshot } from '../../../src/remote-write/metrics.js';
 
 const START = 1_700_000_000_000;
 
@@ -81,23 +79,6 @@ class InlineReceiver {
     await new Promise((resolve) => this.server.close(resolve));
   }
 }
-
-describe('seededRandom', () => {
-  it('is reproducible, in [0, 1), and seed-dependent', () => {
-    const a = seededRandom(42);
-    const b = seededRandom(42);
-    const c = seededRandom(43);
-    const xs = Array.from({ length: 1000 }, () => a());
-    assert.deepEqual(xs, Array.from({ length: 1000 }, () => b()));
-    assert.notDeepEqual(xs, Array.from({ length: 1000 }, () => c()));
-    assert.ok(xs.every((x) => x >= 0 && x < 1));
-    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-    assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
-    // seed 0 must not get stuck at zero
-    const z = seededRandom(0);
-    assert.ok(new Set(Array.from({ length: 10 }, () => z())).size === 10);
-  });
-});
 
 describe('generateSamples', () => {
   const options: GeneratorOptions = {
@@ -312,74 +293,5 @@ describe('generator → remoteWrite → receiver', () => {
     assert.equal(receiver.samplesReceived, report.valid);
     const fromOutcomes = outcomes.reduce((sum, o) => sum + o.samples, 0);
     assert.equal(fromOutcomes, 30_000, 'the outcomes account for every sample too');
-  });
-});
-
-describe('runGenerateCli', () => {
-  const receiver = new InlineReceiver();
-  before(() => receiver.start());
-  after(() => receiver.stop());
-
-  const run = async (argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runGenerateCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-    return { code, out, err };
-  };
-
-  it('bad flags: exit code 2 and a message naming the flag and its range', async () => {
-    const cases: [string[], RegExp][] = [
-      [['--dry-run', '--series', '0'], /--series must be an integer in \[1, 10000000\]/],
-      [['--dry-run', '--late', '2'], /--late must be a fraction in \[0, 1\]/],
-      [['--dry-run', '--malformed', 'x'], /--malformed must be a fraction/],
-      [['--dry-run', '--out-of-order', '0.6', '--duplicate', '0.6'], /must be at most 1/],
-      [['--dry-run', '--duration', 'soon'], /--duration must be a duration like/],
-      [['--dry-run', '--rate=-5'], /--rate must be a number in \[0, 1e9\]/],
-      [['--dry-run', '--shards', '1000'], /--shards must be an integer in \[1, 256\]/],
-      [['--dry-run', '--bogus'], /bogus/],
-      [['--series', '10'], /--url is required/],
-      [['--url', 'ftp://x'], /--url must be an http\(s\) URL/],
-    ];
-    for (const [argv, message] of cases) {
-      const { code, err } = await run(argv);
-      assert.equal(code, 2, argv.join(' '));
-      assert.match(err.join('\n'), message);
-    }
-  });
-
-  it('--help prints usage and exits 0', async () => {
-    const { code, out } = await run(['--help']);
-    assert.equal(code, 0);
-    assert.match(out.join('\n'), /--out-of-order F/);
-  });
-
-  it('--dry-run generates and exits 0', async () => {
-    const { code, out } = await run(['--dry-run', '--rate', 'max', '--count', '5000', '--malformed', '0.1']);
-    assert.equal(code, 0);
-    assert.match(out.join('\n'), /generated 5000 samples/);
-  });
-
-  it('writes to a receiver and exits 0 when the accounting balances', async () => {
-    receiver.status = 204;
-    receiver.samplesReceived = 0;
-    const { code, out } = await run([
-      '--url', receiver.url, '--rate', 'max', '--count', '8000', '--series', '100', '--seed', '3',
-      '--out-of-order', '0.05', '--late', '0.05', '--duplicate', '0.05', '--malformed', '0.05', '--json',
-    ]);
-    assert.equal(code, 0, out.join('\n'));
-    const final = JSON.parse(out[out.length - 1]) as { type: string; ok: boolean; report: GeneratorReport; mismatches: string[] };
-    assert.equal(final.type, 'report');
-    assert.equal(final.ok, true);
-    assert.deepEqual(final.mismatches, []);
-    assert.equal(final.report.produced, 8000);
-    assert.equal(receiver.samplesReceived, final.report.valid);
-  });
-
-  it('exits 1 when the receiver refuses the samples (the accounting does not balance)', async () => {
-    receiver.status = 400;
-    const { code, out } = await run(['--url', receiver.url, '--rate', 'max', '--count', '1000', '--series', '10']);
-    assert.equal(code, 1);
-    assert.match(out.join('\n'), /accounting MISMATCH: written \(valid\): expected 1000, got 0/);
-    assert.match(out.join('\n'), /dropped 'non-retryable' \(none injected\): expected 0, got 1000/);
   });
 });
