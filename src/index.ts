@@ -49,3 +49,6 @@ export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierRe
 export { decodeWriteRequest, encodeWriteRequestReference } from './protocol/reference.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './protocol/reference.js';
 export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';
+
+// Live fan-out to browsers (Server-Sent Events)
+export { liveFeed, type LiveFeed, type LiveFeedOptions, type LiveFeedStats, type LiveFeedCors, type SlowClientPolicy } from './live/live-feed.js';
