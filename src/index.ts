@@ -52,3 +52,6 @@ export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProble
 
 // Live fan-out to browsers (Server-Sent Events)
 export { liveFeed, type LiveFeed, type LiveFeedOptions, type LiveFeedStats, type LiveFeedCors, type SlowClientPolicy } from './live/live-feed.js';
+
+// Self-metrics in a prom-client registry
+export { registerRxpromMetrics, type RxpromMetricsSources, type RxpromMetricsOptions, type RegisteredMetrics, type OperatorStatsSource } from './observability/prometheus-metrics.js';
