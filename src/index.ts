@@ -55,3 +55,7 @@ export { liveFeed, type LiveFeed, type LiveFeedOptions, type LiveFeedStats, type
 
 // Self-metrics in a prom-client registry
 export { registerRxpromMetrics, type RxpromMetricsSources, type RxpromMetricsOptions, type RegisteredMetrics, type OperatorStatsSource } from './observability/prometheus-metrics.js';
+
+// Authentication for managed Prometheus services
+export { sigv4Signer, type SigV4SignerOptions, type AwsCredentials, type AwsCredentialsProvider } from './auth/sigv4-signer.js';
+export { oauth2ClientCredentials, OAuth2TokenError, type OAuth2ClientCredentialsOptions, type AccessTokenProvider } from './auth/oauth2-client-credentials.js';
