@@ -148,6 +148,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       );
       return;
     }
+    if (path === '/favicon.ico') {
+      response.writeHead(204, { 'Cache-Control': 'max-age=86400' });
+      response.end();
+      return;
+    }
     const asset = STATIC[path];
     if (asset === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
