@@ -6,7 +6,7 @@
  * through `@aws-sdk/credential-provider-node`, loaded only when needed.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { ConfigError } from '../core/errors.js';
 import type { RequestSigner } from '../remote-write/http/signers.js';
 
@@ -92,7 +92,12 @@ export function sigv4Signer(options: SigV4SignerOptions = {}): RequestSigner {
   }
   const credentials: AwsCredentialsProvider = given === undefined ? defaultCredentials() : typeof given === 'function' ? given : () => Promise.resolve(given);
   const now = options.now ?? Date.now;
-  const signer = new SignatureV4({ service, region, credentials, sha256: NodeSha256, applyChecksum: options.contentSha256Header ?? false });
+  // Imported on first use: an application that never signs does not load it.
+  let signer: Promise<SignatureV4> | undefined;
+  const signerInstance = (): Promise<SignatureV4> =>
+    (signer ??= import('@smithy/signature-v4').then(
+      (module) => new module.SignatureV4({ service, region, credentials, sha256: NodeSha256, applyChecksum: options.contentSha256Header ?? false }),
+    ));
 
   return async (request) => {
     const url = new URL(request.url);
@@ -106,7 +111,7 @@ export function sigv4Signer(options: SigV4SignerOptions = {}): RequestSigner {
     for (const [name, value] of Object.entries(request.headers)) {
       if (name.toLowerCase() !== 'host') headers[name] = value;
     }
-    const signed = await signer.sign(
+    const signed = await (await signerInstance()).sign(
       {
         method: request.method,
         protocol: url.protocol,
