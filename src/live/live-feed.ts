@@ -234,8 +234,8 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
     const forget = (): void => {
       clients.delete(client);
     };
+    // The response closes with the connection (a request's own 'close' can come at its end).
     response.on('close', forget);
-    request.on('close', forget);
 
     // A reconnecting browser says which point it saw last: send only newer ones.
     const lastSeen = Number(request.headers['last-event-id']);

@@ -119,6 +119,10 @@ describe('liveFeed', () => {
     assert.equal(stats.pointsDelivered, 4);
     assert.equal(stats.clients, 1);
     reader.close();
+    // A client that goes away is forgotten.
+    while (feed.stats().clients > 0) await tick();
+    feed.publish({ n: 7 });
+    assert.equal(feed.stats().pointsDelivered, 4);
   });
 
   it('resumes after Last-Event-ID without repeating points', async () => {
