@@ -49,7 +49,9 @@
   }
 
   const flow = chart('chart-flow', [{ label: 'events in /s' }, { label: 'aggregates /s' }, { label: 'written /s' }]);
-  const losses = chart('chart-losses', [{ label: 'filtered /s' }, { label: 'late /s' }, { label: 'dropped /s', color: '#d23d5c' }]);
+  const losses = chart('chart-losses', [
+    { label: 'unregistered /s' }, { label: 'outliers /s' }, { label: 'repeats /s' }, { label: 'late /s' }, { label: 'dropped /s', color: '#d23d5c' },
+  ]);
   const backlog = chart('chart-backlog', [{ label: 'pending samples' }, { label: 'lag (s)', scale: 'right' }], { right: { auto: true } });
   let aggregates;
   let sites = [];
@@ -67,7 +69,7 @@
 
   listen('flow', (p) => {
     flow.add(p.t, [p.rates.eventsIn, p.rates.aggregates, p.rates.written]);
-    losses.add(p.t, [p.rates.filtered, p.rates.late, p.rates.dropped]);
+    losses.add(p.t, [p.rates.unregistered, p.rates.outliers, p.rates.duplicates, p.rates.late, p.rates.dropped]);
     backlog.add(p.t, [p.pending, p.lagSeconds]);
     set('n-events-in', fmt.format(p.eventsIn));
     set('n-events-rate', fmt.format(p.rates.eventsIn));

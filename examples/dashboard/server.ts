@@ -38,7 +38,16 @@ export interface FlowPoint extends FlowReading {
   /** Time of the reading (ms). */
   readonly t: number;
   /** Per-second rates since the previous reading. */
-  readonly rates: { readonly eventsIn: number; readonly filtered: number; readonly late: number; readonly aggregates: number; readonly written: number; readonly dropped: number };
+  readonly rates: {
+    readonly eventsIn: number;
+    readonly unregistered: number;
+    readonly outliers: number;
+    readonly duplicates: number;
+    readonly late: number;
+    readonly aggregates: number;
+    readonly written: number;
+    readonly dropped: number;
+  };
 }
 
 export interface DashboardOptions {
@@ -116,7 +125,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           ...reading,
           rates: {
             eventsIn: rate(reading.eventsIn, before.eventsIn),
-            filtered: rate(reading.unregistered + reading.outliers + reading.duplicates, before.unregistered + before.outliers + before.duplicates),
+            unregistered: rate(reading.unregistered, before.unregistered),
+            outliers: rate(reading.outliers, before.outliers),
+            duplicates: rate(reading.duplicates, before.duplicates),
             late: rate(reading.lateReorder + reading.lateWindow, before.lateReorder + before.lateWindow),
             aggregates: rate(reading.aggregates, before.aggregates),
             written: rate(reading.written, before.written),
