@@ -34,7 +34,12 @@ export const TEMPERATURE_RANGE = { min: -30, max: 60 };
 
 type Placed = DeviceReading & DeviceContext;
 
-export function gatewayPipeline(options: GatewayPipelineOptions): { operator: OperatorFunction<DeviceReading, Sample>; stats: () => GatewayStats } {
+export function gatewayPipeline(options: GatewayPipelineOptions): {
+  operator: OperatorFunction<DeviceReading, Sample>;
+  stats: () => GatewayStats;
+  /** The operators, whose `stats` the gateway's /metrics exposes. */
+  operators: Readonly<Record<string, { readonly stats: object }>>;
+} {
   const maxOutOfOrderMs = options.maxOutOfOrderMs ?? 1000;
   const enriched = enrich({
     key: (reading: DeviceReading) => reading.device,
@@ -108,6 +113,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): { operator: Op
 
   return {
     operator,
+    operators: { enrich: enriched, outliers: plausible, reorder: ordered, window: windows },
     stats: () => ({
       unregistered: enriched.stats.missing,
       outliers: Object.values(plausible.stats.dropped).reduce((a, b) => a + b, 0),

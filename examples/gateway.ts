@@ -10,12 +10,13 @@
  * finishes in-flight requests within --drain-timeout), prints a summary and exits 0.
  */
 import { parseArgs } from 'node:util';
-import { Observable, Subject, finalize, takeUntil } from 'rxjs';
+import { Observable, Subject, finalize, identity, takeUntil } from 'rxjs';
 import { remoteWrite, type WriteOutcome } from '../src/index.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
+import { startDashboard, type FlowReading } from './dashboard/server.js';
 
 const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION] [--duration DURATION]
                      [--header Name=Value ...] [--drain-timeout DURATION] [--json]
@@ -25,7 +26,8 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --duration       stop by itself after this long (default: run until Ctrl-C)
   --header         extra request header, e.g. X-Scope-OrgID=tenant (repeatable)
   --drain-timeout  longest wait for in-flight work on shutdown (default 15s)
-  --json           print the final summary as one JSON line`;
+  --json           print the final summary as one JSON line
+  --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)`;
 
 function fail(message: string): never {
   console.error(`gateway: ${message}\n${USAGE}`);
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
         header: { type: 'string', multiple: true },
         'drain-timeout': { type: 'string', default: '15s' },
         json: { type: 'boolean', default: false },
+        dashboard: { type: 'string', default: '8080' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -108,6 +111,27 @@ async function main(): Promise<void> {
   const sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger: quietLogger(args.json) });
   const written = { samples: 0, newestTimestamp: 0 };
 
+  // The live page (charts over Server-Sent Events) and /metrics for Prometheus.
+  const dashboard =
+    args.dashboard === 'off'
+      ? undefined
+      : await startDashboard({
+          port: parseCount('dashboard', args.dashboard, 0, 65535),
+          sink,
+          operators: pipeline.operators,
+          readFlow: (): FlowReading => {
+            const m = sink.metrics.snapshot();
+            const p = pipeline.stats();
+            return {
+              eventsIn, unregistered: p.unregistered, outliers: p.outliers, duplicates: p.duplicates, lateReorder: p.lateReorder, lateWindow: p.lateWindow,
+              aggregates: p.samplesOut, written: m.samplesWritten, dropped: m.samplesDroppedTotal, retries: m.requestRetries,
+              pending: m.samplesPending, inFlight: m.requestsInFlight,
+              lagSeconds: written.newestTimestamp ? Math.max(0, Date.now() - written.newestTimestamp) / 1000 : null,
+            };
+          },
+        });
+  if (dashboard) log(`live page: ${dashboard.url}  (Prometheus metrics: ${dashboard.url}metrics)`);
+
   const startedAt = Date.now();
   let last = { at: startedAt, requests: 0, events: 0 };
   const display = statusDisplay();
@@ -138,6 +162,7 @@ async function main(): Promise<void> {
       .pipe(
         takeUntil(stop$),
         pipeline.operator,
+        dashboard ? dashboard.aggregates : identity,
         // Remember the newest aggregate that entered the sink, for the lag figure.
         (source) =>
           new Observable((subscriber) =>
@@ -208,6 +233,7 @@ async function main(): Promise<void> {
     );
     if (receiver) console.log(`embedded receiver holds ${formatCount(summary.receiver?.samplesStored ?? 0)} samples in ${formatCount(summary.receiver?.series ?? 0)} series`);
   }
+  await dashboard?.close();
   await receiver?.close();
   process.exitCode = ending === 'failed' ? 1 : 0;
 }

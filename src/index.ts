@@ -49,3 +49,13 @@ export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierRe
 export { decodeWriteRequest, encodeWriteRequestReference } from './protocol/reference.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './protocol/reference.js';
 export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';
+
+// Live fan-out to browsers (Server-Sent Events)
+export { liveFeed, type LiveFeed, type LiveFeedOptions, type LiveFeedStats, type LiveFeedCors, type SlowClientPolicy } from './live/live-feed.js';
+
+// Self-metrics in a prom-client registry
+export { registerRxpromMetrics, type RxpromMetricsSources, type RxpromMetricsOptions, type RegisteredMetrics, type OperatorStatsSource } from './observability/prometheus-metrics.js';
+
+// Authentication for managed Prometheus services
+export { sigv4Signer, type SigV4SignerOptions, type AwsCredentials, type AwsCredentialsProvider } from './auth/sigv4-signer.js';
+export { oauth2ClientCredentials, OAuth2TokenError, type OAuth2ClientCredentialsOptions, type AccessTokenProvider } from './auth/oauth2-client-credentials.js';

@@ -1,0 +1,144 @@
+/**
+ * OAuth 2.0 client-credentials tokens (RFC 6749 §4.4) for `bearerTokenSigner(fn)`: the token is
+ * cached and fetched again shortly before it expires; concurrent callers share one request; a
+ * failed refresh while the old token is still valid keeps using it.
+ */
+import { ConfigError } from '../core/errors.js';
+
+export interface OAuth2ClientCredentialsOptions {
+  /** The token endpoint, e.g. https://idp.example/oauth2/token. */
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Space-separated scopes, or a list. */
+  readonly scope?: string | readonly string[];
+  /** Extra form fields some providers need (e.g. `audience`, `resource`). */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Send the client credentials as HTTP Basic (default, RFC 6749 §2.3.1) or in the form body. */
+  readonly clientAuthentication?: 'basic' | 'body';
+  /** Fetch a new token this long before the current one expires (default 60 s). */
+  readonly refreshBeforeExpiryMs?: number;
+  /** Lifetime assumed when the server sends no `expires_in` (default 5 min). */
+  readonly defaultLifetimeMs?: number;
+  /** Longest wait for the token endpoint (default 10 s). */
+  readonly timeoutMs?: number;
+  /** The clock (default Date.now); for tests. */
+  readonly now?: () => number;
+}
+
+/** Returns a valid access token; usable as `bearerTokenSigner(provider)`. */
+export type AccessTokenProvider = (() => Promise<string>) & {
+  /** Forget the cached token (e.g. after the receiver answered 401): the next call fetches one. */
+  invalidate(): void;
+};
+
+/** The token endpoint refused or answered badly. Never carries the client secret. */
+export class OAuth2TokenError extends Error {
+  override readonly name = 'OAuth2TokenError';
+  constructor(
+    message: string,
+    /** HTTP status, or undefined for a network error or timeout. */
+    readonly status: number | undefined,
+    /** The OAuth `error` code (e.g. "invalid_client"), when the server sent one. */
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function positive(option: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 86_400_000) throw new ConfigError(option, 'a number of milliseconds in [0, 86400000]', n);
+  return n;
+}
+
+export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AccessTokenProvider {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object with tokenUrl, clientId and clientSecret', options);
+  let tokenUrl: URL;
+  try {
+    tokenUrl = new URL(options.tokenUrl);
+  } catch {
+    throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+  }
+  if (tokenUrl.protocol !== 'https:' && tokenUrl.protocol !== 'http:') throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+  if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigError('clientId', 'a non-empty string', options.clientId);
+  if (typeof options.clientSecret !== 'string' || options.clientSecret === '') throw new ConfigError('clientSecret', 'a non-empty string', '<redacted>');
+  const authentication = options.clientAuthentication ?? 'basic';
+  if (authentication !== 'basic' && authentication !== 'body') throw new ConfigError('clientAuthentication', "'basic' or 'body'", authentication);
+  const refreshBeforeMs = positive('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs, 60_000);
+  const defaultLifetimeMs = positive('defaultLifetimeMs', options.defaultLifetimeMs, 300_000);
+  const timeoutMs = positive('timeoutMs', options.timeoutMs, 10_000);
+  const now = options.now ?? Date.now;
+
+  const form = new URLSearchParams({ grant_type: 'client_credentials', ...options.params });
+  const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope;
+  if (typeof scope === 'string' && scope !== '') form.set('scope', scope);
+  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
+  if (authentication === 'basic') {
+    // RFC 6749 §2.3.1: form-encode id and secret before joining them.
+    const encode = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
+    headers['Authorization'] = `Basic ${Buffer.from(`${encode(options.clientId)}:${encode(options.clientSecret)}`).toString('base64')}`;
+  } else {
+    form.set('client_id', options.clientId);
+    form.set('client_secret', options.clientSecret);
+  }
+  const body = form.toString();
+
+  let cached: { token: string; expiresAt: number } | undefined;
+  let inFlight: Promise<string> | undefined;
+
+  async function fetchToken(): Promise<string> {
+    const requestedAt = now();
+    let response: Response;
+    try {
+      response = await fetch(tokenUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      throw new OAuth2TokenError(`token request to ${tokenUrl.origin}${tokenUrl.pathname} ${timedOut ? `timed out after ${timeoutMs} ms` : 'failed'}`, undefined, undefined, { cause: error });
+    }
+    const text = await response.text();
+    let json: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null) json = parsed as Record<string, unknown>;
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const code = typeof json?.['error'] === 'string' ? json['error'] : undefined;
+      const description = typeof json?.['error_description'] === 'string' ? `: ${json['error_description'].slice(0, 200)}` : '';
+      throw new OAuth2TokenError(`token endpoint answered ${response.status}${code ? ` ${code}` : ''}${description}`, response.status, code);
+    }
+    const token = json?.['access_token'];
+    if (typeof token !== 'string' || token === '') {
+      throw new OAuth2TokenError('token endpoint answered without an access_token', response.status, undefined);
+    }
+    const expiresIn = Number(json?.['expires_in']);
+    // Lifetime counted from when the request was sent: the token may have been issued then.
+    const lifetimeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : defaultLifetimeMs;
+    cached = { token, expiresAt: requestedAt + lifetimeMs };
+    return token;
+  }
+
+  const provider = async (): Promise<string> => {
+    const at = now();
+    const current = cached;
+    if (current !== undefined && at < current.expiresAt - refreshBeforeMs) return current.token;
+    inFlight ??= fetchToken().finally(() => {
+      inFlight = undefined;
+    });
+    try {
+      return await inFlight;
+    } catch (error) {
+      // Early refresh failed but the token still works: use it, try again on the next call.
+      if (current !== undefined && cached === current && now() < current.expiresAt) return current.token;
+      throw error;
+    }
+  };
+  return Object.assign(provider, {
+    invalidate() {
+      cached = undefined;
+    },
+  });
+}
