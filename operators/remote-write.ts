@@ -8,6 +8,7 @@ import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
+import { describeBadTimestamp, int64Millis, TimestampGuard } from '../src/remote-write/timestamp-guard.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -36,6 +37,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
       const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
+      const timestampGuard = new TimestampGuard(config);
       const client = config.client ?? new AxiosWriteClient({
         url: config.url,
         timeoutMs: config.timeoutMs,
@@ -94,13 +96,13 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           if (typeof sample !== 'object' || sample === null) return dropOne(sample, 'invalid', 'not a sample object');
           const { value, timestamp } = sample;
           if (typeof value !== 'number') return dropOne(sample, 'invalid', 'value is not a number');
-          if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-            return dropOne(sample, 'invalid', 'timestamp is not a finite number');
-          }
+          // Remote-write timestamps are int64 milliseconds.
+          const millis = int64Millis(timestamp);
+          if (millis !== millis) return dropOne(sample, 'invalid', describeBadTimestamp(timestamp));
+          const bounds = timestampGuard.check(millis);
+          if (bounds !== 'ok') return dropOne(sample, bounds, timestampGuard.describe(bounds, millis));
           const series = interner.resolve(sample.labels);
           if (typeof series === 'string') return dropOne(sample, 'invalid', series);
-          // Remote-write timestamps are integer milliseconds.
-          const millis = Math.floor(timestamp);
           const verdict = guardOrder(series, millis);
           if (verdict !== 'ok') {
             return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);
