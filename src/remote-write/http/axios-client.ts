@@ -11,7 +11,7 @@ import axiosRetry from 'axios-retry';
 import { classifyStatus } from './classify.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RequestSigner } from './signers.js';
-import type { WriteClient, WriteResult } from './write-client.js';
+import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;
@@ -83,9 +83,11 @@ export class AxiosWriteClient implements WriteClient {
     });
   }
 
-  async send(body: Buffer, signal: AbortSignal): Promise<WriteResult> {
+  async send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult> {
+    // axios sends a Buffer as it is, but a plain Uint8Array view as its whole underlying ArrayBuffer.
+    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     try {
-      const response = await this.client.post<string>(this.options.url, body, {
+      const response = await this.client.post<string>(this.options.url, payload, {
         headers: { ...this.options.headers, 'Content-Length': String(body.length) },
         signal,
       });

@@ -54,8 +54,9 @@ export function snappyAnnouncedLength(body: Uint8Array): number {
  * Decompresses and decodes one Remote-Write 1.0 body. Throws a `Refusal` (400 or 413), never
  * anything else: the announced length is checked before snappy allocates its output, and every
  * error of snappyjs and of the protobuf decoder is turned into a 400 naming the layer that failed.
+ * @internal The receiver's own (Node Buffer based): left out of the published types.
  */
-export function decodeBody(body: Buffer, maxDecompressedBytes: number): WireRequest {
+export function decodeBody(body: Uint8Array, maxDecompressedBytes: number): WireRequest {
   const announced = snappyAnnouncedLength(body);
   if (announced < 0) throw new Refusal(400, 'bad-snappy', 'snappy: corrupt input: no length preamble (is the body snappy block-compressed?)');
   if (announced > maxDecompressedBytes) {
@@ -64,7 +65,7 @@ export function decodeBody(body: Buffer, maxDecompressedBytes: number): WireRequ
   if (announced > body.length * MAX_SNAPPY_RATIO + 16) {
     throw new Refusal(400, 'bad-snappy', `snappy: corrupt input: ${body.length} bytes cannot decompress to the ${announced} bytes announced`);
   }
-  let raw: Buffer;
+  let raw: Uint8Array;
   try {
     raw = snappyUncompress(body, maxDecompressedBytes);
   } catch (error) {
@@ -77,7 +78,10 @@ export function decodeBody(body: Buffer, maxDecompressedBytes: number): WireRequ
   }
 }
 
-/** One `TimeSeries` of a request: labels still as byte spans, samples as a range of the request's columns. */
+/**
+ * One `TimeSeries` of a request: labels still as byte spans, samples as a range of the request's columns.
+ * @internal The receiver's own (Node Buffer based): left out of the published types.
+ */
 export interface WireSeries {
   /** The bytes of its `Label` fields (latin1) when they are contiguous: equal bytes, equal labels. */
   readonly rawKey: string | undefined;
@@ -89,7 +93,10 @@ export interface WireSeries {
   readonly count: number;
 }
 
-/** A decoded `WriteRequest`, column-wise: no object per sample or label. */
+/**
+ * A decoded `WriteRequest`, column-wise: no object per sample or label.
+ * @internal The receiver's own (Node Buffer based): left out of the published types.
+ */
 export interface WireRequest {
   readonly raw: Buffer;
   readonly series: readonly WireSeries[];
@@ -110,6 +117,7 @@ const TWO_32 = 4294967296;
  * receiver does. Stricter than protobufjs: a known field with the wrong wire type, a truncated
  * field, an over-long varint or a group is an error. Unknown fields are skipped. Repeated scalar
  * fields: the last one wins, as protobuf says.
+ * @internal The receiver's own (Node Buffer based): left out of the published types.
  */
 export function decodeWire(raw: Buffer): WireRequest {
   const end = raw.length;
@@ -550,7 +558,10 @@ export class SeriesStore {
     return identity;
   }
 
-  /** Validates every series and sample of a request, then stores them all; throws a `Refusal` and stores nothing otherwise. */
+  /**
+   * Validates every series and sample of a request, then stores them all; throws a `Refusal` and stores nothing otherwise.
+   * @internal Takes the receiver's Buffer-based decoding: left out of the published types.
+   */
   ingest(request: WireRequest): IngestResult {
     const strict = this.options.mode === 'strict';
     const { timestamps, values } = request;
