@@ -217,7 +217,7 @@ function checkHeaders(value: unknown): Record<string, string> {
     if (!HEADER_NAME.test(name)) {
       throw new ConfigError('headers', "an object whose names are HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces)", name);
     }
-    const option = `headers['${name}']`;
+    const option = `headers.${name}`;
     const lower = name.toLowerCase();
     const owner = SINK_HEADERS[lower];
     if (owner !== undefined) throw new ConfigError(option, `absent: this header is ${owner}`, new Undisclosed('a value'));
