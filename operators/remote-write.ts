@@ -8,7 +8,7 @@ import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
-import { describeBadTimestamp, int64Millis, TimestampGuard } from '../src/remote-write/timestamp-guard.js';
+import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -99,7 +99,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           // Remote-write timestamps are int64 milliseconds.
           const millis = int64Millis(timestamp);
           if (millis !== millis) return dropOne(sample, 'invalid', describeBadTimestamp(timestamp));
-          const bounds = timestampGuard.check(millis);
+          let bounds: TimestampVerdict;
+          try {
+            bounds = timestampGuard.check(millis);
+          } catch (error) {
+            return subscriber.error(error); // the user's clock threw
+          }
           if (bounds !== 'ok') return dropOne(sample, bounds, timestampGuard.describe(bounds, millis));
           const series = interner.resolve(sample.labels);
           if (typeof series === 'string') return dropOne(sample, 'invalid', series);

@@ -183,7 +183,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     seriesIdleTimeoutMs: numberOption('seriesIdleTimeoutMs', options.seriesIdleTimeoutMs, 900_000, { min: 1000, max: 7 * 86_400_000 }),
     maxFutureMs: timestampBound('maxFutureMs', options.maxFutureMs, 600_000, 0),
     maxAgeMs: timestampBound('maxAgeMs', options.maxAgeMs, Infinity, 1000),
-    now: functionOption<() => number>('clock', options.clock, false) ?? Date.now,
+    now: checkClock(options.clock),
     maxPendingSamples: numberOption('maxPendingSamples', options.maxPendingSamples, 10_000_000, { min: 1, max: 1e9 }),
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
@@ -242,6 +242,21 @@ function checkLogger(value: unknown): Logger {
   }
   if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
   return logger;
+}
+
+/** The clock of the timestamp bounds: read once here, so a clock that cannot tell the time is refused now. */
+function checkClock(value: unknown): () => number {
+  const expected = 'a function returning the time in ms since the epoch (a finite number)';
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') throw new ConfigError('clock', expected, value);
+  let reading: unknown;
+  try {
+    reading = (value as () => unknown)();
+  } catch {
+    throw new ConfigError('clock', expected, new Undisclosed('a function that threw'));
+  }
+  if (typeof reading !== 'number' || !Number.isFinite(reading)) throw new ConfigError('clock', expected, new Undisclosed(`a function that returned ${String(reading)}`));
+  return value as () => number;
 }
 
 /** A timestamp bound: an integer in [min, a year] or `Infinity` (no bound). */

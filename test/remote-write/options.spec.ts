@@ -80,6 +80,9 @@ describe('remoteWrite options: refused at creation', () => {
     refused({ maxAgeMs: 10 }, 'maxAgeMs');
     refused({ maxAgeMs: '1h' }, 'maxAgeMs');
     refused({ clock: 5 }, 'clock');
+    assert.match(refused({ clock: () => NaN }, 'clock').message, /returned NaN/);
+    assert.match(refused({ clock: () => new Date() }, 'clock').message, /returned /);
+    assert.match(refused({ clock: () => { throw new Error('no time'); } }, 'clock').message, /a function that threw/);
     const resolved = resolveRemoteWriteOptions({ url });
     assert.equal(resolved.maxFutureMs, 600_000);
     assert.equal(resolved.maxAgeMs, Infinity);

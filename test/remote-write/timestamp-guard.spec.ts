@@ -71,6 +71,25 @@ describe('remoteWrite: timestamp checks', () => {
   const NOW = 1_800_000_000_000;
   const labels = { __name__: 'm', d: '1' };
 
+  it('a clock that throws later errors the stream with its error: it never escapes', async () => {
+    let readings = 0;
+    const broken = new Error('clock broke');
+    const clock = (): number => {
+      if (++readings > 3) throw broken;
+      return NOW;
+    };
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock, maxAgeMs: 60_000, maxDelayMs: 5, logger: silentLogger });
+    const input: Sample[] = [
+      { labels, value: 1, timestamp: NOW - 10 },
+      { labels, value: 2, timestamp: NOW - 5 },
+    ];
+    // Reading 1 is the check at creation, 2 and 3 the first sample's (both bounds): the second sample's throws.
+    await assert.rejects(lastValueFrom(from(input).pipe(sink, toArray())), (error) => error === broken);
+    assert.equal(readings, 4);
+    assert.equal(sink.metrics.snapshot().samplesIn, 2);
+  });
+
   it('drops a timestamp of 2^63 or 1e20 as invalid, sends 2^60 with the exact varint, and counts every sample', async () => {
     const client = new RecordingClient();
     const input: Sample[] = [
