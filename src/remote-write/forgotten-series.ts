@@ -55,12 +55,15 @@ export class ForgottenSeries {
     let newest = this.floor;
     if (this.size === 0) return newest;
     const id = forgottenId(key, hash);
-    for (const generation of [this.current, this.previous]) {
-      const known = generation.get(id);
-      if (known !== undefined) {
-        if (known > newest) newest = known;
-        generation.delete(id);
-      }
+    const current = this.current.get(id);
+    if (current !== undefined) {
+      if (current > newest) newest = current;
+      this.current.delete(id);
+    }
+    const previous = this.previous.get(id);
+    if (previous !== undefined) {
+      if (previous > newest) newest = previous;
+      this.previous.delete(id);
     }
     return newest;
   }
