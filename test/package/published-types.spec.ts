@@ -16,12 +16,12 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 const CONSUMER = `
-import { remoteWrite, snappyCompress, sample, type Sample, type WriteClient, type WriteResult, type RemoteWriteOptions } from 'rxprom';
+import { remoteWrite, snappyCompress, sample, type Sample, type WriteAbortSignal, type WriteClient, type WriteResult, type RemoteWriteOptions } from 'rxprom';
 import { generateSamples, startReceiver, type Receiver } from 'rxprom/testing';
 
 const client: WriteClient = {
-  async send(body: Uint8Array): Promise<WriteResult> {
-    return { kind: 'response', status: 204, body: String(body.length), attempts: 1 };
+  async send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult> {
+    return { kind: 'response', status: signal.aborted ? 499 : 204, body: String(body.length), attempts: 1 };
   },
 };
 const options: RemoteWriteOptions = { url: 'http://127.0.0.1:9090/api/v1/write', client, maxFutureMs: 600_000 };
