@@ -125,11 +125,11 @@ export async function encodingBenchmark(context: BenchContext): Promise<Figure[]
     // Correctness: rxprom's body, decompressed, against protobufjs on the same request.
     const expected = Buffer.from(encodeWriteRequestReference(reference));
     const encoded = encoder.encode(columns);
-    const identical = snappyUncompress(encoded.body, 1 << 26).equals(expected);
+    const identical = Buffer.from(snappyUncompress(encoded.body, 1 << 26)).equals(expected);
     const peerBody = Buffer.from(await peerEncode());
-    const peerIdentical = snappyUncompress(peerBody, 1 << 26).equals(expected);
+    const peerIdentical = Buffer.from(snappyUncompress(peerBody, 1 << 26)).equals(expected);
     const literalBody = literalEncoder.encode(columns).body;
-    const literalIdentical = snappyUncompress(literalBody, 1 << 26).equals(expected);
+    const literalIdentical = Buffer.from(snappyUncompress(literalBody, 1 << 26)).equals(expected);
 
     const ratio = rxRate / peerRate;
     figures.push(

@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { Observable, Subject, finalize, identity, takeUntil } from 'rxjs';
 import { remoteWrite, type WriteOutcome } from '../src/index.js';
+import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
@@ -92,7 +93,9 @@ async function main(): Promise<void> {
   const log = (line: string): void => {
     if (!args.json) console.log(line);
   };
-  log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${url}${receiver ? ' (embedded receiver)' : ''}`);
+  // The URL may carry a password (http://user:pass@host/...): never print it.
+  const shownUrl = redactUrl(url);
+  log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${shownUrl}${receiver ? ' (embedded receiver)' : ''}`);
 
   const fleet = simulateFleet({ devices });
   const stop$ = new Subject<void>();
@@ -190,7 +193,10 @@ async function main(): Promise<void> {
       });
     const shutdown = (why: string): void => {
       if (drainTimer) return;
-      log(`\n${why}: draining (closing windows, flushing batches, finishing requests; at most ${drainTimeoutMs} ms)…`);
+      const draining = `\n${why}: draining (closing windows, flushing batches, finishing requests; at most ${drainTimeoutMs} ms)…`;
+      // Through the display while it redraws: printed below the table, not overwritten by it.
+      if (ticker) display.note(draining);
+      else log(draining);
       drainTimer = setTimeout(() => {
         subscription.unsubscribe();
         resolve('timeout');
@@ -212,6 +218,7 @@ async function main(): Promise<void> {
   const p = pipeline.stats();
   const summary = {
     ending,
+    url: shownUrl,
     seconds: (Date.now() - startedAt) / 1000,
     eventsIn,
     pipeline: p,

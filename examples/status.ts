@@ -8,6 +8,11 @@ export type StatusRow = readonly [label: string, value: string];
 
 export interface StatusDisplay {
   update(rows: readonly StatusRow[]): void;
+  /**
+   * Prints a line (e.g. "draining…") below the table; the next update draws a new table under it
+   * rather than redrawing the old one in place, which would overwrite the line.
+   */
+  note(line: string): void;
   /** Leaves the last table on screen and moves below it. */
   done(): void;
 }
@@ -27,6 +32,10 @@ export function statusDisplay(stream: NodeJS.WriteStream = process.stdout): Stat
       for (const [label, value] of rows) out += `\x1b[2K  ${label.padEnd(width)}  ${value}\n`;
       stream.write(out);
       drawn = rows.length;
+    },
+    note(line) {
+      stream.write(`${line}\n`);
+      drawn = 0;
     },
     done() {
       drawn = 0;

@@ -9,6 +9,7 @@ import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remot
 import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 import { ConnectionHealth } from '../src/remote-write/connection-health.js';
+import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
 
 /** The sink operator, with the counters it updates. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
@@ -43,6 +44,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         failFastAfterRejections: config.failFastAfterRejections,
         pending: () => ({ samples: metrics.samplesPending, requests: metrics.requestsInFlight }),
       });
+      const timestampGuard = new TimestampGuard(config);
       const client = config.client ?? new AxiosWriteClient({
         url: config.url,
         timeoutMs: config.timeoutMs,
@@ -103,13 +105,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           if (typeof sample !== 'object' || sample === null) return dropOne(sample, 'invalid', 'not a sample object');
           const { value, timestamp } = sample;
           if (typeof value !== 'number') return dropOne(sample, 'invalid', 'value is not a number');
-          if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-            return dropOne(sample, 'invalid', 'timestamp is not a finite number');
+          // Remote-write timestamps are int64 milliseconds.
+          const millis = int64Millis(timestamp);
+          if (millis !== millis) return dropOne(sample, 'invalid', describeBadTimestamp(timestamp));
+          let bounds: TimestampVerdict;
+          try {
+            bounds = timestampGuard.check(millis);
+          } catch (error) {
+            return subscriber.error(error); // the user's clock threw
           }
+          if (bounds !== 'ok') return dropOne(sample, bounds, timestampGuard.describe(bounds, millis));
           const series = interner.resolve(sample.labels);
           if (typeof series === 'string') return dropOne(sample, 'invalid', series);
-          // Remote-write timestamps are integer milliseconds.
-          const millis = Math.floor(timestamp);
           const verdict = guardOrder(series, millis);
           if (verdict !== 'ok') {
             return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);

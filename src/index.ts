@@ -13,7 +13,7 @@ export { sampleSeriesKey } from './core/series-key.js';
 export { batchSamples, type BatchSamplesOptions } from '../operators/batch-samples.js';
 export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot } from './remote-write/metrics.js';
 export { RetryPolicy, parseRetryAfter, type RetryOptions } from './remote-write/http/retry-policy.js';
-export type { WriteClient, WriteResult } from './remote-write/http/write-client.js';
+export type { WriteClient, WriteResult, WriteAbortSignal } from './remote-write/http/write-client.js';
 export { AxiosWriteClient, type AxiosWriteClientOptions, type RetryEvent } from './remote-write/http/axios-client.js';
 export { classifyStatus, type ResponseClass } from './remote-write/http/classify.js';
 export { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from './remote-write/http/signers.js';

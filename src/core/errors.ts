@@ -1,4 +1,19 @@
-/** A bad option value, thrown when an operator or component is created. */
+/**
+ * Stands for an option value that must not be printed (a header value may be a credential): a
+ * `ConfigError` shows the description instead, and keeps no copy of the value.
+ */
+export class Undisclosed {
+  constructor(readonly description: string) {}
+  toString(): string {
+    return this.description;
+  }
+}
+
+/**
+ * A bad option value, thrown when an operator or component is created. The message names the
+ * option, the accepted range and what was given; callers pass a redacted URL or an `Undisclosed`
+ * for anything that may hold a secret.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
@@ -11,6 +26,7 @@ export class ConfigError extends Error {
 }
 
 function describe(value: unknown): string {
+  if (value instanceof Undisclosed) return value.description;
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   return typeof value;

@@ -27,7 +27,11 @@ export type DropReason =
   /** The receiver answered 401/403/404 or the pipeline failed: the request could not be written. */
   | 'fatal'
   /** More samples were waiting to be sent than `maxPendingSamples` allows (the receiver is too slow). */
-  | 'overflow';
+  | 'overflow'
+  /** The timestamp is more than `maxFutureMs` ahead of the clock. */
+  | 'too-far-in-future'
+  /** The timestamp is more than `maxAgeMs` behind the clock. */
+  | 'too-old';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'invalid',
@@ -37,6 +41,8 @@ export const DROP_REASONS: readonly DropReason[] = [
   'max-retries',
   'fatal',
   'overflow',
+  'too-far-in-future',
+  'too-old',
 ];
 
 /** What became of samples that entered `remoteWrite`. Every input sample is in exactly one outcome. */

@@ -43,7 +43,7 @@ export function snappyAnnouncedLength(body: Uint8Array): number {
  * `maxDecompressedBytes`), and every error of the snappy and protobuf layers is turned into a
  * 'bad-snappy' or 'bad-protobuf' naming the layer that failed.
  */
-export function decodeBody(body: Buffer, maxDecompressedBytes: number): WireRequest {
+export function decodeBody(body: Uint8Array, maxDecompressedBytes: number): WireRequest {
   const announced = snappyAnnouncedLength(body);
   if (announced < 0) throw new DecodeError('bad-snappy', 'snappy: corrupt input: no length preamble (is the body snappy block-compressed?)');
   if (announced > maxDecompressedBytes) {
@@ -52,7 +52,7 @@ export function decodeBody(body: Buffer, maxDecompressedBytes: number): WireRequ
   if (announced > body.length * MAX_SNAPPY_RATIO + 16) {
     throw new DecodeError('bad-snappy', `snappy: corrupt input: ${body.length} bytes cannot decompress to the ${announced} bytes announced`);
   }
-  let raw: Buffer;
+  let raw: Uint8Array;
   try {
     raw = snappyUncompress(body, maxDecompressedBytes);
   } catch (error) {
@@ -99,7 +99,8 @@ const TWO_32 = 4294967296;
  * field, an over-long varint or a group is an error. Unknown fields are skipped. Repeated scalar
  * fields: the last one wins, as protobuf says.
  */
-export function decodeWire(raw: Buffer): WireRequest {
+export function decodeWire(input: Uint8Array): WireRequest {
+  const raw = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const end = raw.length;
   const series: WireSeries[] = [];
   let labelSpans = new Uint32Array(256);

@@ -30,7 +30,7 @@ export interface SampleColumns {
 
 export interface EncodedRequest {
   /** Protobuf WriteRequest in a snappy block (compressed, or literal-only). */
-  readonly body: Buffer;
+  readonly body: Uint8Array;
   /** Uncompressed protobuf size. */
   readonly rawBytes: number;
   readonly samples: number;
@@ -55,7 +55,7 @@ export class WriteRequestEncoder {
   private next = new Int32Array(1024);
   private first = new Int32Array(256);
   private readonly order: SeriesRecord[] = [];
-  private readonly frame: (raw: Buffer) => Buffer;
+  private readonly frame: (raw: Uint8Array) => Uint8Array;
 
   /** `compression: 'literal'` frames bodies as literal-only snappy blocks (see `snappyFrameLiteral`). */
   constructor(options: { readonly compression?: Compression } = {}) {

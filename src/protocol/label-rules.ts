@@ -41,6 +41,15 @@ export function checkLabels(labels: unknown, mode: ValidationMode): LabelCheck {
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
     return 'labels must be an object of label names to string values';
   }
+  try {
+    return checkLabelObject(labels, mode);
+  } catch (error) {
+    // A getter or a Proxy trap of the caller's object threw: refuse the label set, never throw.
+    return `labels could not be read (${error instanceof Error ? printable(error.message) : 'a non-Error was thrown'})`;
+  }
+}
+
+function checkLabelObject(labels: object, mode: ValidationMode): LabelCheck {
   const names = Object.keys(labels);
   names.sort(compareBytes);
   const outNames: string[] = [];

@@ -8,8 +8,11 @@ import { SnappyCompressor } from 'snappyjs/snappy_compressor.js';
 // scratch buffer instead, and the body gets an exact-size copy.
 let compressScratch = Buffer.allocUnsafe(1 << 16);
 
-/** Snappy block compression (snappyjs' compressor); the result is the caller's to keep. */
-export function snappyCompress(input: Uint8Array): Buffer {
+/**
+ * Snappy block compression (snappyjs' compressor); the result is the caller's to keep. A Node
+ * `Buffer` at run time; declared as the `Uint8Array` it is, so the published types need no Node typings.
+ */
+export function snappyCompress(input: Uint8Array): Uint8Array {
   const compressor = new SnappyCompressor(input);
   const worst = compressor.maxCompressedLength();
   if (compressScratch.length < worst) compressScratch = Buffer.allocUnsafe(Math.max(worst, compressScratch.length * 2));
@@ -28,7 +31,7 @@ export const COMPRESSIONS: readonly Compression[] = ['snappy', 'literal'];
  * reads, with no compression work (a copy and 6-10 bytes of header), at the uncompressed size.
  * For a sender next to its receiver, where CPU is dearer than bytes on the wire.
  */
-export function snappyFrameLiteral(input: Uint8Array): Buffer {
+export function snappyFrameLiteral(input: Uint8Array): Uint8Array {
   const length = input.length;
   if (length > 0xffffffff) throw new RangeError('a snappy block holds at most 2^32-1 bytes');
   let preamble = 1;
@@ -115,7 +118,7 @@ export function snappyBlockProblem(input: Uint8Array): string | undefined {
 }
 
 /** Throws on a malformed body or one that would decompress to more than `maxLength` bytes. */
-export function snappyUncompress(input: Buffer, maxLength: number): Buffer {
+export function snappyUncompress(input: Uint8Array, maxLength: number): Uint8Array {
   const problem = snappyBlockProblem(input);
   if (problem !== undefined) throw new Error(`invalid snappy block: ${problem}`);
   return snappy.uncompress(input, maxLength);

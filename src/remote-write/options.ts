@@ -3,7 +3,8 @@
  * naming the option and its accepted range when the operator is created, not when data flows.
  */
 import type { SchedulerLike } from 'rxjs';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, Undisclosed } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
 import { VALIDATION_MODES, type ValidationMode } from '../protocol/label-rules.js';
 import type { Logger } from '../core/logger.js';
 import { consoleLogger } from '../core/logger.js';
@@ -15,7 +16,10 @@ import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
 import { enumOption, functionOption, numberOption } from '../core/options.js';
 
 export interface RemoteWriteOptions {
-  /** The receiver's write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */
+  /**
+   * The receiver's write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. A
+   * password in it (`http://user:pass@host/...`) is shown as `***` in errors and logs.
+   */
   readonly url: string;
   /** Parallel ordered lanes (one request in flight each). 1 to 256, default 4. */
   readonly shards?: number;
@@ -37,9 +41,15 @@ export interface RemoteWriteOptions {
   readonly failFastAfterRejections?: number;
   /** Timeout of one HTTP attempt (ms). 1 to 600,000, default 5000. */
   readonly timeoutMs?: number;
-  /** Extra request headers (e.g. `X-Scope-OrgID`). The protocol's own headers cannot be overridden. */
+  /**
+   * Extra request headers (e.g. `X-Scope-OrgID`): an object of names (HTTP tokens, each once,
+   * case-insensitively) to string values without CR, LF or other control characters. Headers
+   * the sink sets itself are refused: the protocol's (`Content-Type`, `Content-Encoding`,
+   * `Content-Length`, `X-Prometheus-Remote-Write-Version`), the transport's (`Connection`,
+   * `Transfer-Encoding`) and `User-Agent` (use `userAgent`).
+   */
   readonly headers?: Readonly<Record<string, string>>;
-  /** The `User-Agent` header. Default `rxprom/<version>`. */
+  /** The `User-Agent` header, without CR, LF or other control characters. Default `rxprom/<version>`. */
   readonly userAgent?: string;
   /** Adds authentication headers to every attempt; see `basicAuthSigner`, `bearerTokenSigner`. */
   readonly signer?: RequestSigner;
@@ -58,9 +68,28 @@ export interface RemoteWriteOptions {
    * bounds memory when the receiver cannot keep up. 1 to 1e9, default 10,000,000.
    */
   readonly maxPendingSamples?: number;
-  /** Forget a series (its order guard and interned labels) after this long without samples (ms). Default 900,000. */
+  /**
+   * Forget a series (its interned labels) after this long without samples (ms). Default 900,000.
+   * Its newest timestamp is still remembered compactly, so a late sample for it stays refused.
+   */
   readonly seriesIdleTimeoutMs?: number;
-  /** Console-like or pino logger. Default: the console. */
+  /**
+   * Drop a sample whose timestamp is more than this far ahead of `clock` (ms), with reason
+   * `'too-far-in-future'`. 0 to 31,536,000,000 (a year), or `Infinity` for no bound; default
+   * 600,000 (10 minutes). Prometheus stores a future sample and from then on refuses every
+   * sample older than it by more than 1 h as `out of bounds`: the bound must stay below 1 h.
+   */
+  readonly maxFutureMs?: number;
+  /**
+   * Drop a sample whose timestamp is more than this far behind `clock` (ms), with reason
+   * `'too-old'`. 1000 to 31,536,000,000, or `Infinity` (default): no bound, as receivers that
+   * take backfill (VictoriaMetrics, Mimir) need. For Prometheus, which refuses a whole batch
+   * for one sample older than its newest by more than 1 h, set 3,600,000 minus `maxFutureMs`.
+   */
+  readonly maxAgeMs?: number;
+  /** The wall clock `maxFutureMs` and `maxAgeMs` are measured against (ms since the epoch). Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Console-like or pino logger: `info`, `warn`, `error` functions, `debug` a function or absent. Default: the console. */
   readonly logger?: Logger;
   /** Counters to update; pass your own to read them from elsewhere. Default: a new set, also on `operator.metrics`. */
   readonly metrics?: RemoteWriteMetrics;
@@ -76,11 +105,29 @@ export interface RemoteWriteOptions {
 
 export const RXPROM_USER_AGENT = 'rxprom/0.1.0';
 
-/** Headers the protocol fixes; users' `headers` may not override them. */
-const PROTOCOL_HEADERS = ['content-type', 'content-encoding', 'content-length', 'x-prometheus-remote-write-version'];
+/** Headers the sink sets itself (lower case), with what to do instead of setting them in `headers`. */
+const SINK_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': "the protocol's, set by the sink",
+  'content-encoding': "the protocol's, set by the sink (see the `compression` option)",
+  'content-length': "the protocol's, set by the sink",
+  'x-prometheus-remote-write-version': "the protocol's, set by the sink",
+  'user-agent': 'set by the sink: use the `userAgent` option',
+  connection: "the HTTP transport's, set by the sink",
+  'transfer-encoding': "the HTTP transport's, set by the sink",
+};
+
+/** An HTTP header name: a token (RFC 9110). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Bounds of `maxFutureMs` and `maxAgeMs` when not `Infinity`. */
+const MAX_TIMESTAMP_BOUND_MS = 31_536_000_000;
 
 export interface ResolvedRemoteWriteOptions {
   readonly url: string;
+  /** `url` with its password replaced by `***`: the form to print. */
+  readonly displayUrl: string;
   readonly shards: number;
   readonly maxSamplesPerRequest: number;
   readonly maxDelayMs: number;
@@ -94,6 +141,10 @@ export interface ResolvedRemoteWriteOptions {
   readonly validation: ValidationMode;
   readonly compression: Compression;
   readonly seriesIdleTimeoutMs: number;
+  readonly maxFutureMs: number;
+  readonly maxAgeMs: number;
+  /** The clock of the timestamp bounds. */
+  readonly now: () => number;
   readonly maxPendingSamples: number;
   readonly logger: Logger;
   readonly metrics: RemoteWriteMetrics;
@@ -105,25 +156,17 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object with at least `url`', options);
   const url = checkUrl(options.url);
   const userAgent = options.userAgent ?? RXPROM_USER_AGENT;
-  if (typeof userAgent !== 'string' || userAgent === '') throw new ConfigError('userAgent', 'a non-empty string', userAgent);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'a string', value);
-    if (PROTOCOL_HEADERS.includes(name.toLowerCase())) {
-      throw new ConfigError(`headers.${name}`, `not one of the protocol's headers (${PROTOCOL_HEADERS.join(', ')})`, value);
-    }
-    headers[name] = value;
+  if (typeof userAgent !== 'string' || userAgent === '' || !HEADER_VALUE.test(userAgent)) {
+    throw new ConfigError('userAgent', 'a non-empty string without CR, LF or other control characters', userAgent);
   }
+  const headers = checkHeaders(options.headers);
   Object.assign(headers, {
     'Content-Type': 'application/x-protobuf',
     'Content-Encoding': 'snappy',
     'X-Prometheus-Remote-Write-Version': '0.1.0',
     'User-Agent': userAgent,
   });
-  const logger = options.logger ?? consoleLogger;
-  for (const level of ['info', 'warn', 'error'] as const) {
-    if (typeof logger[level] !== 'function') throw new ConfigError(`logger.${level}`, 'a function', logger[level]);
-  }
+  const logger = checkLogger(options.logger);
   if (options.metrics !== undefined && !(options.metrics instanceof RemoteWriteMetrics)) {
     throw new ConfigError('metrics', 'a RemoteWriteMetrics instance', options.metrics);
   }
@@ -132,6 +175,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
   }
   return {
     url,
+    displayUrl: redactUrl(url),
     shards: numberOption('shards', options.shards, 4, { min: 1, max: 256 }),
     maxSamplesPerRequest: numberOption('maxSamplesPerRequest', options.maxSamplesPerRequest, 2000, { min: 1, max: 1_000_000 }),
     maxDelayMs: numberOption('maxDelayMs', options.maxDelayMs, 5000, { min: 0, max: 3_600_000 }),
@@ -145,6 +189,9 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     validation: enumOption('validation', options.validation, VALIDATION_MODES, 'strict'),
     compression: enumOption('compression', options.compression, COMPRESSIONS, 'snappy'),
     seriesIdleTimeoutMs: numberOption('seriesIdleTimeoutMs', options.seriesIdleTimeoutMs, 900_000, { min: 1000, max: 7 * 86_400_000 }),
+    maxFutureMs: timestampBound('maxFutureMs', options.maxFutureMs, 600_000, 0),
+    maxAgeMs: timestampBound('maxAgeMs', options.maxAgeMs, Infinity, 1000),
+    now: checkClock(options.clock),
     maxPendingSamples: numberOption('maxPendingSamples', options.maxPendingSamples, 10_000_000, { min: 1, max: 1e9 }),
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
@@ -159,9 +206,74 @@ function checkUrl(value: unknown): string {
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError('url', 'an http(s) URL string', value);
+    throw new ConfigError('url', 'an http(s) URL string', redactUrl(value));
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('url', 'an http(s) URL string', value);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('url', 'an http(s) URL string', redactUrl(value));
+  return value;
+}
+
+/** Checks `headers`; returns a fresh copy. Values are never printed: any of them may be a credential. */
+function checkHeaders(value: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (value === undefined) return headers;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+    throw new ConfigError('headers', 'an object of header names to string values', new Undisclosed(what));
+  }
+  const seen = new Set<string>();
+  for (const [name, headerValue] of Object.entries(value)) {
+    if (!HEADER_NAME.test(name)) {
+      throw new ConfigError('headers', "an object whose names are HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces)", name);
+    }
+    const option = `headers.${name}`;
+    const lower = name.toLowerCase();
+    const owner = SINK_HEADERS[lower];
+    if (owner !== undefined) throw new ConfigError(option, `absent: this header is ${owner}`, new Undisclosed('a value'));
+    if (seen.has(lower)) throw new ConfigError('headers', 'an object naming each header once (names are case-insensitive)', name);
+    seen.add(lower);
+    if (typeof headerValue !== 'string') throw new ConfigError(option, 'a string', new Undisclosed(headerValue === null ? 'null' : `a ${typeof headerValue}`));
+    if (!HEADER_VALUE.test(headerValue)) {
+      throw new ConfigError(option, 'a string without CR, LF or other control characters', new Undisclosed('a value that has some (not shown)'));
+    }
+    headers[name] = headerValue;
+  }
+  return headers;
+}
+
+function checkLogger(value: unknown): Logger {
+  if (value === undefined) return consoleLogger;
+  const expected = 'a logger: an object with info, warn and error functions (debug a function or absent)';
+  if (typeof value !== 'object' || value === null) throw new ConfigError('logger', expected, value);
+  const logger = value as Logger;
+  for (const level of ['info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function') throw new ConfigError(`logger.${level}`, 'a function', logger[level]);
+  }
+  if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
+  return logger;
+}
+
+/** The clock of the timestamp bounds: read once here, so a clock that cannot tell the time is refused now. */
+function checkClock(value: unknown): () => number {
+  const expected = 'a function returning the time in ms since the epoch (a finite number)';
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') throw new ConfigError('clock', expected, value);
+  let reading: unknown;
+  try {
+    reading = (value as () => unknown)();
+  } catch {
+    throw new ConfigError('clock', expected, new Undisclosed('a function that threw'));
+  }
+  if (typeof reading !== 'number' || !Number.isFinite(reading)) throw new ConfigError('clock', expected, new Undisclosed(`a function that returned ${String(reading)}`));
+  return value as () => number;
+}
+
+/** A timestamp bound: an integer in [min, a year] or `Infinity` (no bound). */
+function timestampBound(option: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMESTAMP_BOUND_MS) {
+    throw new ConfigError(option, `an integer in [${min}, ${MAX_TIMESTAMP_BOUND_MS}] (ms) or Infinity (no bound)`, value);
+  }
   return value;
 }
 

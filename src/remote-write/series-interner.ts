@@ -6,6 +6,7 @@ import { hashString } from '../core/hash.js';
 import { checkLabels, type ValidationMode } from '../protocol/label-rules.js';
 import type { Labels } from '../core/model.js';
 import { encodeLabelsKey } from '../core/series-key.js';
+import { ForgottenSeries } from './forgotten-series.js';
 
 /** Everything the sink keeps per live series. Kept small: a million of these must fit. */
 export class SeriesRecord {
@@ -35,6 +36,8 @@ export interface SeriesInternerOptions {
   readonly validation: ValidationMode;
   /** Lanes the series are spread over; a record's `lane` is its hash modulo this. */
   readonly lanes: number;
+  /** Forgotten series whose newest timestamp is remembered one by one (see `ForgottenSeries`). Default 262,144. */
+  readonly rememberForgotten?: number;
 }
 
 export class SeriesInterner {
@@ -45,8 +48,12 @@ export class SeriesInterner {
    */
   private readonly byObject = new WeakMap<object, SeriesRecord>();
   private tick = 0;
+  /** Newest timestamps of forgotten series: the order guard holds across forgetting. */
+  private readonly forgotten: ForgottenSeries;
 
-  constructor(private readonly options: SeriesInternerOptions) {}
+  constructor(private readonly options: SeriesInternerOptions) {
+    this.forgotten = new ForgottenSeries(options.rememberForgotten ?? 262_144);
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -68,6 +75,7 @@ export class SeriesInterner {
     if (record === undefined) {
       const hash = hashString(key);
       record = new SeriesRecord(key, hash, hash % this.options.lanes, this.tick);
+      record.lastTimestamp = this.forgotten.recall(key, hash);
       this.byKey.set(key, record);
     } else {
       record.lastSeenTick = this.tick;
@@ -88,6 +96,7 @@ export class SeriesInterner {
       if (record.lastSeenTick < oldest) {
         record.live = false;
         this.byKey.delete(key);
+        this.forgotten.remember(key, record.hash, record.lastTimestamp);
         forgotten++;
       }
     }
@@ -105,6 +114,8 @@ export class SeriesInterner {
       return current;
     }
     record.live = true;
+    const remembered = this.forgotten.recall(record.key, record.hash);
+    if (remembered > record.lastTimestamp) record.lastTimestamp = remembered;
     this.byKey.set(record.key, record);
     return record;
   }

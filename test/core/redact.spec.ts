@@ -74,3 +74,15 @@ describe('urlPassword', () => {
     assert.equal(urlPassword('http://h/'), undefined);
   });
 });
+
+describe('redactUrl on the sink\'s inputs', () => {
+  it('never lets a password through, parsable URL or not', () => {
+    for (const input of ['http://user:s3cret@host:9090/api/v1/write?x=1', 'http://user:s3cret@ho st/api', 'http://user:s3/cr@et@host:99999/', 'user:s3cret@host']) {
+      const output = redactUrl(input);
+      assert.doesNotMatch(output, /s3cret|s3\/cr/, input);
+      assert.match(output, /\*\*\*@/, input);
+    }
+    assert.equal(redactUrl('http://127.0.0.1:9090/api/v1/write'), 'http://127.0.0.1:9090/api/v1/write');
+    assert.equal(redactUrl('http://user@host/'), 'http://user@host/');
+  });
+});

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startReceiver } from '../../src/testing/index.js';
 
 const gateway = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
 
@@ -42,6 +43,25 @@ describe('the gateway example (npm start)', () => {
     assert.equal(summary.samplesPending, 0);
     assert.equal(Object.values(summary.samplesDropped).reduce((a, b) => a + b, 0), 0);
     assert.equal(summary.receiver.samplesStored, summary.samplesWritten, 'the receiver holds exactly what was written');
+  });
+
+  it('never prints the password of --url: the first line and the summary show it as ***', async () => {
+    const receiver = await startReceiver({ mode: 'strict' });
+    try {
+      const url = receiver.url.replace('http://', 'http://gateway:s3cret@');
+      const plain = await run(['--url', url, '--devices', '20', '--window', '1s', '--duration', '1500ms']);
+      assert.equal(plain.code, 0, plain.stderr);
+      const first = plain.stdout.split('\n')[0];
+      assert.match(first, /^rxprom gateway: .* → http:\/\/gateway:\*\*\*@127\.0\.0\.1:\d+\//);
+      const json = await run(['--url', url, '--devices', '20', '--window', '1s', '--duration', '1500ms', '--json']);
+      assert.equal(json.code, 0, json.stderr);
+      const summary = JSON.parse(json.stdout.trim().split('\n').pop() ?? '{}') as { url: string; samplesWritten: number };
+      assert.match(summary.url, /gateway:\*\*\*@/);
+      assert.ok(summary.samplesWritten > 0, 'it did write, with the credentials');
+      for (const output of [plain.stdout, plain.stderr, json.stdout, json.stderr]) assert.doesNotMatch(output, /s3cret/);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('refuses a bad flag with a message naming it and exit code 2', async () => {

@@ -17,7 +17,7 @@ const request = (labels: Array<[string, string]>, samples: Array<{ timestamp: nu
   Buffer.from(encodeWriteRequestReference({ timeseries: [{ labels: labels.map(([name, value]) => ({ name, value })), samples }] }));
 
 /** The problem decodeBody reports, or 'ok'. */
-function problemOf(body: Buffer, limit: number): DecodeProblem | 'ok' {
+function problemOf(body: Uint8Array, limit: number): DecodeProblem | 'ok' {
   try {
     decodeBody(body, limit);
     return 'ok';
@@ -49,7 +49,7 @@ describe('decodeBody', () => {
   });
 
   it('names the layer that failed: snappy, protobuf, or the size limit', () => {
-    const cases: Array<[string, Buffer, number, DecodeProblem, RegExp]> = [
+    const cases: Array<[string, Uint8Array, number, DecodeProblem, RegExp]> = [
       ['not snappy', Buffer.from('hello, not snappy'), 1 << 20, 'bad-snappy', /^snappy: /],
       ['empty body', Buffer.alloc(0), 1 << 20, 'bad-snappy', /no length preamble/],
       ['truncated protobuf', snappyCompress(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f])), 1 << 20, 'bad-protobuf', /^protobuf: /],
@@ -68,7 +68,7 @@ describe('decodeBody', () => {
 
   it('never throws anything but a DecodeError, on random and mutated bodies (fuzz)', () => {
     const valid = request([['__name__', 'fuzz'], ['a', '1']], [{ timestamp: T, value: 1 }, { timestamp: T + 5, value: STALE_NAN }]);
-    const mutate = (base: Buffer) =>
+    const mutate = (base: Uint8Array) =>
       fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
         let bytes = Buffer.from(base);
         for (const edit of edits) {

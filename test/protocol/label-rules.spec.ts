@@ -67,4 +67,15 @@ describe('checkLabels', () => {
     assert.deepEqual(Object.entries(decoded), [['__name__', 'm'], ['__proto__', 'p'], ['constructor', 'c']]);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
+  it('never throws on hostile objects: a throwing getter, a throwing Proxy trap, a value whose toString throws', () => {
+    const getter = { __name__: 'm', get host(): string { throw new Error('boom'); } };
+    const trap = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+    const value = { __name__: 'm', host: { toString: (): string => { throw new Error('no string'); } } };
+    for (const mode of ['strict', 'lenient', 'off'] as const) {
+      assert.match(String(checkLabels(getter, mode)), /^labels could not be read \(boom\)$/, mode);
+      assert.match(String(checkLabels(trap, mode)), /^labels could not be read \(no keys\)$/, mode);
+    }
+    assert.match(String(checkLabels(value, 'off')), /^labels could not be read \(no string\)$/);
+    assert.equal(checkLabels(value, 'strict'), 'label "host" has a object value, not a string');
+  });
 });

@@ -34,7 +34,7 @@ const post = (url: string, payload: Uint8Array, timeoutMs = 10_000): Promise<Ans
   });
 const T = 1_700_000_000_000;
 const body = (timestamp: number): Buffer =>
-  snappyCompress(Buffer.from(encodeWriteRequestReference({ timeseries: [{ labels: [{ name: '__name__', value: 'f' }], samples: [{ timestamp, value: 1 }] }] })));
+  Buffer.from(snappyCompress(Buffer.from(encodeWriteRequestReference({ timeseries: [{ labels: [{ name: '__name__', value: 'f' }], samples: [{ timestamp, value: 1 }] }] }))));
 
 describe('checkFault', () => {
   it('accepts the four shapes, 3xx with Location and 413 included', () => {

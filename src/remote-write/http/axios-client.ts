@@ -22,7 +22,7 @@ import { readBoundedBody } from './bounded-body.js';
 import { LinkedAbort } from './linked-abort.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RequestSigner } from './signers.js';
-import type { WriteClient, WriteResult } from './write-client.js';
+import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;
@@ -134,15 +134,17 @@ export class AxiosWriteClient implements WriteClient {
     });
   }
 
-  async send(body: Buffer, signal: AbortSignal): Promise<WriteResult> {
+  async send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult> {
+    // axios sends a Buffer as it is, but a plain Uint8Array view as its whole underlying ArrayBuffer.
+    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const state = new SendState();
-    const linked = this.aborts.link(signal);
+    const linked = this.aborts.link(signal as AbortSignal);
     try {
       let url = this.options.url;
       const visited = new Set<string>([new URL(url).href]);
       for (let redirects = 0; ; redirects++) {
-        const answer = await this.post(url, body, state, linked.signal);
-        if (signal.aborted) throw signal.reason;
+        const answer = await this.post(url, payload, state, linked.signal);
+        if (signal.aborted) throw (signal as AbortSignal).reason;
         if (answer.result.kind !== 'response' || answer.result.status < 300 || answer.result.status >= 400) return answer.result;
         const next = this.redirectTarget(url, answer.result.status, answer.location, redirects, visited);
         if (typeof next !== 'string') return { ...answer.result, ...next };

@@ -31,9 +31,19 @@ export type WriteResult =
     }
   | { readonly kind: 'network-error'; readonly message: string; readonly code: string | undefined; readonly attempts: number };
 
+/**
+ * What a client uses of the `AbortSignal` it is given (a real `AbortSignal` is one). Declared here
+ * so that rxprom's published types need neither Node's nor the DOM's typings.
+ */
+export interface WriteAbortSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface WriteClient {
-  /** Sends one encoded (compressed) request body; resolves with the final answer. */
-  send(body: Buffer, signal: AbortSignal): Promise<WriteResult>;
+  /** Sends one encoded (compressed) request body (a Node `Buffer` from rxprom's sink); resolves with the final answer. */
+  send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult>;
   /** Releases connections and timers; called once when the sink's subscription ends. */
   close?(): void;
 }

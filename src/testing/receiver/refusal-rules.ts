@@ -44,7 +44,7 @@ export function refusalOf(error: DecodeError): Refusal {
 }
 
 /** `decodeBody` for the receiver: throws a `Refusal` (400 or 413), never anything else. */
-export function decodeOrRefuse(body: Buffer, maxDecompressedBytes: number): WireRequest {
+export function decodeOrRefuse(body: Uint8Array, maxDecompressedBytes: number): WireRequest {
   try {
     return decodeBody(body, maxDecompressedBytes);
   } catch (error) {

@@ -241,7 +241,7 @@ describe('checkAccounting', () => {
     samplesWritten: 70,
     requestsWritten: 1,
     requestRetries: 0,
-    samplesDropped: { invalid: 8, 'out-of-order': 15, duplicate: 7, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0 },
+    samplesDropped: { invalid: 8, 'out-of-order': 15, duplicate: 7, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, 'too-far-in-future': 0, 'too-old': 0 },
     samplesDroppedTotal: 30,
     requestsPermanentlyFailed: 0,
     bytesWritten: 1,

@@ -22,9 +22,9 @@ const raw = (series: Series[]): Buffer =>
       })),
     }),
   );
-const body = (series: Series[]): Buffer => snappyCompress(raw(series));
+const body = (series: Series[]): Uint8Array => snappyCompress(raw(series));
 /** Samples as objects: a [timestamp, value] array literal would quiet the stale marker's NaN payload. */
-const objectBody = (name: string, samples: Array<{ timestamp: number; value: number }>): Buffer =>
+const objectBody = (name: string, samples: Array<{ timestamp: number; value: number }>): Uint8Array =>
   snappyCompress(Buffer.from(encodeWriteRequestReference({ timeseries: [{ labels: [{ name: '__name__', value: name }], samples }] })));
 
 // node:http with a keep-alive agent: about 3x quicker per request than fetch here, which matters for the fuzz runs.
@@ -297,7 +297,7 @@ describe('embedded receiver', () => {
     }
   });
 
-  const mutate = (base: Buffer) =>
+  const mutate = (base: Uint8Array) =>
     fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
       let bytes = Buffer.from(base);
       for (const edit of edits) {

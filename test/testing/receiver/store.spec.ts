@@ -135,7 +135,7 @@ describe('SeriesStore', () => {
       { labels: metric('fuzz', ['a', '1']), samples: [[T, 1], [T + 1, 2]] },
       { labels: metric('fuzz', ['a', '2'], ['b', 'x']), samples: [[T, 3], [T + 5, STALE_NAN]] },
     ]);
-    const mutate = (base: Buffer) =>
+    const mutate = (base: Uint8Array) =>
       fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
         let bytes = Buffer.from(base);
         for (const edit of edits) {

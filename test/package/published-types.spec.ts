@@ -1,0 +1,68 @@
+/**
+ * The published types stand on their own: a consumer project without Node's typings
+ * (`"types": []`, no DOM lib, `skipLibCheck: false`) compiles against `rxprom` and
+ * `rxprom/testing` as resolved through the package's `exports`.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+const CONSUMER = `
+import { remoteWrite, snappyCompress, sample, type Sample, type WriteAbortSignal, type WriteClient, type WriteResult, type RemoteWriteOptions } from 'rxprom';
+import { generateSamples, startReceiver, type Receiver } from 'rxprom/testing';
+
+const client: WriteClient = {
+  async send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult> {
+    return { kind: 'response', status: signal.aborted ? 499 : 204, body: String(body.length), attempts: 1 };
+  },
+};
+const options: RemoteWriteOptions = { url: 'http://127.0.0.1:9090/api/v1/write', client, maxFutureMs: 600_000 };
+export const sink = remoteWrite(options);
+export const one: Sample = sample({ __name__: 'm' }, 1, 0);
+export const bytes: Uint8Array = snappyCompress(new Uint8Array(8));
+export const samples = generateSamples({ series: 2, count: 4 });
+export const receiver: Promise<Receiver> = startReceiver();
+`;
+
+function compile(dir: string): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('the published types', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rxprom-consumer-'));
+    await mkdir(join(dir, 'node_modules'));
+    await symlink(root, join(dir, 'node_modules', 'rxprom'), 'dir');
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
+    const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: [], strict: true, noEmit: true, skipLibCheck: false };
+    // rxjs' own types name the host's setTimeout (any runtime has one: DOM, Node, Deno): declared
+    // here as a runtime would, so the only typings present are ES2022's, rxjs' and rxprom's.
+    await writeFile(join(dir, 'host.d.ts'), 'declare function setTimeout(handler: () => void, timeout?: number): number;\n');
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['host.d.ts', 'consumer.ts'] }));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('compile in a project without Node types ("types": [], lib ES2022 only, skipLibCheck false)', async () => {
+    await writeFile(join(dir, 'consumer.ts'), CONSUMER);
+    const { status, output } = compile(dir);
+    assert.equal(output.trim(), '', 'no diagnostics');
+    assert.equal(status, 0);
+  });
+
+  it('and that project really has no Node types: naming Buffer fails there', async () => {
+    await writeFile(join(dir, 'consumer.ts'), `${CONSUMER}\nexport const node: Buffer | undefined = undefined;\n`);
+    const { status, output } = compile(dir);
+    assert.notEqual(status, 0);
+    assert.match(output, /consumer\.ts.*Cannot find name 'Buffer'/);
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { remoteWrite } from '../../operators/remote-write.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Sample } from '../../src/core/model.js';
+import { decodeWriteRequest } from '../../src/protocol/reference.js';
+import { snappyUncompress } from '../../src/protocol/snappy.js';
+import type { WriteClient, WriteResult } from '../../src/remote-write/http/write-client.js';
+import { describeBadTimestamp, int64Millis, INT64_MAX_DOUBLE, TimestampGuard } from '../../src/remote-write/timestamp-guard.js';
+
+/** A client that answers 204 to everything and keeps the timestamps it was sent, per request. */
+class RecordingClient implements WriteClient {
+  readonly requests: number[][] = [];
+  async send(body: Buffer): Promise<WriteResult> {
+    const request = decodeWriteRequest(snappyUncompress(body, 1 << 24));
+    this.requests.push(request.timeseries.flatMap((ts) => ts.samples.map((s) => Number(s.timestamp))));
+    return { kind: 'response', status: 204, body: '', attempts: 1 };
+  }
+}
+
+describe('int64Millis', () => {
+  it('floors a timestamp to integer milliseconds inside the int64 range', () => {
+    assert.equal(int64Millis(1_700_000_000_000.75), 1_700_000_000_000);
+    assert.equal(int64Millis(-0.5), -1);
+    assert.equal(int64Millis(-(2 ** 63)), -(2 ** 63));
+    assert.equal(int64Millis(INT64_MAX_DOUBLE), INT64_MAX_DOUBLE);
+    assert.equal(int64Millis(2 ** 60), 2 ** 60);
+  });
+
+  it('refuses what is no int64 millisecond count: 2^63 and beyond (1e20), NaN, infinities, non-numbers', () => {
+    for (const bad of [2 ** 63, 1e20, -(2 ** 63) - 4096, -1e20, NaN, Infinity, -Infinity, '1700000000000', null, undefined, 10n]) {
+      assert.ok(Number.isNaN(int64Millis(bad)), String(bad));
+    }
+    assert.match(describeBadTimestamp(1e20), /timestamp 100000000000000000000 is outside the int64 range/);
+    assert.match(describeBadTimestamp(NaN), /not a finite number/);
+    assert.match(describeBadTimestamp('1'), /timestamp is string, not a number/);
+  });
+});
+
+describe('TimestampGuard', () => {
+  it('refuses a timestamp more than maxFutureMs ahead of the clock, and reads the clock again before refusing', () => {
+    let now = 1_000_000;
+    let reads = 0;
+    const guard = new TimestampGuard({ maxFutureMs: 600_000, maxAgeMs: Infinity, now: () => (reads++, now) });
+    assert.equal(guard.check(1_600_000), 'ok'); // exactly at the bound
+    assert.equal(guard.check(1_600_001), 'too-far-in-future');
+    assert.match(guard.describe('too-far-in-future', 1_600_001), /600001 ms ahead of the clock \(maxFutureMs 600000\)/);
+    const readsBefore = reads;
+    for (let t = 0; t < 100; t++) assert.equal(guard.check(1_000_000 + t), 'ok');
+    assert.equal(reads, readsBefore, 'samples well inside the bound do not read the clock');
+    now += 1000; // the clock moved on: the same timestamp is now inside
+    assert.equal(guard.check(1_600_001), 'ok');
+  });
+
+  it('refuses a timestamp more than maxAgeMs behind the clock, only when the bound is on', () => {
+    let now = 10_000_000;
+    const guard = new TimestampGuard({ maxFutureMs: Infinity, maxAgeMs: 3_000_000, now: () => now });
+    assert.equal(guard.check(7_000_000), 'ok');
+    assert.equal(guard.check(6_999_999), 'too-old');
+    assert.match(guard.describe('too-old', 6_999_999), /3000001 ms behind the clock \(maxAgeMs 3000000\)/);
+    now += 1; // a stale reading would let this through
+    assert.equal(guard.check(7_000_000), 'too-old');
+    assert.equal(guard.check(1e15), 'ok', 'no future bound with maxFutureMs Infinity');
+    const off = new TimestampGuard({ maxFutureMs: 600_000, maxAgeMs: Infinity, now: () => now });
+    assert.equal(off.check(-(2 ** 63)), 'ok', 'no past bound by default');
+  });
+});
+
+describe('remoteWrite: timestamp checks', () => {
+  const NOW = 1_800_000_000_000;
+  const labels = { __name__: 'm', d: '1' };
+
+  it('a clock that throws later errors the stream with its error: it never escapes', async () => {
+    let readings = 0;
+    const broken = new Error('clock broke');
+    const clock = (): number => {
+      if (++readings > 3) throw broken;
+      return NOW;
+    };
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock, maxAgeMs: 60_000, maxDelayMs: 5, logger: silentLogger });
+    const input: Sample[] = [
+      { labels, value: 1, timestamp: NOW - 10 },
+      { labels, value: 2, timestamp: NOW - 5 },
+    ];
+    // Reading 1 is the check at creation, 2 and 3 the first sample's (both bounds): the second sample's throws.
+    await assert.rejects(lastValueFrom(from(input).pipe(sink, toArray())), (error) => error === broken);
+    assert.equal(readings, 4);
+    assert.equal(sink.metrics.snapshot().samplesIn, 2);
+  });
+
+  it('drops a timestamp of 2^63 or 1e20 as invalid, sends 2^60 with the exact varint, and counts every sample', async () => {
+    const client = new RecordingClient();
+    const input: Sample[] = [
+      { labels, value: 1, timestamp: NOW - 2 },
+      { labels, value: 2, timestamp: 1e20 },
+      { labels, value: 3, timestamp: 2 ** 63 },
+      { labels, value: 4, timestamp: NOW - 1 },
+      { labels: { __name__: 'far' }, value: 5, timestamp: 2 ** 60 },
+    ];
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock: () => NOW, maxFutureMs: Infinity, maxDelayMs: 5, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.deepEqual(
+      outcomes.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.value, o.message]),
+      [
+        ['invalid', 2, 'timestamp 100000000000000000000 is outside the int64 range of milliseconds [-2^63, 2^63)'],
+        ['invalid', 3, 'timestamp 9223372036854776000 is outside the int64 range of milliseconds [-2^63, 2^63)'],
+      ],
+    );
+    // The request decodes (a wrong varint length would not) and carries 2^60 exactly.
+    assert.deepEqual(client.requests.flat().sort(), [NOW - 2, NOW - 1, 2 ** 60].sort());
+    assert.equal(sink.metrics.snapshot().samplesDropped.invalid, 2);
+  });
+
+  it('drops a sample beyond maxFutureMs (default 10 min) or maxAgeMs alone, before its series is guarded, with a reason and a message', async () => {
+    const client = new RecordingClient();
+    const thirtyYears = 30 * 365 * 86_400_000;
+    const input: Sample[] = [
+      { labels, value: 1, timestamp: NOW - 1000 },
+      { labels, value: 2, timestamp: NOW + thirtyYears },
+      { labels, value: 3, timestamp: NOW + 600_000 },
+      { labels, value: 4, timestamp: NOW + 600_001 },
+      { labels: { __name__: 'm', d: '2' }, value: 5, timestamp: NOW - 3_000_001 },
+      { labels: { __name__: 'm', d: '2' }, value: 6, timestamp: NOW - 3_000_000 },
+    ];
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock: () => NOW, maxAgeMs: 3_000_000, maxDelayMs: 5, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.deepEqual(
+      outcomes.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.value]),
+      [['too-far-in-future', 2], ['too-far-in-future', 4], ['too-old', 5]],
+    );
+    assert.match(outcomes.find((o) => o.sample?.value === 2)?.message ?? '', /ahead of the clock \(maxFutureMs 600000\)/);
+    // The refused future sample did not become its series' newest: sample 3 went through.
+    assert.deepEqual(client.requests.flat().sort(), [NOW - 1000, NOW + 600_000, NOW - 3_000_000].sort());
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesDropped['too-far-in-future'], 2);
+    assert.equal(m.samplesDropped['too-old'], 1);
+    assert.equal(m.samplesWritten + m.samplesDroppedTotal, input.length);
+    assert.match(sink.metrics.toPrometheusText(), /rxprom_remote_write_samples_dropped_total\{reason="too-far-in-future"\} 2\n/);
+    assert.match(sink.metrics.toPrometheusText(), /rxprom_remote_write_samples_dropped_total\{reason="too-old"\} 1\n/);
+  });
+});
