@@ -51,7 +51,6 @@ export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSampl
 export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';
 
 // Live fan-out to browsers (Server-Sent Events)
-export { liveFeed, type LiveFeed, type LiveFeedOptions, type LiveFeedStats, type LiveFeedCors, type SlowClientPolicy } from './live/live-feed.js';
 
 // Self-metrics in a prom-client registry
 export { registerRxpromMetrics, type RxpromMetricsSources, type RxpromMetricsOptions, type RegisteredMetrics, type OperatorStatsSource } from './observability/prometheus-metrics.js';

@@ -9,7 +9,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { interval, map, type Observable } from 'rxjs';
 import { fileURLToPath } from 'node:url';
-import { liveFeed, type LiveFeed, type LiveFeedOptions } from '../../src/index.js';
+import { liveFeed, type LiveFeed, type LiveFeedOptions } from '../../src/live/index.js';
 
 export async function startFastifyLive<T>(source: Observable<T>, options: LiveFeedOptions<T> & { port?: number } = {}): Promise<{ app: FastifyInstance; feed: LiveFeed<T>; url: string }> {
   const feed = liveFeed<T>(options);

@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Subject, interval, map, tap, type MonoTypeOperatorFunction } from 'rxjs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { liveFeed, registerRxpromMetrics, type LiveFeed, type Sample, type RemoteWriteMetrics, type OperatorStatsSource } from '../../src/index.js';
+import { registerRxpromMetrics, type Sample, type RemoteWriteMetrics, type OperatorStatsSource } from '../../src/index.js';
+import { liveFeed, type LiveFeed } from '../../src/live/index.js';
 import { roomRollup, type RoomRollupPoint } from './room-rollup.js';
 
 /** Cumulative figures the gateway keeps; the page gets them with per-second rates. */

@@ -9,6 +9,7 @@
  * (node:http, express; fastify via `reply.hijack()` and `request.raw` / `reply.raw`).
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { LiveFeedStats } from './live-feed-stats.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
@@ -45,28 +46,6 @@ export interface LiveFeedOptions<T> {
   readonly retryMs?: number;
 }
 
-export interface LiveFeedStats {
-  /** Clients connected now. */
-  readonly clients: number;
-  /** Connections accepted since creation. */
-  readonly connections: number;
-  /** Requests refused: bad or missing token (401), or after close (503). */
-  readonly rejected: number;
-  /** Points published. */
-  readonly pointsIn: number;
-  /** Points handed to client sockets, summed over clients (history included). */
-  readonly pointsDelivered: number;
-  /** Points a slow client did not get ('skip'), summed over clients. */
-  readonly pointsSkipped: number;
-  /** Clients cut off because they could not keep up or stalled. */
-  readonly slowDisconnects: number;
-  /** Bytes waiting in client send buffers now, summed (each client stays under `maxBufferedBytes`). */
-  readonly bufferedBytes: number;
-  /** The largest `bufferedBytes` seen. */
-  readonly maxBufferedBytesSeen: number;
-  /** The error that stopped the feed (a throwing `serialize` or a failed source), if any. */
-  readonly error: unknown;
-}
 
 export interface LiveFeed<T> {
   /** Serves one request as an event stream (also answers CORS preflight and refuses bad tokens). */
@@ -346,3 +325,5 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
     close,
   };
 }
+
+export type { LiveFeedStats };

@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { DROP_REASONS } from '../core/model.js';
 import type { RemoteWriteMetrics } from '../remote-write/metrics.js';
-import type { LiveFeedStats } from '../live/live-feed.js';
+import type { LiveFeedStats } from '../live/live-feed-stats.js';
 
 /** Anything with operator stats: a flat record of numbers, or of records of numbers by reason. */
 export type OperatorStatsSource = { readonly stats: object } | (() => object);

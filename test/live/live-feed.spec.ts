@@ -9,7 +9,8 @@ import { createServer, request as httpRequest, type Server, type IncomingMessage
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Subject, toArray, lastValueFrom, of, throwError } from 'rxjs';
-import { liveFeed, ConfigError, type LiveFeed } from '../../src/index.js';
+import { ConfigError } from '../../src/index.js';
+import { liveFeed, type LiveFeed } from '../../src/live/index.js';
 
 interface Started { server: Server; url: string }
 

@@ -8,7 +8,8 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { remoteWrite, reorderByWatermark, tumblingWindow, liveFeed, registerRxpromMetrics, sample, ConfigError, type Sample } from '../../src/index.js';
+import { remoteWrite, reorderByWatermark, tumblingWindow, registerRxpromMetrics, sample, ConfigError, type Sample } from '../../src/index.js';
+import { liveFeed } from '../../src/live/index.js';
 import { startReceiver } from '../../src/testing/index.js';
 import { parseExposition } from './exposition.js';
 

@@ -1,7 +1,7 @@
 /**
  * The published types stand on their own: a consumer project without Node's typings
- * (`"types": []`, no DOM lib, `skipLibCheck: false`) compiles against `rxprom` and
- * `rxprom/testing` as resolved through the package's `exports`.
+ * (`"types": []`, no DOM lib, `skipLibCheck: false`) compiles against `rxprom` as resolved
+ * through the package's `exports`; the Node-server tooling subpaths compile with Node's typings.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,6 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 const CONSUMER = `
 import { remoteWrite, snappyCompress, sample, type Sample, type WriteAbortSignal, type WriteClient, type WriteResult, type RemoteWriteOptions } from 'rxprom';
-import { generateSamples, startReceiver, type Receiver } from 'rxprom/testing';
 
 const client: WriteClient = {
   async send(body: Uint8Array, signal: WriteAbortSignal): Promise<WriteResult> {
@@ -28,8 +27,17 @@ const options: RemoteWriteOptions = { url: 'http://127.0.0.1:9090/api/v1/write',
 export const sink = remoteWrite(options);
 export const one: Sample = sample({ __name__: 'm' }, 1, 0);
 export const bytes: Uint8Array = snappyCompress(new Uint8Array(8));
+`;
+
+// The tooling subpaths run Node servers (the receiver, the live feed's request handler): a project
+// that uses them runs on Node and has its typings.
+const NODE_CONSUMER = `
+import { generateSamples, startReceiver, type Receiver } from 'rxprom/testing';
+import { liveFeed, type LiveFeed } from 'rxprom/live';
+import type { Sample } from 'rxprom';
 export const samples = generateSamples({ series: 2, count: 4 });
 export const receiver: Promise<Receiver> = startReceiver();
+export const feed: LiveFeed<Sample> = liveFeed<Sample>();
 `;
 
 function compile(dir: string): { status: number | null; output: string } {
@@ -57,6 +65,24 @@ describe('the published types', () => {
     const { status, output } = compile(dir);
     assert.equal(output.trim(), '', 'no diagnostics');
     assert.equal(status, 0);
+  });
+
+  it('rxprom/testing and rxprom/live compile in a project with Node types', async () => {
+    const nodeDir = await mkdtemp(join(tmpdir(), 'rxprom-node-consumer-'));
+    try {
+      await mkdir(join(nodeDir, 'node_modules', '@types'), { recursive: true });
+      await symlink(root, join(nodeDir, 'node_modules', 'rxprom'), 'dir');
+      await symlink(join(root, 'node_modules', '@types', 'node'), join(nodeDir, 'node_modules', '@types', 'node'), 'dir');
+      await writeFile(join(nodeDir, 'package.json'), JSON.stringify({ name: 'node-consumer', type: 'module', private: true }));
+      const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, noEmit: true, skipLibCheck: true };
+      await writeFile(join(nodeDir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      await writeFile(join(nodeDir, 'consumer.ts'), NODE_CONSUMER);
+      const { status, output } = compile(nodeDir);
+      assert.equal(output.trim(), '', 'no diagnostics');
+      assert.equal(status, 0);
+    } finally {
+      await rm(nodeDir, { recursive: true, force: true });
+    }
   });
 
   it('and that project really has no Node types: naming Buffer fails there', async () => {
