@@ -27,7 +27,13 @@ export type DropReason =
   /** The receiver answered 401/403/404 or the pipeline failed: the request could not be written. */
   | 'fatal'
   /** More samples were waiting to be sent than `maxPendingSamples` allows (the receiver is too slow). */
-  | 'overflow';
+  | 'overflow'
+  /**
+   * The pipeline ended (the source errored, the sink failed, or the subscriber unsubscribed) while
+   * the samples were accepted but not yet written: still in a batch, queued, or in a request whose
+   * answer never came (the receiver may have stored a request that was in flight).
+   */
+  | 'aborted';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'invalid',
@@ -37,6 +43,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'max-retries',
   'fatal',
   'overflow',
+  'aborted',
 ];
 
 /** What became of samples that entered `remoteWrite`. Every input sample is in exactly one outcome. */

@@ -29,6 +29,12 @@ export interface RemoteWriteOptions {
   readonly onMaxRetriesExceeded?: 'fail' | 'discard';
   /** When a request gets a non-retryable 4xx (e.g. 400): `'discard'` it (default) or `'fail'`. */
   readonly onNonRetryable?: 'discard' | 'fail';
+  /**
+   * With `onNonRetryable: 'discard'`, a batch refused with 400 is halved and its halves sent again
+   * (recursively) so that only the refused samples are lost; this bounds the halvings per batch
+   * (each costs at most two requests). 0 to 1000, default 32; 0 drops a refused batch whole.
+   */
+  readonly maxRefusalSplits?: number;
   /** Timeout of one HTTP attempt (ms). 1 to 600,000, default 5000. */
   readonly timeoutMs?: number;
   /** Extra request headers (e.g. `X-Scope-OrgID`). The protocol's own headers cannot be overridden. */
@@ -81,6 +87,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly retry: RetryPolicy;
   readonly onMaxRetriesExceeded: 'fail' | 'discard';
   readonly onNonRetryable: 'discard' | 'fail';
+  readonly maxRefusalSplits: number;
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly signer: RequestSigner | undefined;
@@ -131,6 +138,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     retry: new RetryPolicy(options.retry),
     onMaxRetriesExceeded: enumOption('onMaxRetriesExceeded', options.onMaxRetriesExceeded, ['fail', 'discard'], 'fail'),
     onNonRetryable: enumOption('onNonRetryable', options.onNonRetryable, ['discard', 'fail'], 'discard'),
+    maxRefusalSplits: numberOption('maxRefusalSplits', options.maxRefusalSplits, 32, { min: 0, max: 1000 }),
     timeoutMs: numberOption('timeoutMs', options.timeoutMs, 5000, { min: 1, max: 600_000 }),
     headers,
     signer: functionOption<RequestSigner>('signer', options.signer, false),

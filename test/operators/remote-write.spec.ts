@@ -11,7 +11,9 @@ import { snappyUncompress } from '../../src/protocol/snappy.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
 import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
-import type { Sample, WriteOutcome } from '../../src/core/model.js';
+import type { DropReason, Sample, WriteOutcome } from '../../src/core/model.js';
+import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
+import { ScriptedClient, status, written } from '../remote-write/scripted-client.js';
 
 /** A scripted receiver: each request takes the next answer; with none left it answers 204. */
 type Answer = { status: number; body?: string; headers?: Record<string, string> } | { reset: true } | { hang: true };
@@ -171,7 +173,7 @@ describe('remoteWrite', () => {
     assert.equal(outcomes.find((o) => o.reason === 'duplicate')?.sample, input[3]);
     assert.deepEqual([...server.samplesBySeries().values()], [[t, t + 1, t + 2]]);
     assert.equal(total(outcomes), input.length);
-    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0 });
+    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, aborted: 0 });
   });
 
   it('retries 503, 429 and resets in place, so a lane never reorders', async () => {
@@ -208,11 +210,11 @@ describe('remoteWrite', () => {
     assert.ok(outcomes.every((o) => o.attempts <= 2));
   });
 
-  it('discards a batch answered 400, logs its body, and carries on', async () => {
+  it('with maxRefusalSplits 0, discards a batch answered 400 whole, logs its body, and carries on', async () => {
     server.answers.push({ status: 400, body: 'out of order sample' });
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (fields, message) => warnings.push(`${message} ${String(fields['responseBody'])}`) };
-    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 5, maxDelayMs: 5, logger });
+    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 5, maxDelayMs: 5, maxRefusalSplits: 0, logger });
     const outcomes = await lastValueFrom(from(series(1, 15)).pipe(sink, toArray()));
     assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.reason, o.status, o.attempts]), [
       ['dropped', 5, 'non-retryable', 400, 1],
@@ -409,5 +411,112 @@ describe('remoteWrite', () => {
     const text = sink.metrics.toPrometheusText();
     assert.match(text, /^rxprom_remote_write_samples_in_total 4$/m);
     assert.match(text, /^rxprom_remote_write_samples_dropped_total\{reason="invalid"\} 0$/m);
+  });
+});
+
+/** samplesIn = written + dropped (all reasons) + pending, and nothing pending or in flight. */
+function assertSettled(metrics: RemoteWriteMetrics, samplesIn: number): void {
+  const m = metrics.snapshot();
+  assert.equal(m.samplesIn, samplesIn, 'samplesIn');
+  assert.equal(m.samplesPending, 0, 'samplesPending back to 0');
+  assert.equal(m.requestsInFlight, 0, 'requestsInFlight back to 0');
+  assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn, 'samplesIn = written + dropped + pending');
+}
+
+const tick = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const aborted = (outcomes: WriteOutcome[]): number => outcomes.filter((o) => (o.reason as string) === 'aborted').reduce((n, o) => n + o.samples, 0);
+
+describe('remoteWrite: every way a pipeline ends accounts for every sample', () => {
+  it('source error with lanes full and requests in flight: every accepted sample is dropped as aborted before the error', async () => {
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 4, maxSamplesPerRequest: 1000, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const failure = new Error('source broke');
+    const ended = new Promise<unknown>((resolve) => source.pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }));
+    for (const s of series(100, 200)) source.next(s);
+    await tick();
+    assert.equal(sink.metrics.snapshot().requestsInFlight, 4, 'one request in flight per lane');
+    source.error(failure);
+    assert.equal(await ended, failure);
+    assert.equal(total(outcomes), 20_000, 'every sample has an outcome before the error');
+    assert.equal(aborted(outcomes), 20_000);
+    assert.ok(outcomes.every((o) => o.series > 0 && o.attempts === 0));
+    assertSettled(sink.metrics, 20_000);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 20_000);
+    await tick();
+    assert.equal(client.aborted, 4, 'the hung requests were aborted');
+  });
+
+  it('unsubscribe midway with requests in flight: metrics count what had no outcome as aborted', async () => {
+    const client = new ScriptedClient(...Array.from({ length: 30 }, () => ({ result: written, delayMs: 1 })));
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 4, maxSamplesPerRequest: 500, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const subscription = source.pipe(sink).subscribe((o) => outcomes.push(o));
+    const input = series(500, 281);
+    for (let i = 0; i < input.length; i += 5000) {
+      for (const s of input.slice(i, i + 5000)) source.next(s);
+      await tick(5);
+    }
+    assert.ok(sink.metrics.snapshot().requestsInFlight > 0, 'requests in flight');
+    subscription.unsubscribe();
+    const writtenSamples = total(outcomes, 'written');
+    assert.ok(writtenSamples > 0 && writtenSamples < input.length, `some written (${writtenSamples})`);
+    assert.equal(writtenSamples, client.samplesWritten());
+    assertSettled(sink.metrics, input.length);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesWritten, writtenSamples);
+    assert.equal(m.samplesDropped['aborted' as DropReason], input.length - writtenSamples);
+    await tick();
+    assert.equal(client.aborted, 4);
+  });
+
+  it("'fail' with 8 lanes in flight: one failed batch, everything else aborted, all before the error", async () => {
+    const client = new ScriptedClient({ result: status(503, 'busy', 3), delayMs: 30 });
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 8, maxSamplesPerRequest: 60, maxDelayMs: 60_000, logger: silentLogger });
+    const input = series(80, 115);
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve }));
+    assert.ok(error instanceof RemoteWriteError && error.status === 503);
+    assert.equal(client.requests.length, 8, 'one request per lane');
+    const failed = outcomes.filter((o) => o.reason === 'max-retries');
+    assert.deepEqual(failed.map((o) => [o.samples, o.attempts]), [[60, 3]]);
+    assert.equal(total(outcomes), input.length);
+    assert.equal(aborted(outcomes), input.length - 60);
+    assertSettled(sink.metrics, input.length);
+  });
+
+  it('two sinks sharing one metrics object do not share the pending budget', async () => {
+    const metrics = new RemoteWriteMetrics();
+    const hung = new ScriptedClient();
+    hung.fallback = { hang: true };
+    const a = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: hung, metrics, maxPendingSamples: 50_000, maxSamplesPerRequest: 2000, maxDelayMs: 10, logger: silentLogger });
+    const b = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: new ScriptedClient(), metrics, maxPendingSamples: 50_000, maxSamplesPerRequest: 2000, maxDelayMs: 10, logger: silentLogger });
+    const stuck = from(series(100, 500)).pipe(a).subscribe();
+    assert.equal(metrics.snapshot().samplesPending, 50_000);
+    const outcomes = await lastValueFrom(from(series(100, 500, 1_800_000_000_000)).pipe(b, toArray()));
+    assert.equal(total(outcomes, 'written'), 50_000, 'sink B is not held back by sink A');
+    assert.equal(metrics.snapshot().samplesDropped.overflow, 0);
+    stuck.unsubscribe();
+    assertSettled(metrics, 100_000);
+    assert.equal(metrics.snapshot().samplesWritten, 50_000);
+  });
+
+  it('a second subscription of the same operator is not charged with a first one that ended without completing', async () => {
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, maxPendingSamples: 20_000, maxSamplesPerRequest: 1000, maxDelayMs: 10, logger: silentLogger });
+    const first = from(series(100, 200)).pipe(sink).subscribe();
+    await tick();
+    first.unsubscribe();
+    client.fallback = { result: written };
+    const outcomes = await lastValueFrom(from(series(100, 200, 1_800_000_000_000)).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), 20_000);
+    assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 0);
+    assertSettled(sink.metrics, 40_000);
   });
 });
