@@ -520,3 +520,62 @@ describe('remoteWrite: every way a pipeline ends accounts for every sample', () 
     assertSettled(sink.metrics, 40_000);
   });
 });
+
+describe('remoteWrite: one bad sample never crashes the pipeline', () => {
+  const t = 1_700_000_000_000;
+  const labels = { __name__: 'm', k: 'a' };
+  const boom = (): never => {
+    throw new Error('boom');
+  };
+
+  /** Runs good, bad, good through a sink; returns the outcomes and what the client was sent. */
+  async function around(bad: unknown, options: { validation?: 'strict' | 'off'; logger?: Logger } = {}): Promise<{ outcomes: WriteOutcome[]; client: ScriptedClient }> {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxDelayMs: 5, logger: silentLogger, ...options });
+    const input = [{ labels, value: 1, timestamp: t }, bad as Sample, { labels, value: 2, timestamp: t + 1 }];
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.equal(total(outcomes), 3);
+    assert.equal(total(outcomes, 'written'), 2);
+    assert.equal(client.samplesWritten(), 2);
+    assertSettled(sink.metrics, 3);
+    return { outcomes, client };
+  }
+
+  const unreadable = async (bad: unknown, message: RegExp, options: { validation?: 'strict' | 'off' } = {}): Promise<void> => {
+    const { outcomes } = await around(bad, options);
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.equal(dropped.length, 1);
+    assert.equal(dropped[0].reason, 'invalid');
+    assert.equal(dropped[0].sample, bad);
+    assert.match(dropped[0].message ?? '', message);
+  };
+
+  it('a throwing getter on value', () => unreadable({ labels, timestamp: t, get value() { return boom(); } }, /could not be read: boom/));
+  it('a throwing getter on labels', () => unreadable({ value: 1, timestamp: t, get labels() { return boom(); } }, /could not be read: boom/));
+  it('a throwing getter on one label', () =>
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', get k() { return boom(); } } }, /could not be read: boom/));
+  it('labels behind a Proxy whose ownKeys throws', () =>
+    unreadable({ value: 1, timestamp: t, labels: new Proxy({ __name__: 'm' }, { ownKeys: boom }) }, /could not be read: boom/));
+  it('a revoked Proxy as the sample, and as its labels', async () => {
+    const sample = Proxy.revocable({ labels, value: 1, timestamp: t }, {});
+    sample.revoke();
+    await unreadable(sample.proxy, /could not be read: .*revoked/);
+    const labelSet = Proxy.revocable({ __name__: 'm' }, {});
+    labelSet.revoke();
+    await unreadable({ value: 1, timestamp: t, labels: labelSet.proxy }, /could not be read: .*revoked/);
+  });
+  it("a label value whose toString throws, with validation 'off'", () =>
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read: boom/, { validation: 'off' }));
+
+  it('a logger whose warn throws costs no outcome, for a sample or for a request', async () => {
+    const logger: Logger = { ...silentLogger, warn: boom, error: boom };
+    const { outcomes } = await around({ labels: { __name__: 'm', 'bad-name': 'x' }, value: 1, timestamp: t }, { logger });
+    assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => o.reason), ['invalid']);
+
+    const client = new ScriptedClient({ result: status(400, 'bad sample') });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 5, logger });
+    const refused = await lastValueFrom(from(series(1, 2)).pipe(sink, toArray()));
+    assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
+    assertSettled(sink.metrics, 2);
+  });
+});
