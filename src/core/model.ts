@@ -63,7 +63,10 @@ export interface WriteOutcome {
   readonly message?: string;
   /** The receiver's response body, when it explains a drop. */
   readonly responseBody?: string;
-  /** For samples dropped one by one before batching: the offending sample. */
+  /**
+   * For a sample dropped alone: the offending sample (as it came in when dropped before batching;
+   * rebuilt from what was sent when the receiver refused it alone).
+   */
   readonly sample?: Sample;
 }
 

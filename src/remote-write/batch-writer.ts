@@ -18,7 +18,8 @@ import { classifyStatus } from './http/classify.js';
 import type { EncodedRequest, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
 import { RemoteWriteError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { DropReason, WriteOutcome } from '../core/model.js';
+import type { DropReason, Sample, WriteOutcome } from '../core/model.js';
+import { decodeLabelsKey } from '../core/series-key.js';
 import type { LaneBatch } from './lane.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import type { WriteClient, WriteResult } from './http/write-client.js';
@@ -101,7 +102,8 @@ export class BatchWriter {
       if (result.kind === 'response' && classifyStatus(result.status) !== 'written') refusals++;
       const settled = this.settle(request, result);
       batch.settled = piece.end;
-      report(settled.outcome);
+      // A sample refused alone is named in its outcome, rebuilt from what was sent.
+      report(size === 1 && settled.outcome.type === 'dropped' ? { ...settled.outcome, sample: sampleAt(columns, piece.start) } : settled.outcome);
       if (settled.error !== undefined) return settled.error;
       if (signal.aborted) return undefined; // the report ended the subscription
     }
@@ -199,6 +201,10 @@ function slice(columns: SampleColumns, start: number, end: number): SampleColumn
     values: columns.values.subarray(start, end),
     timestamps: columns.timestamps.subarray(start, end),
   };
+}
+
+function sampleAt(columns: SampleColumns, index: number): Sample {
+  return { labels: { ...decodeLabelsKey(columns.series[index].key) }, value: columns.values[index], timestamp: columns.timestamps[index] };
 }
 
 function describe(error: unknown): string {

@@ -14,6 +14,7 @@ import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
 import type { DropReason, Sample, WriteOutcome } from '../../src/core/model.js';
 import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
 import { ScriptedClient, status, written } from '../remote-write/scripted-client.js';
+import { startReceiver, type Receiver } from '../../src/testing/index.js';
 
 /** A scripted receiver: each request takes the next answer; with none left it answers 204. */
 type Answer = { status: number; body?: string; headers?: Record<string, string> } | { reset: true } | { hang: true };
@@ -577,5 +578,87 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     const refused = await lastValueFrom(from(series(1, 2)).pipe(sink, toArray()));
     assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
     assertSettled(sink.metrics, 2);
+  });
+});
+
+describe('remoteWrite: a batch refused with 400 loses only the refused samples', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver({ mode: 'strict' });
+  });
+  after(() => receiver.close());
+  beforeEach(() => receiver.reset());
+
+  const T = 1_700_000_000_000;
+  const stale = { __name__: 'refusal_test', device: 'stale' };
+  /** `batches` batches of 101: ten series going forward, and in the first batch, at index 37, one sample the receiver refuses (older than what it stored). */
+  function workloadWithOneRefused(batches: number): { input: Sample[]; refused: Sample } {
+    const good = Array.from({ length: 10 }, (_, i) => ({ __name__: 'refusal_test', device: `d${i}` }));
+    const refused: Sample = { labels: stale, value: -1, timestamp: T - 1000 };
+    const input: Sample[] = [];
+    for (let i = 0; input.length < 101 * batches; i++) {
+      if (input.length === 37) input.push(refused);
+      input.push({ labels: good[i % 10], value: i, timestamp: T + Math.floor(i / 10) * 1000 });
+    }
+    return { input, refused };
+  }
+
+  /** What the receiver stores, as `labels@timestamp=value`, the series stored beforehand left out. */
+  const stored = (): string[] => receiver.samples().filter((s) => s.labels['device'] !== 'stale').map((s) => `${s.labels['device']}@${s.timestamp}=${s.value}`).sort();
+  const expected = (samples: Sample[]): string[] => samples.map((s) => `${s.labels['device']}@${s.timestamp}=${s.value}`).sort();
+
+  async function storeStaleSeries(): Promise<void> {
+    const outcomes = await lastValueFrom(from([{ labels: stale, value: 0, timestamp: T }]).pipe(remoteWrite({ url: receiver.url, maxDelayMs: 1, logger: silentLogger }), toArray()));
+    assert.equal(total(outcomes, 'written'), 1);
+  }
+
+  it('halves and resends a refused batch, in order: 1 bad sample in 101 → 100 written, 1 dropped, and the next batches after them', async () => {
+    await storeStaleSeries();
+    const { input, refused } = workloadWithOneRefused(3);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.deepEqual(dropped.map((o) => [o.reason, o.samples, o.status]), [['non-retryable', 1, 400]]);
+    assert.deepEqual(dropped[0].sample, refused);
+    assert.match(dropped[0].responseBody ?? '', /out of order/);
+    assert.equal(total(outcomes, 'written'), 302);
+    // The receiver refuses out-of-order samples: had a later batch overtaken a half, more would be refused.
+    assert.deepEqual(stored(), expected(input.filter((s) => s !== refused)));
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesWritten, 302);
+    assert.equal(m.requestsPermanentlyFailed, 1);
+    const extra = receiver.stats().requests - 4; // the stale series' request and the three batches
+    assert.ok(extra >= Math.log2(101) - 1 && extra <= 2 * Math.ceil(Math.log2(101)), `${extra} extra requests`);
+    assert.equal(m.requestsSplit, Math.ceil(Math.log2(101)));
+    assertSettled(sink.metrics, 303);
+  });
+
+  it('stops halving at maxRefusalSplits: the refused piece is dropped whole, the rest written', async () => {
+    await storeStaleSeries();
+    const { input, refused } = workloadWithOneRefused(1);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, maxRefusalSplits: 2, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.equal(dropped.length, 1);
+    // [0, 101) refused → [0, 51) refused → [0, 26) written, [26, 51) (holding index 37) refused: no halving left, dropped whole.
+    assert.equal(dropped[0].samples, 25);
+    assert.equal(sink.metrics.snapshot().requestsSplit, 2);
+    assert.equal(total(outcomes, 'written'), 76);
+    const droppedSamples = input.slice(26, 51);
+    assert.ok(droppedSamples.includes(refused));
+    assert.deepEqual(stored(), expected(input.filter((s) => !droppedSamples.includes(s))));
+    assertSettled(sink.metrics, 101);
+  });
+
+  it("with onNonRetryable 'fail', does not halve: the pipeline fails on the first refusal", async () => {
+    await storeStaleSeries();
+    const { input } = workloadWithOneRefused(1);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, onNonRetryable: 'fail', logger: silentLogger });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve }));
+    assert.ok(error instanceof RemoteWriteError && error.status === 400);
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 101]]);
+    assert.equal(receiver.stats().requests, 2);
+    assertSettled(sink.metrics, 101);
   });
 });
