@@ -26,6 +26,8 @@ export class ScriptedClient implements WriteClient {
   /** Every request sent, in order, decoded, with the answer it got. */
   readonly requests: Array<{ request: DecodedWriteRequest; samples: number; answer: ScriptedAnswer }> = [];
   fallback: ScriptedAnswer = { result: written };
+  /** When set and the script is empty: the answer, from the request's content. */
+  decide: ((request: DecodedWriteRequest) => ScriptedAnswer) | undefined;
   /** Requests aborted while waiting for their answer. */
   aborted = 0;
   closed = 0;
@@ -35,8 +37,8 @@ export class ScriptedClient implements WriteClient {
   }
 
   send(body: Buffer, signal: AbortSignal): Promise<WriteResult> {
-    const answer = this.script.shift() ?? this.fallback;
     const request = decodeWriteRequest(snappyUncompress(body, 1 << 28));
+    const answer = this.script.shift() ?? this.decide?.(request) ?? this.fallback;
     const samples = request.timeseries.reduce((n, ts) => n + ts.samples.length, 0);
     this.requests.push({ request, samples, answer });
     if ('throws' in answer) throw new Error(answer.throws);
