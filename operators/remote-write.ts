@@ -229,7 +229,11 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         input.unsubscribe();
         abandon(false);
         housekeeping.unsubscribe();
-        client.close?.();
+        try {
+          client.close?.();
+        } catch (error) {
+          logger.warn({ error: describeError(error) }, 'the write client failed to close');
+        }
       };
     });
 
