@@ -188,6 +188,11 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const input = source.subscribe({
         next(sample) {
           metrics.sampleIn();
+          if (ended) {
+            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes): nobody can be told.
+            metrics.sampleDropped('aborted');
+            return;
+          }
           let problem: string | null;
           try {
             problem = inspect(sample);

@@ -662,3 +662,34 @@ describe('remoteWrite: a batch refused with 400 loses only the refused samples',
     assertSettled(sink.metrics, 101);
   });
 });
+
+describe('remoteWrite: samples pushed while the pipeline ends', () => {
+  it('a sample pushed from a handler of the aborted outcomes is counted as aborted, not left pending', async () => {
+    const client = new ScriptedClient({ result: status(401, 'denied') });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const [first, second, third, late] = series(1, 4);
+    let pushed = false;
+    const outcomes: WriteOutcome[] = [];
+    const ended = new Promise<unknown>((resolve) =>
+      source.pipe(sink).subscribe({
+        next: (o) => {
+          outcomes.push(o);
+          if ((o.reason as string) === 'aborted' && !pushed) {
+            pushed = true;
+            source.next(late); // the source is still live: the sink is ending because a request failed
+          }
+        },
+        error: resolve,
+      }),
+    );
+    source.next(first);
+    source.next(second); // a full batch: sent, answered 401
+    source.next(third); // open
+    assert.ok((await ended) instanceof RemoteWriteError);
+    assert.ok(pushed);
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['fatal', 2], ['aborted', 1]]);
+    assertSettled(sink.metrics, 4);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 2);
+  });
+});
