@@ -1,12 +1,13 @@
-import { asyncScheduler, concatMap, from, merge, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { BatchWriter } from '../src/remote-write/batch-writer.js';
 import { DropLog } from '../src/remote-write/drop-log.js';
 import { WriteRequestEncoder } from '../src/protocol/encoder.js';
-import { Lane } from '../src/remote-write/lane.js';
+import { Lane, type LaneBatch, type UnsettledSamples } from '../src/remote-write/lane.js';
 import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
+import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
-import { guardOrder, SeriesInterner } from '../src/remote-write/series-interner.js';
+import { guardOrder, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
@@ -19,30 +20,37 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { rea
  *
  * Each sample is validated, bound to its interned series and checked against the series' newest
  * accepted timestamp before it is batched, so a bad sample is dropped alone instead of making the
- * receiver reject its whole batch. Series are partitioned onto `shards` lanes by the hash of their
- * labels (as `partitionBySeries` does); each lane batches (as `batchSamples` does: full at
- * `maxSamplesPerRequest`, or after `maxDelayMs`) and sends with `concatMap` (one request in flight,
- * retried in place), so a series never reorders. The hot path is inlined here rather than composed
- * from those operators: it runs once per sample, and a groupBy plus a Subscriber chain per sample
- * cost more than everything else the sink does.
+ * receiver reject its whole batch; a sample that cannot even be read (a throwing getter, a revoked
+ * Proxy) is dropped as `invalid` too. Series are partitioned onto `shards` lanes by the hash of
+ * their labels (as `partitionBySeries` does); each lane batches (as `batchSamples` does: full at
+ * `maxSamplesPerRequest`, or after `maxDelayMs`) and sends its batches one after the other (one
+ * request in flight, retried in place; a batch refused with 400 is halved until the refused
+ * samples are isolated), so a series never reorders. The hot path is inlined here rather than
+ * composed from those operators: it runs once per sample, and a groupBy plus a Subscriber chain
+ * per sample cost more than everything else the sink does.
  *
- * Every input sample is accounted for by exactly one emitted `WriteOutcome`. Completion of the
- * source flushes every batch and waits for every request; unsubscription aborts in-flight
- * requests and clears every timer.
+ * Every input sample is accounted for by exactly one emitted `WriteOutcome`, however the
+ * pipeline ends. Completion of the source flushes every batch and waits for every request. When
+ * the source errors or a request fails the pipeline, every accepted sample not yet written is
+ * emitted as dropped (`'aborted'`) before the error. Unsubscription aborts in-flight requests,
+ * clears every timer, and counts what had no outcome as `'aborted'` in the metrics.
  */
 export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const config = resolveRemoteWriteOptions(options);
-  const { metrics, logger } = config;
+  const { metrics, maxPendingSamples } = config;
+  const logger = guardLogger(config.logger);
   const scheduler = config.scheduler ?? asyncScheduler;
 
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
       const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
+      /** Accepted samples without an outcome yet: this subscription's own, for admission and for the accounting at the end. */
+      let pending = 0;
       const health = new ConnectionHealth({
-        url: config.url,
+        url: config.displayUrl,
         logger,
         failFastAfterRejections: config.failFastAfterRejections,
-        pending: () => ({ samples: metrics.samplesPending, requests: metrics.requestsInFlight }),
+        pending: () => ({ samples: pending, requests: metrics.requestsInFlight }),
       });
       const timestampGuard = new TimestampGuard(config);
       const client = config.client ?? new AxiosWriteClient({
@@ -53,90 +61,189 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         maxSockets: config.shards,
         ...(config.signer ? { signer: config.signer } : {}),
         onRetry: (event) => {
-          metrics.requestRetries++;
+          metrics.requestRetried();
           logger.debug?.({ ...event }, 'retrying request');
           health.attemptFailed(event);
         },
       });
-      const writer = new BatchWriter(config, new WriteRequestEncoder({ compression: config.compression }), client);
+      const writer = new BatchWriter(
+        {
+          onMaxRetriesExceeded: config.onMaxRetriesExceeded,
+          onNonRetryable: config.onNonRetryable,
+          maxRefusalSplits: config.maxRefusalSplits,
+          metrics,
+          logger,
+        },
+        new WriteRequestEncoder({ compression: config.compression }),
+        client,
+      );
       const abort = new AbortController();
       const dropLog = new DropLog(logger);
+      let sourceDone = false;
+      let ended = false;
+      let misconfigured: Error | undefined;
+      /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
+      let clockError: { readonly error: unknown } | undefined;
 
       const dropOne = (sample: Sample, reason: DropReason, message: string): void => {
-        metrics.drop(reason, 1);
+        metrics.sampleDropped(reason);
         dropLog.dropped(reason, message);
         subscriber.next({ type: 'dropped', samples: 1, series: 1, attempts: 0, reason, message, sample });
       };
 
-      // One ordered lane per shard: a series always maps to the lane its record was given when
-      // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
-      // sample), encodes it when it is full or timed out, and hands the body to its own
-      // concatMap: one request in flight, the next one ready.
-      const lanes: Lane[] = [];
-      for (let i = 0; i < config.shards; i++) lanes.push(new Lane(config.maxSamplesPerRequest));
-      const flush = (lane: Lane): void => {
-        lane.timer?.unsubscribe();
-        lane.timer = null;
-        const batch = lane.take();
-        if (batch === null) return;
-        const request = writer.encode(batch);
-        lane.recycle(batch);
-        lane.batches.next(request);
+      /** A batch outcome: counted (by the writer) and settled here before it is emitted. */
+      const report = (outcome: WriteOutcome): void => {
+        pending -= outcome.samples;
+        metrics.activeSeriesCounted(interner.size);
+        subscriber.next(outcome);
+        // A wrong URL path (the same 4xx again and again, nothing ever written) may fail the pipeline.
+        misconfigured ??= health.observe(outcome);
       };
 
-      const writes = merge(...lanes.map((lane) => lane.batches.pipe(concatMap((request) => from(writer.send(request, abort.signal)))))).subscribe({
-        next(result) {
-          metrics.activeSeries = interner.size;
-          subscriber.next(result.outcome);
-          const misconfigured = health.observe(result.outcome);
-          if (result.error ?? misconfigured) subscriber.error(result.error ?? misconfigured);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
-          dropLog.flush();
-          subscriber.complete();
-        },
-      });
+      const send = async (batch: LaneBatch): Promise<void> => {
+        let error: unknown;
+        try {
+          error = await writer.write(batch, abort.signal, report);
+        } catch (caught) {
+          error = caught;
+        }
+        error ??= misconfigured;
+        if (error !== undefined) end(error);
+      };
+
+      const completeWhenIdle = (): void => {
+        if (!sourceDone || ended) return;
+        for (const lane of lanes) if (!lane.idle) return;
+        ended = true;
+        dropLog.flush();
+        subscriber.complete();
+      };
+
+      // One ordered lane per shard: a series always maps to the lane its record was given when
+      // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
+      // sample), encodes it when it is full or timed out, and sends its batches in order.
+      const lanes: Lane[] = [];
+      for (let i = 0; i < config.shards; i++) {
+        lanes.push(
+          new Lane({
+            maxSamples: config.maxSamplesPerRequest,
+            maxDelayMs: config.maxDelayMs,
+            scheduler,
+            encode: (columns) => writer.encode(columns),
+            send,
+            onIdle: completeWhenIdle,
+          }),
+        );
+      }
+
+      /**
+       * Stops every lane and request; every accepted sample still without an outcome is dropped
+       * as `'aborted'`: counted first (a subscriber may unsubscribe while outcomes are emitted),
+       * then, when there is someone to tell, emitted.
+       */
+      const abandon = (emit: boolean): void => {
+        abort.abort();
+        const unsettled: UnsettledSamples[] = [];
+        for (const lane of lanes) unsettled.push(...lane.abandon());
+        for (const part of unsettled) {
+          pending -= part.samples;
+          metrics.samplesDropped('aborted', part.samples);
+        }
+        if (pending !== 0) {
+          // Never expected: keeps the counters' invariant even if a settlement was missed.
+          logger.error({ samples: pending }, 'samples without an outcome at the end of the pipeline; counted as aborted');
+          unsettled.push({ samples: pending, series: 0 });
+          metrics.samplesDropped('aborted', pending);
+          pending = 0;
+        }
+        if (!emit) return;
+        for (const part of unsettled) {
+          if (subscriber.closed) return;
+          subscriber.next({ type: 'dropped', reason: 'aborted', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended before these samples were written' });
+        }
+      };
+
+      /** Ends the pipeline with an error, after the outcomes of everything accepted. */
+      const end = (error: unknown): void => {
+        if (ended) return;
+        ended = true;
+        abandon(true);
+        dropLog.flush();
+        subscriber.error(error);
+      };
+
+      // Per-sample state, reused: what `inspect` read from the sample it accepted.
+      let acceptedSeries: SeriesRecord | null = null;
+      let acceptedValue = 0;
+      let acceptedMillis = 0;
+      let dropReason: DropReason = 'invalid';
+
+      /** Reads and checks a sample: null when accepted (see above), else why it is dropped (`dropReason`). */
+      const inspect = (sample: Sample): string | null => {
+        dropReason = 'invalid';
+        if (typeof sample !== 'object' || sample === null) return 'not a sample object';
+        const { value, timestamp } = sample;
+        if (typeof value !== 'number') return 'value is not a number';
+        // Remote-write timestamps are int64 milliseconds.
+        const millis = int64Millis(timestamp);
+        if (millis !== millis) return describeBadTimestamp(timestamp);
+        let bounds: TimestampVerdict;
+        try {
+          bounds = timestampGuard.check(millis);
+        } catch (error) {
+          clockError = { error };
+          return 'the clock failed';
+        }
+        if (bounds !== 'ok') {
+          dropReason = bounds;
+          return timestampGuard.describe(bounds, millis);
+        }
+        const series = interner.resolve(sample.labels);
+        if (typeof series === 'string') return series;
+        const verdict = guardOrder(series, millis);
+        if (verdict !== 'ok') {
+          dropReason = verdict;
+          return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
+        }
+        acceptedSeries = series;
+        acceptedValue = value;
+        acceptedMillis = millis;
+        return null;
+      };
 
       // Validation, interning and the order guard happen before batching, in arrival order.
       const input = source.subscribe({
         next(sample) {
-          metrics.samplesIn++;
-          if (typeof sample !== 'object' || sample === null) return dropOne(sample, 'invalid', 'not a sample object');
-          const { value, timestamp } = sample;
-          if (typeof value !== 'number') return dropOne(sample, 'invalid', 'value is not a number');
-          // Remote-write timestamps are int64 milliseconds.
-          const millis = int64Millis(timestamp);
-          if (millis !== millis) return dropOne(sample, 'invalid', describeBadTimestamp(timestamp));
-          let bounds: TimestampVerdict;
+          metrics.sampleIn();
+          if (ended) {
+            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes): nobody can be told.
+            metrics.sampleDropped('aborted');
+            return;
+          }
+          let problem: string | null;
           try {
-            bounds = timestampGuard.check(millis);
+            problem = inspect(sample);
           } catch (error) {
-            return subscriber.error(error); // the user's clock threw
+            dropReason = 'invalid';
+            problem = `sample could not be read: ${describeError(error)}`;
           }
-          if (bounds !== 'ok') return dropOne(sample, bounds, timestampGuard.describe(bounds, millis));
-          const series = interner.resolve(sample.labels);
-          if (typeof series === 'string') return dropOne(sample, 'invalid', series);
-          const verdict = guardOrder(series, millis);
-          if (verdict !== 'ok') {
-            return dropOne(sample, verdict, `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`);
+          if (clockError !== undefined) return end(clockError.error);
+          if (problem !== null) return dropOne(sample, dropReason, problem);
+          if (pending >= maxPendingSamples) {
+            return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples are waiting to be sent`);
           }
-          if (metrics.samplesPending >= config.maxPendingSamples) {
-            return dropOne(sample, 'overflow', `more than ${config.maxPendingSamples} samples are waiting to be sent`);
-          }
-          metrics.samplesPending++;
-          const lane = lanes[series.lane];
-          if (lane.push(series, value, millis) >= config.maxSamplesPerRequest) flush(lane);
-          else if (lane.timer === null) lane.timer = scheduler.schedule(() => flush(lane), config.maxDelayMs);
+          pending++;
+          metrics.samplesAccepted(1);
+          const series = acceptedSeries as SeriesRecord;
+          acceptedSeries = null;
+          lanes[series.lane].push(series, acceptedValue, acceptedMillis);
         },
-        error: (error: unknown) => {
-          for (const lane of lanes) lane.clear();
-          subscriber.error(error);
-        },
+        error: (error: unknown) => end(error),
         complete: () => {
-          // Flush every lane, then let each finish its queue: `writes` completes after the last answer.
-          for (const lane of lanes) flush(lane);
-          for (const lane of lanes) lane.batches.complete();
+          // Flush every lane, then let each finish its queue: the last answer completes the output.
+          sourceDone = true;
+          for (const lane of lanes) lane.flush();
+          completeWhenIdle();
         },
       });
 
@@ -145,20 +252,65 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const idleTicks = Math.ceil(config.seriesIdleTimeoutMs / tickMs);
       const housekeeping: Subscription = scheduler.schedule(function tick() {
         const forgotten = interner.advance(idleTicks);
-        metrics.activeSeries = interner.size;
+        metrics.activeSeriesCounted(interner.size);
         if (forgotten > 0) logger.debug?.({ forgotten, active: interner.size }, 'forgot idle series');
         this.schedule(undefined, tickMs);
       }, tickMs);
 
       return () => {
+        ended = true;
         input.unsubscribe();
-        writes.unsubscribe();
-        for (const lane of lanes) lane.clear();
+        abandon(false);
         housekeeping.unsubscribe();
-        abort.abort();
-        client.close?.();
+        try {
+          client.close?.();
+        } catch (error) {
+          logger.warn({ error: describeError(error) }, 'the write client failed to close');
+        }
       };
     });
 
   return Object.assign(operator, { metrics });
+}
+
+/** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
+function guardLogger(logger: Logger): Logger {
+  return {
+    debug: (fields, message) => {
+      try {
+        logger.debug?.(fields, message);
+      } catch {
+        // A broken logger is the user's to notice; the sink goes on.
+      }
+    },
+    info: (fields, message) => {
+      try {
+        logger.info(fields, message);
+      } catch {
+        // as above
+      }
+    },
+    warn: (fields, message) => {
+      try {
+        logger.warn(fields, message);
+      } catch {
+        // as above
+      }
+    },
+    error: (fields, message) => {
+      try {
+        logger.error(fields, message);
+      } catch {
+        // as above
+      }
+    },
+  };
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable error';
+  }
 }

@@ -31,7 +31,13 @@ export type DropReason =
   /** The timestamp is more than `maxFutureMs` ahead of the clock. */
   | 'too-far-in-future'
   /** The timestamp is more than `maxAgeMs` behind the clock. */
-  | 'too-old';
+  | 'too-old'
+  /**
+   * The pipeline ended (the source errored, the sink failed, or the subscriber unsubscribed) while
+   * the samples were accepted but not yet written: still in a batch, queued, or in a request whose
+   * answer never came (the receiver may have stored a request that was in flight).
+   */
+  | 'aborted';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'invalid',
@@ -43,6 +49,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'overflow',
   'too-far-in-future',
   'too-old',
+  'aborted',
 ];
 
 /** What became of samples that entered `remoteWrite`. Every input sample is in exactly one outcome. */
@@ -62,7 +69,10 @@ export interface WriteOutcome {
   readonly message?: string;
   /** The receiver's response body, when it explains a drop. */
   readonly responseBody?: string;
-  /** For samples dropped one by one before batching: the offending sample. */
+  /**
+   * For a sample dropped alone: the offending sample (as it came in when dropped before batching;
+   * rebuilt from what was sent when the receiver refused it alone).
+   */
   readonly sample?: Sample;
 }
 

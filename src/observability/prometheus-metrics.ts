@@ -117,9 +117,10 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
     counter(`${rw}samples_written_total`, 'Samples in requests the receiver accepted.', [], one(() => metrics.samplesWritten));
     counter(`${rw}requests_written_total`, 'Requests the receiver accepted.', [], one(() => metrics.requestsWritten));
     counter(`${rw}request_retries_total`, 'Retries of a request, all causes.', [], one(() => metrics.requestRetries));
-    counter(`${rw}samples_dropped_total`, 'Samples dropped, by reason.', ['reason'], () =>
-      DROP_REASONS.map((reason): [{ reason: string }, number] => [{ reason }, metrics.samplesDropped[reason]]),
-    );
+    counter(`${rw}samples_dropped_total`, 'Samples dropped, by reason.', ['reason'], () => {
+      const dropped = metrics.snapshot().samplesDropped;
+      return DROP_REASONS.map((reason): [{ reason: string }, number] => [{ reason }, dropped[reason]]);
+    });
     counter(`${rw}requests_permanently_failed_total`, 'Requests that ended without being written.', [], one(() => metrics.requestsPermanentlyFailed));
     counter(`${rw}bytes_written_total`, 'Compressed bytes of requests the receiver accepted.', [], one(() => metrics.bytesWritten));
     gauge(`${rw}requests_in_flight`, 'Requests being sent or waiting to retry.', [], one(() => metrics.requestsInFlight));

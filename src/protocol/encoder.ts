@@ -1,5 +1,6 @@
 /**
- * Encodes a batch of prepared samples into a compressed Remote-Write 1.0 request body.
+ * Encodes a batch of samples, held column-wise and bound to their interned series, into a
+ * compressed Remote-Write 1.0 request body.
  *
  * Hand-written protobuf: each series' label bytes were encoded once when it was interned and are
  * copied in; samples of one series within a batch share one TimeSeries. One scratch buffer is
@@ -9,13 +10,6 @@
 import type { SeriesRecord } from '../remote-write/series-interner.js';
 import { snappyCompress, snappyFrameLiteral, type Compression } from './snappy.js';
 import { varintSize, writeVarint } from './varint.js';
-
-/** A sample that passed validation and the order guard, bound to its interned series. */
-export interface PreparedSample {
-  readonly series: SeriesRecord;
-  readonly value: number;
-  readonly timestamp: number;
-}
 
 /**
  * A batch held column-wise, as the sink builds it: no object per sample. Values live in a
@@ -63,18 +57,19 @@ export class WriteRequestEncoder {
   }
 
   /** Encodes without compressing (tests compare this with the reference encoding). */
-  encodeRaw(batch: readonly PreparedSample[] | SampleColumns): { bytes: Buffer; series: number } {
-    const length = this.write(toColumns(batch));
-    return { bytes: Buffer.from(this.scratch.subarray(0, length)), series: this.order.length };
+  encodeRaw(batch: SampleColumns): { bytes: Buffer; series: number } {
+    const length = this.write(batch);
+    const series = this.order.length;
+    this.order.length = 0;
+    return { bytes: Buffer.from(this.scratch.subarray(0, length)), series };
   }
 
-  encode(batch: readonly PreparedSample[] | SampleColumns): EncodedRequest {
-    const columns = toColumns(batch);
-    const length = this.write(columns);
+  encode(batch: SampleColumns): EncodedRequest {
+    const length = this.write(batch);
     const body = this.frame(this.scratch.subarray(0, length));
     const series = this.order.length;
     this.order.length = 0; // do not keep records alive between requests
-    return { body, rawBytes: length, samples: columns.length, series };
+    return { body, rawBytes: length, samples: batch.length, series };
   }
 
   /** Writes the uncompressed request into the scratch buffer; returns its length. */
@@ -154,18 +149,4 @@ export class WriteRequestEncoder {
     }
     return p;
   }
-}
-
-function toColumns(batch: readonly PreparedSample[] | SampleColumns): SampleColumns {
-  if (!Array.isArray(batch)) return batch as SampleColumns;
-  const samples = batch as readonly PreparedSample[];
-  const values = new Float64Array(samples.length);
-  const timestamps = new Float64Array(samples.length);
-  const series = new Array<SeriesRecord>(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    series[i] = samples[i].series;
-    values[i] = samples[i].value;
-    timestamps[i] = samples[i].timestamp;
-  }
-  return { length: samples.length, series, values, timestamps };
 }

@@ -1,59 +1,152 @@
 /**
- * Writes one batch: encodes it, sends it through the `WriteClient` (which retries in place), and
- * turns the final answer into a `WriteOutcome` per the sink's policies, updating the counters.
+ * Writes one lane batch to its end: sends it through the `WriteClient` (which retries in place)
+ * and turns each final answer into a `WriteOutcome` per the sink's policies, reporting the events
+ * to the metrics.
+ *
+ * A batch refused with 400 is halved and each half sent again, first half first, recursively, so
+ * that what is lost is the refused samples and not their batch-mates (a receiver such as
+ * Prometheus refuses a whole request for one bad sample). Each halving costs at most two
+ * requests; a batch is halved at most `maxRefusalSplits` times, then a refused piece is dropped
+ * whole. A half that follows a half written whole must hold the refused sample, so it is halved
+ * at once without being sent as is: one bad sample in n costs between log2(n) and 2·log2(n)
+ * extra requests.
+ *
  * A policy of `'fail'` (and a fatal 401/403/404) ends in a `RemoteWriteError` after the outcome
- * that accounts for the batch.
+ * that accounts for the refused piece; the rest of the batch is left unsettled for the sink.
  */
 import { classifyStatus } from './http/classify.js';
-import type { EncodedRequest, PreparedSample, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
+import type { EncodedRequest, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
 import { RemoteWriteError } from '../core/errors.js';
-import type { DropReason, WriteOutcome } from '../core/model.js';
-import type { ResolvedRemoteWriteOptions } from './options.js';
-import type { WriteClient } from './http/write-client.js';
+import type { Logger } from '../core/logger.js';
+import type { DropReason, Sample, WriteOutcome } from '../core/model.js';
+import { decodeLabelsKey } from '../core/series-key.js';
+import type { LaneBatch } from './lane.js';
+import type { RemoteWriteMetrics } from './metrics.js';
+import type { WriteClient, WriteResult } from './http/write-client.js';
 
-export type BatchResult =
-  | { readonly outcome: WriteOutcome; readonly error?: undefined }
-  | { readonly outcome: WriteOutcome; readonly error: RemoteWriteError };
+export interface BatchWriterOptions {
+  readonly onMaxRetriesExceeded: 'fail' | 'discard';
+  readonly onNonRetryable: 'discard' | 'fail';
+  /** Halvings spent at most to isolate the samples refused (400) in one batch; 0 drops a refused batch whole. */
+  readonly maxRefusalSplits: number;
+  readonly metrics: RemoteWriteMetrics;
+  /** Must not throw (the sink wraps the user's logger). */
+  readonly logger: Logger;
+}
+
+/** A range of a batch to send; `request` is its body when already encoded. */
+interface Piece {
+  readonly start: number;
+  readonly end: number;
+  readonly request: EncodedRequest | null;
+  /** For a second half: the refusals seen when it was made. None since means its first half was written whole. */
+  readonly refusalsAtSplit: number;
+}
+
+interface OutcomeDetail {
+  readonly samples: number;
+  readonly series: number;
+  readonly attempts: number;
+  readonly status?: number;
+  readonly responseBody?: string;
+}
 
 export class BatchWriter {
   constructor(
-    private readonly options: ResolvedRemoteWriteOptions,
+    private readonly options: BatchWriterOptions,
     private readonly encoder: WriteRequestEncoder,
     private readonly client: WriteClient,
   ) {}
 
-  async write(batch: readonly PreparedSample[] | SampleColumns, signal: AbortSignal): Promise<BatchResult> {
-    return this.send(this.encode(batch), signal);
+  /**
+   * Encodes a batch now, to be sent later. The sink encodes a batch as soon as it is full, so
+   * that when a lane's previous request is answered the next body is ready: encoding is then off
+   * the path between an answer and the next request, where it would leave the connection idle.
+   */
+  encode(columns: SampleColumns): EncodedRequest {
+    return this.encoder.encode(columns);
   }
 
   /**
-   * Encodes a batch now, to be sent later with `send`. The sink encodes a batch as soon as it is
-   * full, so that when a lane's previous request is answered the next body is ready: encoding is
-   * then off the path between an answer and the next request, where it would leave the
-   * connection idle.
+   * Sends `batch` until every sample in it has an outcome, reporting each outcome through
+   * `report` once the counters and `batch.settled` account for it. Resolves with the error that
+   * must end the pipeline, if any. Once `signal` aborts it stops, without an outcome and without
+   * touching the counters: the sink accounts for what is left unsettled.
    */
-  encode(batch: readonly PreparedSample[] | SampleColumns): EncodedRequest {
-    return this.encoder.encode(batch);
+  async write(batch: LaneBatch, signal: AbortSignal, report: (outcome: WriteOutcome) => void): Promise<RemoteWriteError | undefined> {
+    const { columns } = batch;
+    const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1 }];
+    let splits = 0;
+    let refusals = 0;
+    while (pieces.length > 0) {
+      const piece = pieces.pop() as Piece;
+      const size = piece.end - piece.start;
+      if (piece.refusalsAtSplit === refusals && size > 1 && splits < this.options.maxRefusalSplits) {
+        // Its first half was written whole, so this half holds what was refused: halve it unsent.
+        splits++;
+        this.options.metrics.requestSplit();
+        pushHalves(pieces, piece, refusals);
+        continue;
+      }
+      const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
+      const result = await this.send(request, signal);
+      if (result === undefined || signal.aborted) return undefined;
+      if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits && this.options.onNonRetryable === 'discard') {
+        refusals++;
+        splits++;
+        this.options.metrics.requestSplit();
+        this.options.logger.debug?.({ samples: size, status: 400, responseBody: result.body }, 'request refused; sending it again in halves');
+        pushHalves(pieces, piece, refusals);
+        continue;
+      }
+      if (result.kind === 'response' && classifyStatus(result.status) !== 'written') refusals++;
+      const settled = this.settle(request, result);
+      batch.settled = piece.end;
+      // A sample refused alone is named in its outcome, rebuilt from what was sent.
+      report(size === 1 && settled.outcome.type === 'dropped' ? { ...settled.outcome, sample: sampleAt(columns, piece.start) } : settled.outcome);
+      if (settled.error !== undefined) return settled.error;
+      if (signal.aborted) return undefined; // the report ended the subscription
+    }
+    return undefined;
   }
 
-  async send(request: EncodedRequest, signal: AbortSignal): Promise<BatchResult> {
-    const { metrics, logger } = this.options;
-    metrics.requestsInFlight++;
-    let result;
-    try {
-      result = await this.client.send(request.body, signal);
-    } finally {
-      metrics.requestsInFlight--;
-    }
-    metrics.samplesPending -= request.samples;
-    const base = { samples: request.samples, series: request.series, attempts: result.attempts };
+  /** Sends one request; undefined when `signal` aborted first (the request is then abandoned). */
+  private send(request: EncodedRequest, signal: AbortSignal): Promise<WriteResult | undefined> {
+    const { metrics } = this.options;
+    if (signal.aborted) return Promise.resolve(undefined);
+    metrics.requestStarted();
+    return new Promise<WriteResult | undefined>((resolve) => {
+      let ended = false;
+      const end = (result: WriteResult | undefined): void => {
+        if (ended) return;
+        ended = true;
+        signal.removeEventListener('abort', onAbort);
+        metrics.requestEnded();
+        resolve(signal.aborted ? undefined : result);
+      };
+      // A client may settle late, or never, after an abort: the request ends now for the sink.
+      const onAbort = (): void => end(undefined);
+      signal.addEventListener('abort', onAbort);
+      let sent: Promise<WriteResult>;
+      try {
+        sent = this.client.send(request.body, signal);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(end, (error: unknown) => {
+        // A client rejects only on abort; anything else is a broken client, reported as a network error.
+        end(signal.aborted ? undefined : { kind: 'network-error', message: `client failed: ${describe(error)}`, code: undefined, attempts: 1 });
+      });
+    });
+  }
 
+  /** The outcome of a final answer to `request`, with the counters updated. */
+  private settle(request: EncodedRequest, result: WriteResult): { outcome: WriteOutcome; error?: RemoteWriteError } {
+    const base = { samples: request.samples, series: request.series, attempts: result.attempts };
     if (result.kind === 'response') {
       const verdict = classifyStatus(result.status);
       if (verdict === 'written') {
-        metrics.samplesWritten += request.samples;
-        metrics.requestsWritten++;
-        metrics.bytesWritten += request.body.length;
+        this.options.metrics.requestWritten(request.samples, request.body.length);
         return { outcome: { type: 'written', ...base, status: result.status } };
       }
       const detail = { ...base, status: result.status, responseBody: result.body };
@@ -69,37 +162,51 @@ export class BatchWriter {
       // Retryable status, but the retries are used up.
       return this.maxRetries(detail, `still ${result.status} after ${result.attempts} attempts`);
     }
-    logger.debug?.({ error: result.message }, 'network error');
+    this.options.logger.debug?.({ error: result.message }, 'network error');
     return this.maxRetries({ ...base }, `${result.message} after ${result.attempts} attempts`);
   }
 
-  private maxRetries(detail: OutcomeDetail, message: string): BatchResult {
+  private maxRetries(detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error?: RemoteWriteError } {
     if (this.options.onMaxRetriesExceeded === 'fail') return this.fail('max-retries', detail, message);
     return this.discard('max-retries', detail, `${message}; request discarded`);
   }
 
-  private discard(reason: DropReason, detail: OutcomeDetail, message: string): BatchResult {
-    const { metrics, logger } = this.options;
-    metrics.drop(reason, detail.samples);
-    metrics.requestsPermanentlyFailed++;
-    logger.warn({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
+  private discard(reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome } {
+    this.options.metrics.requestFailed(reason, detail.samples);
+    this.options.logger.warn({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
     return { outcome: { type: 'dropped', reason, message, ...detail } };
   }
 
-  private fail(reason: DropReason, detail: OutcomeDetail, message: string): BatchResult {
-    const { metrics, logger } = this.options;
-    metrics.drop(reason, detail.samples);
-    metrics.requestsPermanentlyFailed++;
-    logger.error({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
+  private fail(reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error: RemoteWriteError } {
+    this.options.metrics.requestFailed(reason, detail.samples);
+    this.options.logger.error({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
     const error = new RemoteWriteError(`rxprom: ${message}`, detail.status, detail.responseBody, detail.samples, detail.attempts);
     return { outcome: { type: 'dropped', reason, message, ...detail }, error };
   }
 }
 
-interface OutcomeDetail {
-  readonly samples: number;
-  readonly series: number;
-  readonly attempts: number;
-  readonly status?: number;
-  readonly responseBody?: string;
+/** Queues a piece's halves so that the first half is sent (and settled) first. */
+function pushHalves(pieces: Piece[], piece: Piece, refusals: number): void {
+  const middle = piece.start + Math.ceil((piece.end - piece.start) / 2);
+  pieces.push({ start: middle, end: piece.end, request: null, refusalsAtSplit: refusals });
+  pieces.push({ start: piece.start, end: middle, request: null, refusalsAtSplit: -1 });
+}
+
+/** A view of `[start, end)` of a batch (the series list is copied, the numbers are not). */
+function slice(columns: SampleColumns, start: number, end: number): SampleColumns {
+  if (start === 0 && end === columns.length) return columns;
+  return {
+    length: end - start,
+    series: columns.series.slice(start, end),
+    values: columns.values.subarray(start, end),
+    timestamps: columns.timestamps.subarray(start, end),
+  };
+}
+
+function sampleAt(columns: SampleColumns, index: number): Sample {
+  return { labels: { ...decodeLabelsKey(columns.series[index].key) }, value: columns.values[index], timestamp: columns.timestamps[index] };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,49 +1,135 @@
 /**
- * One ordered lane of the sink: its open batch, held column-wise (no object per sample), and the
- * stream of its finished, encoded batches, which the sink sends one after the other.
+ * One ordered lane of the sink: its open batch, held column-wise (no object per sample), its
+ * batch timer, and its queue of finished batches, which it sends one after the other: a batch is
+ * handed to `send` only once the previous one is settled, so a series never reorders.
  */
-import { Subject, type Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import type { EncodedRequest, SampleColumns } from '../protocol/encoder.js';
 import type { SeriesRecord } from './series-interner.js';
 
-/** One lane's open batch, column-wise, and the stream of its finished batches. */
+/** A finished batch: its columns (kept until it is settled, to be split or re-encoded) and its body. */
+export interface LaneBatch {
+  readonly columns: SampleColumns;
+  /** The whole batch, encoded as soon as it was taken, so it is ready when the lane is free. */
+  readonly request: EncodedRequest;
+  /** Samples `[0, settled)` have an outcome; the sender advances it (pieces settle in order). */
+  settled: number;
+}
+
+/** Samples a lane held without an outcome when it was abandoned. */
+export interface UnsettledSamples {
+  readonly samples: number;
+  readonly series: number;
+}
+
+export interface LaneOptions {
+  /** A batch is finished when it holds this many samples... */
+  readonly maxSamples: number;
+  /** ...or this long (ms) after its first sample. */
+  readonly maxDelayMs: number;
+  readonly scheduler: SchedulerLike;
+  readonly encode: (columns: SampleColumns) => EncodedRequest;
+  /** Sends a batch to its end (answers, splits and all); must not reject. */
+  readonly send: (batch: LaneBatch) => Promise<void>;
+  /** Called whenever a batch is settled and the lane has nothing left to send. */
+  readonly onIdle: () => void;
+}
+
+/** Spare column sets kept per lane: enough for the batches that are usually queued. */
+const MAX_SPARES = 4;
+
 export class Lane {
-  /** Finished batches, encoded as soon as they are taken (see `BatchWriter.encode`). */
-  readonly batches = new Subject<EncodedRequest>();
-  timer: Subscription | null = null;
   private length = 0;
   private series: SeriesRecord[] = [];
   private values: Float64Array;
   private timestamps: Float64Array;
-  /** The last encoded batch, emptied, whose columns the next batch reuses. */
-  private spare: SampleColumns | null = null;
+  private timer: Subscription | null = null;
+  private readonly queue: LaneBatch[] = [];
+  private sending: LaneBatch | null = null;
+  private abandoned = false;
+  /** Settled batches, emptied, whose columns the next batches reuse. */
+  private readonly spares: SampleColumns[] = [];
 
-  constructor(private readonly maxSamples: number) {
+  constructor(private readonly options: LaneOptions) {
     // Start small (timer-flushed batches are often short) and double up to the maximum.
-    const capacity = Math.min(maxSamples, 256);
+    const capacity = Math.min(options.maxSamples, 256);
     this.values = new Float64Array(capacity);
     this.timestamps = new Float64Array(capacity);
   }
 
-  /** Appends a sample; returns the batch's new length. */
-  push(series: SeriesRecord, value: number, timestamp: number): number {
+  /** Nothing open, queued or being sent. */
+  get idle(): boolean {
+    return this.length === 0 && this.sending === null && this.queue.length === 0;
+  }
+
+  /** Appends a sample to the open batch; finishes the batch when full, else makes sure its timer runs. */
+  push(series: SeriesRecord, value: number, timestamp: number): void {
     const i = this.length;
     if (i === this.values.length) this.grow();
     this.series.push(series);
     this.values[i] = value;
     this.timestamps[i] = timestamp;
-    return (this.length = i + 1);
+    this.length = i + 1;
+    if (this.length >= this.options.maxSamples) this.flush();
+    else if (this.timer === null) this.timer = this.options.scheduler.schedule(() => this.flush(), this.options.maxDelayMs);
   }
 
-  /** The open batch (null if empty); the lane starts a new one. */
-  take(): SampleColumns | null {
-    if (this.length === 0) return null;
-    const batch: SampleColumns = { length: this.length, series: this.series, values: this.values, timestamps: this.timestamps };
-    const capacity = Math.min(this.maxSamples, Math.max(256, this.length));
+  /** Finishes the open batch (if any): encodes it and queues it for sending. */
+  flush(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    if (this.length === 0 || this.abandoned) return;
+    const columns = this.take();
+    this.queue.push({ columns, request: this.options.encode(columns), settled: 0 });
+    this.pump();
+  }
+
+  /**
+   * Stops the lane for good: cancels its timer, forgets its open batch and queue, and stops
+   * sending after the batch in flight (whose answer its sender ignores once aborted). Returns
+   * what had no outcome yet, batch by batch, for the sink to account for.
+   */
+  abandon(): UnsettledSamples[] {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    if (this.abandoned) return [];
+    this.abandoned = true;
+    const unsettled: UnsettledSamples[] = [];
+    const sending = this.sending;
+    if (sending !== null && sending.settled < sending.columns.length) {
+      unsettled.push(countOf(sending.columns, sending.settled, sending.columns.length));
+    }
+    for (const batch of this.queue) unsettled.push(countOf(batch.columns, batch.settled, batch.columns.length));
+    if (this.length > 0) unsettled.push(countOf({ length: this.length, series: this.series, values: this.values, timestamps: this.timestamps }, 0, this.length));
+    this.queue.length = 0;
+    this.sending = null;
     this.length = 0;
-    const spare = this.spare;
-    this.spare = null;
-    if (spare !== null && spare.values.length === capacity) {
+    this.series = [];
+    this.spares.length = 0;
+    return unsettled;
+  }
+
+  private pump(): void {
+    if (this.sending !== null || this.abandoned) return;
+    const batch = this.queue.shift();
+    if (batch === undefined) return;
+    this.sending = batch;
+    void this.options.send(batch).then(() => {
+      if (this.abandoned) return;
+      this.sending = null;
+      this.recycle(batch.columns);
+      this.pump();
+      if (this.idle) this.options.onIdle();
+    });
+  }
+
+  /** The open batch; the lane starts a new one, on spare columns when it has some. */
+  private take(): SampleColumns {
+    const batch: SampleColumns = { length: this.length, series: this.series, values: this.values, timestamps: this.timestamps };
+    const capacity = Math.min(this.options.maxSamples, Math.max(256, this.length));
+    this.length = 0;
+    const spare = this.spares.pop();
+    if (spare !== undefined && spare.values.length === capacity) {
       this.series = spare.series as SeriesRecord[];
       this.values = spare.values;
       this.timestamps = spare.timestamps;
@@ -56,25 +142,17 @@ export class Lane {
   }
 
   /**
-   * Hands back a taken batch once it is encoded, for the next batch to fill: a lane then
-   * allocates no columns in steady state (fresh 32 KB arrays per request are external memory that
-   * hastens full GCs, which are slow with a million series in the heap).
+   * Keeps a settled batch's columns for a later batch to fill: a lane then allocates no columns in
+   * steady state (fresh 32 KB arrays per request are external memory that hastens full GCs, which
+   * are slow with a million series in the heap).
    */
-  recycle(batch: SampleColumns): void {
-    (batch.series as SeriesRecord[]).length = 0; // a recycled batch must not keep forgotten series alive
-    this.spare = batch;
-  }
-
-  clear(): void {
-    this.timer?.unsubscribe();
-    this.timer = null;
-    this.length = 0;
-    this.series = [];
-    this.spare = null;
+  private recycle(columns: SampleColumns): void {
+    (columns.series as SeriesRecord[]).length = 0; // a spare must not keep forgotten series alive
+    if (this.spares.length < MAX_SPARES) this.spares.push(columns);
   }
 
   private grow(): void {
-    const capacity = Math.min(this.maxSamples, this.values.length * 2);
+    const capacity = Math.min(this.options.maxSamples, this.values.length * 2);
     const values = new Float64Array(capacity);
     values.set(this.values);
     const timestamps = new Float64Array(capacity);
@@ -82,4 +160,11 @@ export class Lane {
     this.values = values;
     this.timestamps = timestamps;
   }
+}
+
+/** Samples and distinct series in `[start, end)` of a batch. */
+export function countOf(columns: SampleColumns, start: number, end: number): UnsettledSamples {
+  const series = new Set<SeriesRecord>();
+  for (let i = start; i < end; i++) series.add(columns.series[i]);
+  return { samples: end - start, series: series.size };
 }

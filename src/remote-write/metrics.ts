@@ -1,5 +1,11 @@
 /**
  * The sink's counters, with the Flink connector's meanings, readable at any time.
+ *
+ * They change only through one method per event (as the Flink connector's `SinkMetricsCallback`),
+ * so every count is kept in one place and the invariant
+ * `samplesIn = samplesWritten + samplesDroppedTotal + samplesPending` holds between any two events.
+ * One object may be shared by several sinks: it sums them. It holds no control state: a sink's
+ * admission (`maxPendingSamples`) uses its subscription's own count, never this one.
  */
 import { DROP_REASONS, type DropReason } from '../core/model.js';
 
@@ -18,6 +24,8 @@ export interface RemoteWriteMetricsSnapshot {
   readonly samplesDroppedTotal: number;
   /** Requests that ended without being written (Flink: numWriteRequestsPermanentlyFailed). */
   readonly requestsPermanentlyFailed: number;
+  /** Requests refused with 400 and halved to isolate the refused samples. */
+  readonly requestsSplit: number;
   /** Compressed bytes of requests accepted by the receiver. */
   readonly bytesWritten: number;
   /** Requests being sent or waiting to retry now. */
@@ -35,36 +43,130 @@ function zeroDrops(): Record<DropReason, number> {
 }
 
 export class RemoteWriteMetrics {
-  samplesIn = 0;
-  samplesWritten = 0;
-  requestsWritten = 0;
-  requestRetries = 0;
-  requestsPermanentlyFailed = 0;
-  bytesWritten = 0;
-  requestsInFlight = 0;
-  samplesPending = 0;
-  activeSeries = 0;
-  readonly samplesDropped: Record<DropReason, number> = zeroDrops();
+  private inCount = 0;
+  private writtenCount = 0;
+  private requestsWrittenCount = 0;
+  private retryCount = 0;
+  private permanentlyFailedCount = 0;
+  private splitCount = 0;
+  private bytesCount = 0;
+  private inFlightCount = 0;
+  private pendingCount = 0;
+  private seriesCount = 0;
+  private readonly drops: Record<DropReason, number> = zeroDrops();
 
-  drop(reason: DropReason, samples: number): void {
-    this.samplesDropped[reason] += samples;
+  // Events. Each is called once per event by the sink (or a client), never a field written from outside.
+
+  /** A sample entered the sink. */
+  sampleIn(): void {
+    this.inCount++;
+  }
+
+  /** A sample was dropped before it was accepted into a lane (it was never pending). */
+  sampleDropped(reason: DropReason): void {
+    this.drops[reason]++;
+  }
+
+  /** Samples were accepted into a lane: pending until written or dropped. */
+  samplesAccepted(samples: number): void {
+    this.pendingCount += samples;
+  }
+
+  /** Accepted samples were dropped outside of a request's answer (e.g. `'aborted'`). */
+  samplesDropped(reason: DropReason, samples: number): void {
+    this.drops[reason] += samples;
+    this.pendingCount -= samples;
+  }
+
+  /** A request was handed to the client. */
+  requestStarted(): void {
+    this.inFlightCount++;
+  }
+
+  /** A request started with `requestStarted` got its final answer or was abandoned. */
+  requestEnded(): void {
+    this.inFlightCount--;
+  }
+
+  /** A request was tried again. */
+  requestRetried(): void {
+    this.retryCount++;
+  }
+
+  /** The receiver accepted a request of `samples` samples and `bytes` body bytes. */
+  requestWritten(samples: number, bytes: number): void {
+    this.writtenCount += samples;
+    this.requestsWrittenCount++;
+    this.bytesCount += bytes;
+    this.pendingCount -= samples;
+  }
+
+  /** A request ended unwritten; its samples are dropped for `reason`. */
+  requestFailed(reason: DropReason, samples: number): void {
+    this.permanentlyFailedCount++;
+    this.drops[reason] += samples;
+    this.pendingCount -= samples;
+  }
+
+  /** A request refused with 400 was halved, to be sent again as two. */
+  requestSplit(): void {
+    this.splitCount++;
+  }
+
+  /** The sink now remembers `count` series. */
+  activeSeriesCounted(count: number): void {
+    this.seriesCount = count;
+  }
+
+  // Readers. `snapshot()` reads everything at once (drops by reason included); a getter reads one counter cheaply.
+
+  get samplesIn(): number {
+    return this.inCount;
+  }
+  get samplesWritten(): number {
+    return this.writtenCount;
+  }
+  get requestsWritten(): number {
+    return this.requestsWrittenCount;
+  }
+  get requestRetries(): number {
+    return this.retryCount;
+  }
+  get requestsPermanentlyFailed(): number {
+    return this.permanentlyFailedCount;
+  }
+  get requestsSplit(): number {
+    return this.splitCount;
+  }
+  get bytesWritten(): number {
+    return this.bytesCount;
+  }
+  get requestsInFlight(): number {
+    return this.inFlightCount;
+  }
+  get samplesPending(): number {
+    return this.pendingCount;
+  }
+  get activeSeries(): number {
+    return this.seriesCount;
   }
 
   snapshot(): RemoteWriteMetricsSnapshot {
     let total = 0;
-    for (const reason of DROP_REASONS) total += this.samplesDropped[reason];
+    for (const reason of DROP_REASONS) total += this.drops[reason];
     return {
-      samplesIn: this.samplesIn,
-      samplesWritten: this.samplesWritten,
-      requestsWritten: this.requestsWritten,
-      requestRetries: this.requestRetries,
-      samplesDropped: { ...this.samplesDropped },
+      samplesIn: this.inCount,
+      samplesWritten: this.writtenCount,
+      requestsWritten: this.requestsWrittenCount,
+      requestRetries: this.retryCount,
+      samplesDropped: { ...this.drops },
       samplesDroppedTotal: total,
-      requestsPermanentlyFailed: this.requestsPermanentlyFailed,
-      bytesWritten: this.bytesWritten,
-      requestsInFlight: this.requestsInFlight,
-      samplesPending: this.samplesPending,
-      activeSeries: this.activeSeries,
+      requestsPermanentlyFailed: this.permanentlyFailedCount,
+      requestsSplit: this.splitCount,
+      bytesWritten: this.bytesCount,
+      requestsInFlight: this.inFlightCount,
+      samplesPending: this.pendingCount,
+      activeSeries: this.seriesCount,
     };
   }
 
@@ -86,6 +188,7 @@ export class RemoteWriteMetrics {
       emit('samples_dropped_total', 'counter', 'Samples dropped, by reason.', s.samplesDropped[reason], `{reason="${reason}"}`);
     }
     emit('requests_permanently_failed_total', 'counter', 'Requests that ended unwritten.', s.requestsPermanentlyFailed);
+    emit('requests_split_total', 'counter', 'Requests refused with 400 and halved to isolate the refused samples.', s.requestsSplit);
     emit('bytes_written_total', 'counter', 'Compressed bytes accepted by the receiver.', s.bytesWritten);
     emit('requests_in_flight', 'gauge', 'Requests being sent or waiting to retry.', s.requestsInFlight);
     emit('samples_pending', 'gauge', 'Samples in lanes, not yet written or dropped.', s.samplesPending);

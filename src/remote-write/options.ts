@@ -39,6 +39,12 @@ export interface RemoteWriteOptions {
    * `/api/v1/writ`). 0 to 1,000,000, default 0: never fail for it (an ERROR is logged after 3 either way).
    */
   readonly failFastAfterRejections?: number;
+  /**
+   * With `onNonRetryable: 'discard'`, a batch refused with 400 is halved and its halves sent again
+   * (recursively) so that only the refused samples are lost; this bounds the halvings per batch
+   * (each costs at most two requests). 0 to 1000, default 32; 0 drops a refused batch whole.
+   */
+  readonly maxRefusalSplits?: number;
   /** Timeout of one HTTP attempt (ms). 1 to 600,000, default 5000. */
   readonly timeoutMs?: number;
   /**
@@ -135,6 +141,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly onMaxRetriesExceeded: 'fail' | 'discard';
   readonly onNonRetryable: 'discard' | 'fail';
   readonly failFastAfterRejections: number;
+  readonly maxRefusalSplits: number;
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly signer: RequestSigner | undefined;
@@ -183,6 +190,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     onMaxRetriesExceeded: enumOption('onMaxRetriesExceeded', options.onMaxRetriesExceeded, ['fail', 'discard'], 'fail'),
     onNonRetryable: enumOption('onNonRetryable', options.onNonRetryable, ['discard', 'fail'], 'discard'),
     failFastAfterRejections: numberOption('failFastAfterRejections', options.failFastAfterRejections, 0, { min: 0, max: 1_000_000 }),
+    maxRefusalSplits: numberOption('maxRefusalSplits', options.maxRefusalSplits, 32, { min: 0, max: 1000 }),
     timeoutMs: numberOption('timeoutMs', options.timeoutMs, 5000, { min: 1, max: 600_000 }),
     headers,
     signer: functionOption<RequestSigner>('signer', options.signer, false),

@@ -126,19 +126,34 @@ describe('remoteWrite through a fault-injecting proxy into Prometheus', { skip: 
     await assertStored(prometheus, 'rxprom_it_faults', samples, fromMs, to);
   });
 
-  it('drops a batch answered 400, counts it, and the rest lands', async () => {
+  it('a batch answered 400 for no fault of its samples is halved and resent: everything lands', async () => {
     const { samples, from: fromMs, to } = workload('rxprom_it_400', 1, 30);
     proxy.plan([{ status: 400, body: 'out of order sample' }]);
     const sink = remoteWrite({ url: proxy.url, shards: 1, maxSamplesPerRequest: 10, maxDelayMs: 20, logger: silentLogger });
     const outcomes = await lastValueFrom(from(samples).pipe(sink, toArray()));
-    assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.reason]), [
-      ['dropped', 10, 'non-retryable'],
-      ['written', 10, undefined],
-      ['written', 10, undefined],
-    ]);
-    assert.equal(outcomes[0].responseBody, 'out of order sample');
-    assert.equal(sink.metrics.snapshot().samplesDropped['non-retryable'], 10);
-    await assertStored(prometheus, 'rxprom_it_400', samples.slice(10), fromMs, to);
+    assert.equal(sum(outcomes, 'written'), 30);
+    assert.equal(sum(outcomes, 'dropped'), 0);
+    assert.ok(sink.metrics.snapshot().requestsSplit >= 1);
+    await assertStored(prometheus, 'rxprom_it_400', samples, fromMs, to);
+  });
+
+  it('1 sample Prometheus refuses in a batch of 101: 100 written, 1 dropped as non-retryable, and Prometheus stores what the outcomes call written', async () => {
+    const metric = 'rxprom_it_isolate';
+    const { samples, from: fromMs, to } = workload(metric, 10, 10);
+    // Stored first, so that a fresh sink (whose order guard knows nothing) sends an older sample of it.
+    const staleLabels = { __name__: metric, device: 'd10', room: 'r3' };
+    const first = await lastValueFrom(from([{ labels: staleLabels, value: 1, timestamp: to }]).pipe(remoteWrite({ url: prometheus.writeUrl, maxDelayMs: 20, logger: silentLogger }), toArray()));
+    assert.equal(sum(first, 'written'), 1);
+    const refused: Sample = { labels: staleLabels, value: 2, timestamp: to - 5000 };
+    const input = [...samples.slice(0, 37), refused, ...samples.slice(37)];
+    const sink = remoteWrite({ url: prometheus.writeUrl, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.deepEqual(dropped.map((o) => [o.reason, o.samples, o.status]), [['non-retryable', 1, 400]]);
+    assert.deepEqual(dropped[0].sample, refused);
+    assert.equal(sum(outcomes, 'written'), 100);
+    assert.equal(sink.metrics.snapshot().samplesWritten, 100);
+    await assertStored(prometheus, metric, [...samples, { labels: staleLabels, value: 1, timestamp: to }], fromMs, to);
   });
 
   it('at the retry limit, discards and goes on, or fails', async () => {

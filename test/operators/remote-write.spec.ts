@@ -11,7 +11,10 @@ import { snappyUncompress } from '../../src/protocol/snappy.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
 import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
-import type { Sample, WriteOutcome } from '../../src/core/model.js';
+import type { DropReason, Sample, WriteOutcome } from '../../src/core/model.js';
+import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
+import { ScriptedClient, status, written } from '../remote-write/scripted-client.js';
+import { startReceiver, type Receiver } from '../../src/testing/index.js';
 import type { DelayFault, Fault } from '../../src/testing/faults.js';
 
 /** A scripted receiver: each request takes the next answer (a fault of the shared vocabulary, no delays); with none left it answers 204. */
@@ -172,7 +175,7 @@ describe('remoteWrite', () => {
     assert.equal(outcomes.find((o) => o.reason === 'duplicate')?.sample, input[3]);
     assert.deepEqual([...server.samplesBySeries().values()], [[t, t + 1, t + 2]]);
     assert.equal(total(outcomes), input.length);
-    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, 'too-far-in-future': 0, 'too-old': 0 });
+    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, 'too-far-in-future': 0, 'too-old': 0, aborted: 0 });
   });
 
   it('retries 503, 429 and resets in place, so a lane never reorders', async () => {
@@ -209,11 +212,11 @@ describe('remoteWrite', () => {
     assert.ok(outcomes.every((o) => o.attempts <= 2));
   });
 
-  it('discards a batch answered 400, logs its body, and carries on', async () => {
+  it('with maxRefusalSplits 0, discards a batch answered 400 whole, logs its body, and carries on', async () => {
     server.answers.push({ status: 400, body: 'out of order sample' });
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (fields, message) => warnings.push(`${message} ${String(fields['responseBody'])}`) };
-    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 5, maxDelayMs: 5, logger });
+    const sink = remoteWrite({ url: server.url, shards: 1, maxSamplesPerRequest: 5, maxDelayMs: 5, maxRefusalSplits: 0, logger });
     const outcomes = await lastValueFrom(from(series(1, 15)).pipe(sink, toArray()));
     assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.reason, o.status, o.attempts]), [
       ['dropped', 5, 'non-retryable', 400, 1],
@@ -410,5 +413,284 @@ describe('remoteWrite', () => {
     const text = sink.metrics.toPrometheusText();
     assert.match(text, /^rxprom_remote_write_samples_in_total 4$/m);
     assert.match(text, /^rxprom_remote_write_samples_dropped_total\{reason="invalid"\} 0$/m);
+  });
+});
+
+/** samplesIn = written + dropped (all reasons) + pending, and nothing pending or in flight. */
+function assertSettled(metrics: RemoteWriteMetrics, samplesIn: number): void {
+  const m = metrics.snapshot();
+  assert.equal(m.samplesIn, samplesIn, 'samplesIn');
+  assert.equal(m.samplesPending, 0, 'samplesPending back to 0');
+  assert.equal(m.requestsInFlight, 0, 'requestsInFlight back to 0');
+  assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn, 'samplesIn = written + dropped + pending');
+}
+
+const tick = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const aborted = (outcomes: WriteOutcome[]): number => outcomes.filter((o) => (o.reason as string) === 'aborted').reduce((n, o) => n + o.samples, 0);
+
+describe('remoteWrite: every way a pipeline ends accounts for every sample', () => {
+  it('source error with lanes full and requests in flight: every accepted sample is dropped as aborted before the error', async () => {
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 4, maxSamplesPerRequest: 1000, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const failure = new Error('source broke');
+    const ended = new Promise<unknown>((resolve) => source.pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }));
+    for (const s of series(100, 200)) source.next(s);
+    await tick();
+    assert.equal(sink.metrics.snapshot().requestsInFlight, 4, 'one request in flight per lane');
+    source.error(failure);
+    assert.equal(await ended, failure);
+    assert.equal(total(outcomes), 20_000, 'every sample has an outcome before the error');
+    assert.equal(aborted(outcomes), 20_000);
+    assert.ok(outcomes.every((o) => o.series > 0 && o.attempts === 0));
+    assertSettled(sink.metrics, 20_000);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 20_000);
+    await tick();
+    assert.equal(client.aborted, 4, 'the hung requests were aborted');
+  });
+
+  it('unsubscribe midway with requests in flight: metrics count what had no outcome as aborted', async () => {
+    const client = new ScriptedClient(...Array.from({ length: 30 }, () => ({ result: written, delayMs: 1 })));
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 4, maxSamplesPerRequest: 500, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const subscription = source.pipe(sink).subscribe((o) => outcomes.push(o));
+    const input = series(500, 281);
+    for (let i = 0; i < input.length; i += 5000) {
+      for (const s of input.slice(i, i + 5000)) source.next(s);
+      await tick(5);
+    }
+    assert.ok(sink.metrics.snapshot().requestsInFlight > 0, 'requests in flight');
+    subscription.unsubscribe();
+    const writtenSamples = total(outcomes, 'written');
+    assert.ok(writtenSamples > 0 && writtenSamples < input.length, `some written (${writtenSamples})`);
+    assert.equal(writtenSamples, client.samplesWritten());
+    assertSettled(sink.metrics, input.length);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesWritten, writtenSamples);
+    assert.equal(m.samplesDropped['aborted' as DropReason], input.length - writtenSamples);
+    await tick();
+    assert.equal(client.aborted, 4);
+  });
+
+  it("'fail' with 8 lanes in flight: one failed batch, everything else aborted, all before the error", async () => {
+    const client = new ScriptedClient({ result: status(503, 'busy', 3), delayMs: 30 });
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 8, maxSamplesPerRequest: 60, maxDelayMs: 60_000, logger: silentLogger });
+    const input = series(80, 115);
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve }));
+    assert.ok(error instanceof RemoteWriteError && error.status === 503);
+    assert.equal(client.requests.length, 8, 'one request per lane');
+    const failed = outcomes.filter((o) => o.reason === 'max-retries');
+    assert.deepEqual(failed.map((o) => [o.samples, o.attempts]), [[60, 3]]);
+    assert.equal(total(outcomes), input.length);
+    assert.equal(aborted(outcomes), input.length - 60);
+    assertSettled(sink.metrics, input.length);
+  });
+
+  it('two sinks sharing one metrics object do not share the pending budget', async () => {
+    const metrics = new RemoteWriteMetrics();
+    const hung = new ScriptedClient();
+    hung.fallback = { hang: true };
+    const a = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: hung, metrics, maxPendingSamples: 50_000, maxSamplesPerRequest: 2000, maxDelayMs: 10, logger: silentLogger });
+    const b = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: new ScriptedClient(), metrics, maxPendingSamples: 50_000, maxSamplesPerRequest: 2000, maxDelayMs: 10, logger: silentLogger });
+    const stuck = from(series(100, 500)).pipe(a).subscribe();
+    assert.equal(metrics.snapshot().samplesPending, 50_000);
+    const outcomes = await lastValueFrom(from(series(100, 500, 1_800_000_000_000)).pipe(b, toArray()));
+    assert.equal(total(outcomes, 'written'), 50_000, 'sink B is not held back by sink A');
+    assert.equal(metrics.snapshot().samplesDropped.overflow, 0);
+    stuck.unsubscribe();
+    assertSettled(metrics, 100_000);
+    assert.equal(metrics.snapshot().samplesWritten, 50_000);
+  });
+
+  it('a second subscription of the same operator is not charged with a first one that ended without completing', async () => {
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, maxPendingSamples: 20_000, maxSamplesPerRequest: 1000, maxDelayMs: 10, logger: silentLogger });
+    const first = from(series(100, 200)).pipe(sink).subscribe();
+    await tick();
+    first.unsubscribe();
+    client.fallback = { result: written };
+    const outcomes = await lastValueFrom(from(series(100, 200, 1_800_000_000_000)).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), 20_000);
+    assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 0);
+    assertSettled(sink.metrics, 40_000);
+  });
+});
+
+describe('remoteWrite: one bad sample never crashes the pipeline', () => {
+  const t = 1_700_000_000_000;
+  const labels = { __name__: 'm', k: 'a' };
+  const boom = (): never => {
+    throw new Error('boom');
+  };
+
+  /** Runs good, bad, good through a sink; returns the outcomes and what the client was sent. */
+  async function around(bad: unknown, options: { validation?: 'strict' | 'off'; logger?: Logger } = {}): Promise<{ outcomes: WriteOutcome[]; client: ScriptedClient }> {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxDelayMs: 5, logger: silentLogger, ...options });
+    const input = [{ labels, value: 1, timestamp: t }, bad as Sample, { labels, value: 2, timestamp: t + 1 }];
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.equal(total(outcomes), 3);
+    assert.equal(total(outcomes, 'written'), 2);
+    assert.equal(client.samplesWritten(), 2);
+    assertSettled(sink.metrics, 3);
+    return { outcomes, client };
+  }
+
+  const unreadable = async (bad: unknown, message: RegExp, options: { validation?: 'strict' | 'off' } = {}): Promise<void> => {
+    const { outcomes } = await around(bad, options);
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.equal(dropped.length, 1);
+    assert.equal(dropped[0].reason, 'invalid');
+    assert.equal(dropped[0].sample, bad);
+    assert.match(dropped[0].message ?? '', message);
+  };
+
+  it('a throwing getter on value', () => unreadable({ labels, timestamp: t, get value() { return boom(); } }, /could not be read: boom/));
+  it('a throwing getter on labels', () => unreadable({ value: 1, timestamp: t, get labels() { return boom(); } }, /could not be read: boom/));
+  it('a throwing getter on one label', () =>
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', get k() { return boom(); } } }, /could not be read: boom/));
+  it('labels behind a Proxy whose ownKeys throws', () =>
+    unreadable({ value: 1, timestamp: t, labels: new Proxy({ __name__: 'm' }, { ownKeys: boom }) }, /could not be read: boom/));
+  it('a revoked Proxy as the sample, and as its labels', async () => {
+    const sample = Proxy.revocable({ labels, value: 1, timestamp: t }, {});
+    sample.revoke();
+    await unreadable(sample.proxy, /could not be read: .*revoked/);
+    const labelSet = Proxy.revocable({ __name__: 'm' }, {});
+    labelSet.revoke();
+    await unreadable({ value: 1, timestamp: t, labels: labelSet.proxy }, /could not be read: .*revoked/);
+  });
+  it("a label value whose toString throws, with validation 'off'", () =>
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read: boom/, { validation: 'off' }));
+
+  it('a logger whose warn throws costs no outcome, for a sample or for a request', async () => {
+    const logger: Logger = { ...silentLogger, warn: boom, error: boom };
+    const { outcomes } = await around({ labels: { __name__: 'm', 'bad-name': 'x' }, value: 1, timestamp: t }, { logger });
+    assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => o.reason), ['invalid']);
+
+    const client = new ScriptedClient({ result: status(400, 'bad sample') });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 5, logger });
+    const refused = await lastValueFrom(from(series(1, 2)).pipe(sink, toArray()));
+    assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
+    assertSettled(sink.metrics, 2);
+  });
+});
+
+describe('remoteWrite: a batch refused with 400 loses only the refused samples', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver({ mode: 'strict' });
+  });
+  after(() => receiver.close());
+  beforeEach(() => receiver.reset());
+
+  const T = 1_700_000_000_000;
+  const stale = { __name__: 'refusal_test', device: 'stale' };
+  /** `batches` batches of 101: ten series going forward, and in the first batch, at index 37, one sample the receiver refuses (older than what it stored). */
+  function workloadWithOneRefused(batches: number): { input: Sample[]; refused: Sample } {
+    const good = Array.from({ length: 10 }, (_, i) => ({ __name__: 'refusal_test', device: `d${i}` }));
+    const refused: Sample = { labels: stale, value: -1, timestamp: T - 1000 };
+    const input: Sample[] = [];
+    for (let i = 0; input.length < 101 * batches; i++) {
+      if (input.length === 37) input.push(refused);
+      input.push({ labels: good[i % 10], value: i, timestamp: T + Math.floor(i / 10) * 1000 });
+    }
+    return { input, refused };
+  }
+
+  /** What the receiver stores, as `labels@timestamp=value`, the series stored beforehand left out. */
+  const stored = (): string[] => receiver.samples().filter((s) => s.labels['device'] !== 'stale').map((s) => `${s.labels['device']}@${s.timestamp}=${s.value}`).sort();
+  const expected = (samples: Sample[]): string[] => samples.map((s) => `${s.labels['device']}@${s.timestamp}=${s.value}`).sort();
+
+  async function storeStaleSeries(): Promise<void> {
+    const outcomes = await lastValueFrom(from([{ labels: stale, value: 0, timestamp: T }]).pipe(remoteWrite({ url: receiver.url, maxDelayMs: 1, logger: silentLogger }), toArray()));
+    assert.equal(total(outcomes, 'written'), 1);
+  }
+
+  it('halves and resends a refused batch, in order: 1 bad sample in 101 → 100 written, 1 dropped, and the next batches after them', async () => {
+    await storeStaleSeries();
+    const { input, refused } = workloadWithOneRefused(3);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.deepEqual(dropped.map((o) => [o.reason, o.samples, o.status]), [['non-retryable', 1, 400]]);
+    assert.deepEqual(dropped[0].sample, refused);
+    assert.match(dropped[0].responseBody ?? '', /out of order/);
+    assert.equal(total(outcomes, 'written'), 302);
+    // The receiver refuses out-of-order samples: had a later batch overtaken a half, more would be refused.
+    assert.deepEqual(stored(), expected(input.filter((s) => s !== refused)));
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesWritten, 302);
+    assert.equal(m.requestsPermanentlyFailed, 1);
+    const extra = receiver.stats().requests - 4; // the stale series' request and the three batches
+    assert.ok(extra >= Math.log2(101) - 1 && extra <= 2 * Math.ceil(Math.log2(101)), `${extra} extra requests`);
+    assert.equal(m.requestsSplit, Math.ceil(Math.log2(101)));
+    assertSettled(sink.metrics, 303);
+  });
+
+  it('stops halving at maxRefusalSplits: the refused piece is dropped whole, the rest written', async () => {
+    await storeStaleSeries();
+    const { input, refused } = workloadWithOneRefused(1);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, maxRefusalSplits: 2, logger: silentLogger });
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    const dropped = outcomes.filter((o) => o.type === 'dropped');
+    assert.equal(dropped.length, 1);
+    // [0, 101) refused → [0, 51) refused → [0, 26) written, [26, 51) (holding index 37) refused: no halving left, dropped whole.
+    assert.equal(dropped[0].samples, 25);
+    assert.equal(sink.metrics.snapshot().requestsSplit, 2);
+    assert.equal(total(outcomes, 'written'), 76);
+    const droppedSamples = input.slice(26, 51);
+    assert.ok(droppedSamples.includes(refused));
+    assert.deepEqual(stored(), expected(input.filter((s) => !droppedSamples.includes(s))));
+    assertSettled(sink.metrics, 101);
+  });
+
+  it("with onNonRetryable 'fail', does not halve: the pipeline fails on the first refusal", async () => {
+    await storeStaleSeries();
+    const { input } = workloadWithOneRefused(1);
+    const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, onNonRetryable: 'fail', logger: silentLogger });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve }));
+    assert.ok(error instanceof RemoteWriteError && error.status === 400);
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 101]]);
+    assert.equal(receiver.stats().requests, 2);
+    assertSettled(sink.metrics, 101);
+  });
+});
+
+describe('remoteWrite: samples pushed while the pipeline ends', () => {
+  it('a sample pushed from a handler of the aborted outcomes is counted as aborted, not left pending', async () => {
+    const client = new ScriptedClient({ result: status(401, 'denied') });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 60_000, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const [first, second, third, late] = series(1, 4);
+    let pushed = false;
+    const outcomes: WriteOutcome[] = [];
+    const ended = new Promise<unknown>((resolve) =>
+      source.pipe(sink).subscribe({
+        next: (o) => {
+          outcomes.push(o);
+          if ((o.reason as string) === 'aborted' && !pushed) {
+            pushed = true;
+            source.next(late); // the source is still live: the sink is ending because a request failed
+          }
+        },
+        error: resolve,
+      }),
+    );
+    source.next(first);
+    source.next(second); // a full batch: sent, answered 401
+    source.next(third); // open
+    assert.ok((await ended) instanceof RemoteWriteError);
+    assert.ok(pushed);
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['fatal', 2], ['aborted', 1]]);
+    assertSettled(sink.metrics, 4);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 2);
   });
 });

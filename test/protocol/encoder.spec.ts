@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WriteRequestEncoder, type PreparedSample } from '../../src/protocol/encoder.js';
+import { WriteRequestEncoder } from '../../src/protocol/encoder.js';
+import { columnsOf, type PreparedSample } from './sample-columns.js';
 import { SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
 import { decodeWriteRequest, encodeWriteRequestReference, type DecodedWriteRequest } from '../../src/protocol/reference.js';
 import { snappyUncompress } from '../../src/protocol/snappy.js';
@@ -41,17 +42,17 @@ describe('WriteRequestEncoder', () => {
       { series: a, value: 0, timestamp: now + 1000 },
     ];
     const encoder = new WriteRequestEncoder();
-    const raw = encoder.encodeRaw(batch);
+    const raw = encoder.encodeRaw(columnsOf(batch));
     assert.equal(raw.series, 2);
     assert.deepEqual(raw.bytes, Buffer.from(encodeWriteRequestReference(reference(batch))));
-    const compressed = encoder.encode(batch);
+    const compressed = encoder.encode(columnsOf(batch));
     assert.deepEqual(snappyUncompress(compressed.body, 1 << 20), raw.bytes);
   });
 
   it('sorts labels, drops empty values, and keeps UTF-8 intact', () => {
     const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
     const series = intern(interner, { zone: 'Zürich 東京', __name__: 'x', empty: '', a: '1' });
-    const decoded = decodeWriteRequest(new WriteRequestEncoder().encodeRaw([{ series, value: 1, timestamp: 5 }]).bytes);
+    const decoded = decodeWriteRequest(new WriteRequestEncoder().encodeRaw(columnsOf([{ series, value: 1, timestamp: 5 }])).bytes);
     assert.deepEqual(decoded.timeseries[0].labels, [
       { name: '__name__', value: 'x' },
       { name: 'a', value: '1' },
@@ -62,10 +63,12 @@ describe('WriteRequestEncoder', () => {
   it('keeps the stale-marker NaN bit pattern and encodes negative and large timestamps', () => {
     const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
     const series = intern(interner, { __name__: 'x' });
-    const bytes = new WriteRequestEncoder().encodeRaw([
-      { series, value: STALE_NAN, timestamp: -5 },
-      { series, value: Infinity, timestamp: 2 ** 52 },
-    ]).bytes;
+    const bytes = new WriteRequestEncoder().encodeRaw(
+      columnsOf([
+        { series, value: STALE_NAN, timestamp: -5 },
+        { series, value: Infinity, timestamp: 2 ** 52 },
+      ]),
+    ).bytes;
     const valueAt = bytes.indexOf(0x09) + 1;
     assert.equal(bytes.readBigUInt64LE(valueAt), 0x7ff0000000000002n);
     const decoded = decodeWriteRequest(bytes);
@@ -85,8 +88,8 @@ describe('WriteRequestEncoder', () => {
           const batch = points.map(([pick, value, timestamp]) => ({ series: series[pick % series.length], value, timestamp }));
           const encoder = new WriteRequestEncoder();
           // Twice with the same encoder: scratch state must not leak between requests.
-          encoder.encodeRaw(batch.slice(0, 3));
-          const bytes = encoder.encodeRaw(batch).bytes;
+          encoder.encodeRaw(columnsOf(batch.slice(0, 3)));
+          const bytes = encoder.encodeRaw(columnsOf(batch)).bytes;
           assert.deepEqual(bytes, Buffer.from(encodeWriteRequestReference(reference(batch))));
         },
       ),
