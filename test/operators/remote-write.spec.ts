@@ -500,7 +500,7 @@ describe('remoteWrite: every way a pipeline ends accounts for every sample', () 
     const b = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: new ScriptedClient(), metrics, maxPendingSamples: 50_000, maxSamplesPerRequest: 2000, maxDelayMs: 10, logger: silentLogger });
     const stuck = from(series(100, 500)).pipe(a).subscribe();
     assert.equal(metrics.snapshot().samplesPending, 50_000);
-    const outcomes = await lastValueFrom(from(series(100, 500, 1_800_000_000_000)).pipe(b, toArray()));
+    const outcomes = await lastValueFrom(from(series(100, 500, 1_750_000_000_000)).pipe(b, toArray()));
     assert.equal(total(outcomes, 'written'), 50_000, 'sink B is not held back by sink A');
     assert.equal(metrics.snapshot().samplesDropped.overflow, 0);
     stuck.unsubscribe();
@@ -516,7 +516,7 @@ describe('remoteWrite: every way a pipeline ends accounts for every sample', () 
     await tick();
     first.unsubscribe();
     client.fallback = { result: written };
-    const outcomes = await lastValueFrom(from(series(100, 200, 1_800_000_000_000)).pipe(sink, toArray()));
+    const outcomes = await lastValueFrom(from(series(100, 200, 1_750_000_000_000)).pipe(sink, toArray()));
     assert.equal(total(outcomes, 'written'), 20_000);
     assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 0);
     assertSettled(sink.metrics, 40_000);
@@ -552,12 +552,12 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     assert.match(dropped[0].message ?? '', message);
   };
 
-  it('a throwing getter on value', () => unreadable({ labels, timestamp: t, get value() { return boom(); } }, /could not be read: boom/));
-  it('a throwing getter on labels', () => unreadable({ value: 1, timestamp: t, get labels() { return boom(); } }, /could not be read: boom/));
+  it('a throwing getter on value', () => unreadable({ labels, timestamp: t, get value() { return boom(); } }, /could not be read.*boom/));
+  it('a throwing getter on labels', () => unreadable({ value: 1, timestamp: t, get labels() { return boom(); } }, /could not be read.*boom/));
   it('a throwing getter on one label', () =>
-    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', get k() { return boom(); } } }, /could not be read: boom/));
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', get k() { return boom(); } } }, /could not be read.*boom/));
   it('labels behind a Proxy whose ownKeys throws', () =>
-    unreadable({ value: 1, timestamp: t, labels: new Proxy({ __name__: 'm' }, { ownKeys: boom }) }, /could not be read: boom/));
+    unreadable({ value: 1, timestamp: t, labels: new Proxy({ __name__: 'm' }, { ownKeys: boom }) }, /could not be read.*boom/));
   it('a revoked Proxy as the sample, and as its labels', async () => {
     const sample = Proxy.revocable({ labels, value: 1, timestamp: t }, {});
     sample.revoke();
@@ -567,7 +567,7 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     await unreadable({ value: 1, timestamp: t, labels: labelSet.proxy }, /could not be read: .*revoked/);
   });
   it("a label value whose toString throws, with validation 'off'", () =>
-    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read: boom/, { validation: 'off' }));
+    unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read.*boom/, { validation: 'off' }));
 
   it('a logger whose warn throws costs no outcome, for a sample or for a request', async () => {
     const logger: Logger = { ...silentLogger, warn: boom, error: boom };
