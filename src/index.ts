@@ -49,3 +49,9 @@ export { dropOutliers, OUTLIER_REASONS, type DropOutliersOptions, type OutlierRe
 export { decodeWriteRequest, encodeWriteRequestReference } from './protocol/reference.js';
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './protocol/reference.js';
 export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';
+
+// Durable building blocks: checkpoints, the disk spool, acknowledged sources
+export { CheckpointStore, CheckpointError, CHECKPOINT_FORMAT_VERSION, type CheckpointStoreOptions, type Checkpoint, type CheckpointProblem } from './durable/checkpoint-store.js';
+export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, type SpoolFsyncPolicy, type SpoolRecord, type SpoolRecordRef, type SpoolProblem, type SpoolDrop, type SpoolStats } from './durable/spool.js';
+export { checkpointThenCommit, type AcknowledgedSource, type Positioned } from './sources/acknowledged.js';
+export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';

@@ -403,7 +403,8 @@ export class DiskSpool {
   /** Closes a segment for appends; deletes it when nothing in it is waiting. */
   private async seal(segment: Segment): Promise<void> {
     if (segment.lane.active === segment) segment.lane.active = undefined;
-    await closeHandle(segment, this.fsyncPolicy !== 'never' ? (s) => this.syncSegment(s) : undefined);
+    // With 'interval', the next flush syncs and closes it: an fsync here would stall appends.
+    if (this.fsyncPolicy !== 'interval') await closeHandle(segment);
     if (segment.pending.size === 0) await this.deleteSegment(segment);
   }
 
@@ -457,7 +458,10 @@ export class DiskSpool {
   private async syncAll(sync: boolean): Promise<void> {
     for (const lane of this.lanes.values()) {
       if (sync) {
-        for (const segment of lane.segments) await this.syncSegment(segment);
+        for (const segment of lane.segments) {
+          await this.syncSegment(segment);
+          if (segment !== lane.active && !segment.dirty) await closeHandle(segment);
+        }
         if (lane.directoryDirty) {
           lane.directoryDirty = false;
           await fsyncDirectory(lane.directory).catch(() => {
@@ -658,9 +662,8 @@ async function readPrefix(file: string, length: number): Promise<Buffer> {
   }
 }
 
-async function closeHandle(segment: Segment, sync?: (segment: Segment) => Promise<void>): Promise<void> {
+async function closeHandle(segment: Segment): Promise<void> {
   if (!segment.handle) return;
-  if (sync) await sync(segment);
   const handle = segment.handle;
   segment.handle = undefined;
   await handle.close();

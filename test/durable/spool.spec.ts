@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -286,6 +286,25 @@ describe('DiskSpool', () => {
     for (let i = 0; i < 5; i++) await spool.append('s', body(i));
     assert.ok(spool.stats().fsyncs >= 5);
     await spool.close();
+  });
+
+  it("fsync 'interval' syncs on its timer and then closes the segments it rotated away from", async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { fsync: 'interval', fsyncIntervalMs: 10, segmentBytes: 2 * (FRAME + 30) });
+    for (let i = 0; i < 6; i++) await spool.append('i', body(i));
+    const openOn = async (): Promise<number> => {
+      let count = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target.startsWith(join(dir, 'i'))) count++;
+      }
+      return count;
+    };
+    for (let i = 0; i < 100 && (spool.stats().fsyncs < 3 || (await openOn()) > 1); i++) await tick();
+    assert.ok(spool.stats().fsyncs >= 3, 'each of the three segments synced');
+    assert.equal(await openOn(), 1, 'only the segment being appended to stays open');
+    await spool.close();
+    assert.equal(await openOn(), 0);
   });
 
   it('validates its options at creation', () => {
