@@ -503,7 +503,8 @@ export class DiskSpool {
       lane.ackedBelow = acks.below;
       const names = (await readdir(lane.directory)).filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
-      lane.nextSequence = Math.max(acks.below, firsts[0] ?? 0);
+      // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
+      lane.nextSequence = Math.max(acks.below, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
       for (let i = 0; i < names.length; i++) {
         const file = join(lane.directory, names[i]!);
         const firstSequence = firsts[i]!;
@@ -514,7 +515,12 @@ export class DiskSpool {
         if (scan.damage) {
           const next = firsts[i + 1];
           const exact = next !== undefined;
-          const lostRecords = exact ? Math.max(1, next - scan.nextSequence) : scan.damage.recordsAfterAtLeast;
+          let lostRecords = scan.damage.recordsAfterAtLeast;
+          if (exact) {
+            lostRecords = 0;
+            for (let sequence = scan.nextSequence; sequence < next; sequence++) if (sequence >= acks.below && !acks.above.has(sequence)) lostRecords++;
+            lostRecords = Math.max(1, lostRecords);
+          }
           const isTail = !exact && scan.damage.torn;
           await truncate(file, scan.goodBytes);
           this.report({ kind: isTail ? 'torn-tail' : 'corrupt', lane: lane.name, file, offset: scan.goodBytes, reason: scan.damage.reason, lostRecords, lostRecordsExact: exact, lostBytes: bytes.length - scan.goodBytes });

@@ -69,6 +69,26 @@ describe('DiskSpool', () => {
     await spool.close();
   });
 
+  it('never gives a new record the sequence of one the acknowledgement file lists, after a crash', async () => {
+    const dir = freshDir();
+    const crashed = await open(dir, { fsyncIntervalMs: 3_600_000 });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 3; i++) refs.push(await crashed.append('a', body(i)));
+    await crashed.ack(refs[0]!);
+    await crashed.ack(refs[2]!);
+    await crashed.flush(); // saved: all below 1 acknowledged, and 2
+    await crashed.ack(refs[1]!); // the segment is deleted; then the process dies before the next flush
+    assert.deepEqual(await segmentFiles(join(dir, 'a')), []);
+    const restarted = await open(dir);
+    const fresh: SpoolRecordRef[] = [];
+    for (let i = 10; i < 13; i++) fresh.push(await restarted.append('a', body(i), i));
+    assert.ok(fresh.every((r) => r.sequence >= 3), `sequences ${fresh.map((r) => r.sequence).join(',')}`);
+    await restarted.close();
+    const again = await open(dir);
+    assert.deepEqual((await replayAll(again, 'a')).map((r) => r.samples), [10, 11, 12]);
+    await again.close();
+  });
+
   it('keeps append order per lane across segment rotations and interleaved lanes, before and after reopen', async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 3 * (FRAME + 30) });
