@@ -214,7 +214,8 @@ export class DiskSpool {
   /**
    * Appends a body to a lane. Resolves once it is written (and fsynced with `fsync: 'always'`);
    * with `'block'` and a full spool it first waits until acknowledgements free enough space.
-   * Appends are written in call order.
+   * Appends are written in call order. The body is not copied: leave it unchanged until the
+   * promise settles (a caller that reuses its encode buffer awaits the append first).
    */
   append(lane: string, body: Uint8Array, samples = 0): Promise<SpoolRecordRef> {
     if (typeof lane !== 'string' || !LANE_PATTERN.test(lane)) return Promise.reject(new SpoolError(`rxprom: spool lane name must match ${LANE_PATTERN} (got ${JSON.stringify(lane)})`));
@@ -248,8 +249,8 @@ export class DiskSpool {
 
   /**
    * The lane's unacknowledged records in append order, read back from disk (each frame's
-   * checksum checked again). Records appended while iterating are included when their segment
-   * is reached; records acknowledged meanwhile are skipped.
+   * checksum checked again). Meant for the start, before new appends: records appended while
+   * iterating may or may not be included; records acknowledged meanwhile are skipped.
    */
   async *replay(laneName: string): AsyncGenerator<SpoolRecord> {
     const lane = this.lanes.get(laneName);
