@@ -127,7 +127,7 @@ export class CheckpointStore<S = unknown> {
 
   /**
    * Saves `state` (serialised as JSON when called, so later mutation does not leak in) and
-   * optional binary blobs as the next checkpoint. Resolves once it is durable; concurrent calls
+   * optional binary blobs (copied when called) as the next checkpoint. Resolves once it is durable; concurrent calls
    * are written one after another in call order. On failure (a full disk, say) the previous
    * checkpoints are untouched and the error names the directory and the cause.
    */
@@ -140,7 +140,8 @@ export class CheckpointStore<S = unknown> {
     }
     if (stateJson === undefined) return Promise.reject(new CheckpointError(`rxprom: checkpoint of pipeline "${this.pipeline}": the state is not JSON-serialisable (got ${typeof state})`, undefined));
     const stateBytes = Buffer.from(stateJson, 'utf8');
-    const blobList = Object.entries(blobs).map(([name, bytes]): [string, Buffer] => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+    // Copied now, like the state, so a caller may go on changing its buffers.
+    const blobList = Object.entries(blobs).map(([name, bytes]): [string, Buffer] => [name, Buffer.from(bytes)]);
     const run = this.queue.then(async () => {
       if (!this.scanned) this.scanned = this.scan(false).then(() => {});
       await this.scanned;

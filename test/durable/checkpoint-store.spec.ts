@@ -138,16 +138,20 @@ describe('CheckpointStore', () => {
     const dir = freshDir();
     const writer = store(dir, { keep: 3 });
     const state: State = { windows: {}, position: 0 };
+    const blob = Buffer.alloc(4);
     const saves = [];
     for (let i = 1; i <= 10; i++) {
       state.position = i;
-      saves.push(writer.save(state));
+      blob.fill(i);
+      saves.push(writer.save(state, { blob }));
     }
     const results = await Promise.all(saves);
     assert.deepEqual(results.map((r) => r.sequence), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const loaded = await store(dir).load();
     assert.equal(loaded?.sequence, 10);
     assert.equal(loaded?.state.position, 10);
+    assert.deepEqual([...loaded!.blobs['blob']!], [10, 10, 10, 10]);
+    assert.deepEqual(results.map((r) => r.blobs['blob']![0]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.equal((await readdir(dir)).length, 3);
   });
 
