@@ -320,7 +320,7 @@ describe('DiskSpool', () => {
       }
       return count;
     };
-    for (let i = 0; i < 100 && (spool.stats().fsyncs < 3 || (await openOn()) > 1); i++) await tick();
+    for (let i = 0; i < 250 && (spool.stats().fsyncs < 3 || (await openOn()) > 1); i++) await tick();
     assert.ok(spool.stats().fsyncs >= 3, 'each of the three segments synced');
     assert.equal(await openOn(), 1, 'only the segment being appended to stays open');
     await spool.close();

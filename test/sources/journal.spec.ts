@@ -38,7 +38,7 @@ async function descriptorsOn(path: string): Promise<number> {
 }
 
 async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     if (await check()) return;
     await sleep(10);
   }
