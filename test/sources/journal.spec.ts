@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, lastValueFrom, take, timeout, toArray, type Observable } from 'rxjs';
 import { JournalSource, type BadLine, type JournalSourceOptions } from '../../src/sources/journal.js';
-import { checkpointThenCommit, type Positioned } from '../../src/sources/acknowledged.js';
+import type { Positioned } from '../../src/sources/acknowledged.js';
 import { ConfigError } from '../../src/core/errors.js';
 
 interface Reading {
@@ -259,22 +259,12 @@ describe('JournalSource', () => {
     assert.throws(() => new JournalSource({ path: 'x', follow: 'yes' as unknown as boolean }), /option "follow" must be a boolean/);
     assert.throws(() => new JournalSource({ path: 'x', parse: 'json' as unknown as () => unknown }), /option "parse" must be a function/);
   });
-});
 
-describe('checkpointThenCommit', () => {
-  it('commits only after the checkpoint is saved, and not at all when the save fails', async () => {
-    const path = freshFile();
-    await writeFile(path, lines(0, 2));
-    const journal = source(path);
-    const order: string[] = [];
-    await assert.rejects(checkpointThenCommit(journal, 30, async () => { throw new Error('disk full'); }), /disk full/);
-    assert.equal(journal.committed, undefined);
-    await checkpointThenCommit(journal, 30, async () => {
-      order.push(`saved while committed=${String(journal.committed)}`);
-    });
-    assert.deepEqual(order, ['saved while committed=undefined']);
+  it('commits cumulatively: an older position changes nothing', async () => {
+    const journal = source(freshFile());
+    await journal.commit(30);
+    await journal.commit(10);
     assert.equal(journal.committed, 30);
-    await journal.commit(10); // cumulative: an older position changes nothing
-    assert.equal(journal.committed, 30);
+    await assert.rejects(journal.commit(-1), /non-negative integer/);
   });
 });
