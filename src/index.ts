@@ -50,11 +50,15 @@ export { decodeWriteRequest, encodeWriteRequestReference } from './protocol/refe
 export type { DecodedWriteRequest, DecodedTimeSeries, DecodedLabel, DecodedSample } from './protocol/reference.js';
 export { snappyCompress, snappyFrameLiteral, snappyUncompress, snappyBlockProblem, type Compression } from './protocol/snappy.js';
 
-// Live fan-out to browsers (Server-Sent Events)
-
 // Self-metrics in a prom-client registry
 export { registerRxpromMetrics, type RxpromMetricsSources, type RxpromMetricsOptions, type RegisteredMetrics, type OperatorStatsSource } from './observability/prometheus-metrics.js';
 
 // Authentication for managed Prometheus services
 export { sigv4Signer, type SigV4SignerOptions, type AwsCredentials, type AwsCredentialsProvider } from './auth/sigv4-signer.js';
 export { oauth2ClientCredentials, OAuth2TokenError, type OAuth2ClientCredentialsOptions, type AccessTokenProvider } from './auth/oauth2-client-credentials.js';
+
+// Durable building blocks: checkpoints, the disk spool, acknowledged sources
+export { CheckpointStore, CheckpointError, CHECKPOINT_FORMAT_VERSION, type CheckpointStoreOptions, type Checkpoint, type CheckpointProblem } from './durable/checkpoint-store.js';
+export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, type SpoolFsyncPolicy, type SpoolRecord, type SpoolRecordRef, type SpoolProblem, type SpoolDrop, type SpoolStats } from './durable/spool.js';
+export { checkpointThenCommit, type AcknowledgedSource, type Positioned } from './sources/acknowledged.js';
+export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';

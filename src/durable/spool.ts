@@ -1,0 +1,677 @@
+/**
+ * A disk spool: encoded request bodies kept on disk from before they are sent until the receiver
+ * has them, so a restart or a long outage loses nothing that was appended (the role of
+ * Prometheus' write-ahead log in agent mode and of Vector's disk buffer).
+ *
+ * Layout: one folder per lane, append-only segment files named after the sequence number of
+ * their first record (`<lane>/<sequence, 16 digits>.seg`), and a small `acked` file per lane
+ * holding the sequence below which everything is acknowledged and the acknowledged ones above it
+ * (saved every `fsyncIntervalMs` and on close, so a crash replays at most the acknowledgements of
+ * the last interval: delivery is at least once). A record on disk is a frame:
+ *
+ *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
+ *   | sample count (u32 LE) | body
+ *
+ * Sequences are per lane, consecutive, and replay returns unacknowledged records in append
+ * order. On open, every segment is checked frame by frame: a torn tail (a frame cut short by a
+ * crash) and a corrupted frame are reported with the file and offset, the segment is cut there,
+ * and the records from that point to the end of the segment are counted as lost, never returned.
+ * A segment is deleted once every record in it is acknowledged. When the byte budget is reached,
+ * `'block'` makes `append()` wait until acknowledgements free space (the caller's await is the
+ * backpressure), `'drop-oldest'` deletes the oldest segments and counts what they held.
+ */
+import { mkdir, open, readdir, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { enumOption, functionOption, numberOption } from '../core/options.js';
+import { crc32 } from './crc32.js';
+import { fsyncDirectory, writeFileAtomic } from './durable-file.js';
+
+export type SpoolFullPolicy = 'block' | 'drop-oldest';
+/** When written records are fsynced: on every append, every `fsyncIntervalMs`, or never (the OS decides). */
+export type SpoolFsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface DiskSpoolOptions {
+  /** The spool's directory (created when missing); one folder per lane inside. */
+  directory: string;
+  /** Byte budget of all segment files together; default 256 MiB. At least `segmentBytes`. */
+  maxBytes?: number;
+  /** A segment is closed and a new one started once the next record would take it past this; default 16 MiB, at least 64. */
+  segmentBytes?: number;
+  /** What `append()` does when the budget is reached; default `'block'`. */
+  whenFull?: SpoolFullPolicy;
+  /** Default `'interval'`. */
+  fsync?: SpoolFsyncPolicy;
+  /** Fsync period for `'interval'`, and how often the acknowledgement marks are saved; default 500 ms. */
+  fsyncIntervalMs?: number;
+  /** Told about each torn tail or corrupted segment found on open or replay. A throw rejects the call that found it. */
+  onProblem?: (problem: SpoolProblem) => void;
+  /** Told about each segment `'drop-oldest'` deletes. A throw rejects that `append()`. */
+  onDrop?: (drop: SpoolDrop) => void;
+  logger?: Logger;
+}
+
+/** A record written to the spool. */
+export interface SpoolRecordRef {
+  readonly lane: string;
+  readonly sequence: number;
+}
+
+export interface SpoolRecord extends SpoolRecordRef {
+  /** Samples in the body, as given to `append()`. */
+  readonly samples: number;
+  readonly body: Buffer;
+}
+
+/** Damage found in a segment; everything from `offset` to the end of the segment is lost. */
+export interface SpoolProblem {
+  readonly kind: 'torn-tail' | 'corrupt';
+  readonly lane: string;
+  readonly file: string;
+  readonly offset: number;
+  readonly reason: string;
+  /** Records lost from `offset` on (including the damaged one). */
+  readonly lostRecords: number;
+  /** True when `lostRecords` is exact (a later segment says where the sequence resumes); otherwise a lower bound. */
+  readonly lostRecordsExact: boolean;
+  readonly lostBytes: number;
+}
+
+/** Unacknowledged records deleted by `'drop-oldest'`. */
+export interface SpoolDrop {
+  readonly lane: string;
+  readonly file: string;
+  readonly records: number;
+  readonly samples: number;
+  readonly bytes: number;
+}
+
+export interface SpoolStats {
+  usedBytes: number;
+  maxBytes: number;
+  segments: number;
+  pendingRecords: number;
+  appendedRecords: number;
+  appendedBytes: number;
+  acknowledgedRecords: number;
+  deletedSegments: number;
+  /** Appends that had to wait for space (`'block'`). */
+  blockedAppends: number;
+  droppedRecords: number;
+  droppedSamples: number;
+  droppedBytes: number;
+  tornTails: number;
+  corruptSegments: number;
+  lostRecords: number;
+  lostBytes: number;
+  fsyncs: number;
+  fsyncErrors: number;
+}
+
+/** An append that cannot succeed (a record larger than the budget, a closed spool). */
+export class SpoolError extends Error {
+  override readonly name = 'SpoolError';
+}
+
+const FRAME_HEADER_BYTES = 20;
+const SEGMENT_PATTERN = /^(\d{16})\.seg$/;
+const LANE_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+const ACKED_FILE = 'acked';
+
+interface Segment {
+  readonly lane: Lane;
+  readonly firstSequence: number;
+  readonly file: string;
+  /** Order of creation across all lanes, for drop-oldest. */
+  readonly order: number;
+  bytes: number;
+  /** Records written to it (acknowledged or not). */
+  records: number;
+  /** Unacknowledged records in it: sequence -> samples (insertion order is sequence order). */
+  readonly pending: Map<number, number>;
+  handle: FileHandle | undefined;
+  dirty: boolean;
+  deleted: boolean;
+}
+
+interface Lane {
+  readonly name: string;
+  readonly directory: string;
+  /** Oldest first. */
+  segments: Segment[];
+  active: Segment | undefined;
+  nextSequence: number;
+  /** An append is writing to `active`. */
+  writing: boolean;
+  /** The acknowledgement file's content as last saved. */
+  savedAcks: string;
+  /** Everything below is acknowledged, as read on open. */
+  ackedBelow: number;
+  directoryDirty: boolean;
+}
+
+export class DiskSpool {
+  readonly directory: string;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private readonly whenFull: SpoolFullPolicy;
+  private readonly fsyncPolicy: SpoolFsyncPolicy;
+  private readonly fsyncIntervalMs: number;
+  private readonly onProblem: ((problem: SpoolProblem) => void) | undefined;
+  private readonly onDrop: ((drop: SpoolDrop) => void) | undefined;
+  private readonly logger: Logger;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly counters: Omit<SpoolStats, 'usedBytes' | 'maxBytes' | 'segments' | 'pendingRecords'> = {
+    appendedRecords: 0,
+    appendedBytes: 0,
+    acknowledgedRecords: 0,
+    deletedSegments: 0,
+    blockedAppends: 0,
+    droppedRecords: 0,
+    droppedSamples: 0,
+    droppedBytes: 0,
+    tornTails: 0,
+    corruptSegments: 0,
+    lostRecords: 0,
+    lostBytes: 0,
+    fsyncs: 0,
+    fsyncErrors: 0,
+  };
+  private usedBytes = 0;
+  private segmentOrder = 0;
+  /** Appends run one after another. */
+  private appendQueue: Promise<unknown> = Promise.resolve();
+  private flushChain: Promise<void> = Promise.resolve();
+  private spaceWaiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /**
+   * Opens (creating or recovering) the spool in `options.directory`. Options are checked at once
+   * (a `ConfigError` is thrown, not returned); the promise resolves once every segment has been
+   * checked and damage reported.
+   */
+  static open(options: DiskSpoolOptions): Promise<DiskSpool> {
+    const spool = new DiskSpool(options);
+    return spool.recover().then(() => spool);
+  }
+
+  private constructor(options: DiskSpoolOptions) {
+    if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
+    if (typeof options.directory !== 'string' || options.directory.length === 0) throw new ConfigError('directory', 'a non-empty string', options.directory);
+    this.directory = options.directory;
+    this.segmentBytes = numberOption('segmentBytes', options.segmentBytes, 16 * 1024 * 1024, { min: 64 });
+    this.maxBytes = numberOption('maxBytes', options.maxBytes, Math.max(256 * 1024 * 1024, this.segmentBytes), { min: this.segmentBytes });
+    this.whenFull = enumOption('whenFull', options.whenFull, ['block', 'drop-oldest'], 'block');
+    this.fsyncPolicy = enumOption('fsync', options.fsync, ['always', 'interval', 'never'], 'interval');
+    this.fsyncIntervalMs = numberOption('fsyncIntervalMs', options.fsyncIntervalMs, 500, { min: 1, max: 3_600_000 });
+    this.onProblem = functionOption<(problem: SpoolProblem) => void>('onProblem', options.onProblem, false);
+    this.onDrop = functionOption<(drop: SpoolDrop) => void>('onDrop', options.onDrop, false);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Appends a body to a lane. Resolves once it is written (and fsynced with `fsync: 'always'`);
+   * with `'block'` and a full spool it first waits until acknowledgements free enough space.
+   * Appends are written in call order. The body is not copied: leave it unchanged until the
+   * promise settles (a caller that reuses its encode buffer awaits the append first).
+   */
+  append(lane: string, body: Uint8Array, samples = 0): Promise<SpoolRecordRef> {
+    if (typeof lane !== 'string' || !LANE_PATTERN.test(lane)) return Promise.reject(new SpoolError(`rxprom: spool lane name must match ${LANE_PATTERN} (got ${JSON.stringify(lane)})`));
+    if (!Number.isInteger(samples) || samples < 0 || samples > 0xffffffff) return Promise.reject(new SpoolError(`rxprom: spool sample count must be an integer in [0, 4294967295] (got ${samples})`));
+    const frameBytes = FRAME_HEADER_BYTES + body.byteLength;
+    if (frameBytes > this.maxBytes) {
+      return Promise.reject(new SpoolError(`rxprom: a ${body.byteLength}-byte record cannot fit in the spool's ${this.maxBytes}-byte budget (option "maxBytes")`));
+    }
+    const run = this.appendQueue.then(() => this.write(lane, body, samples, frameBytes));
+    this.appendQueue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Acknowledges a record: the receiver has it. A segment whose records are all acknowledged is
+   * deleted. Acknowledging a record twice, or one dropped by `'drop-oldest'`, does nothing.
+   */
+  async ack(record: SpoolRecordRef): Promise<void> {
+    const lane = this.lanes.get(record.lane);
+    if (!lane) return;
+    const segment = findSegment(lane, record.sequence);
+    if (!segment || !segment.pending.delete(record.sequence)) return;
+    this.counters.acknowledgedRecords++;
+    if (segment.pending.size > 0) return;
+    if (segment === lane.active) {
+      if (lane.writing) return;
+      lane.active = undefined;
+    }
+    await this.deleteSegment(segment);
+  }
+
+  /**
+   * The lane's unacknowledged records in append order, read back from disk (each frame's
+   * checksum checked again). Meant for the start, before new appends: records appended while
+   * iterating may or may not be included; records acknowledged meanwhile are skipped.
+   */
+  async *replay(laneName: string): AsyncGenerator<SpoolRecord> {
+    const lane = this.lanes.get(laneName);
+    if (!lane) return;
+    let after = -1;
+    for (;;) {
+      const segment = lane.segments.find((s) => s.firstSequence > after && !s.deleted && s.pending.size > 0);
+      if (!segment) return;
+      const end = segment.bytes;
+      let bytes: Buffer;
+      try {
+        bytes = await readPrefix(segment.file, end);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          after = segment.firstSequence;
+          continue; // acknowledged or dropped while we were here
+        }
+        throw error;
+      }
+      const scan = scanFrames(bytes, segment.firstSequence);
+      for (const frame of scan.frames) {
+        if (segment.pending.has(frame.sequence)) {
+          yield { lane: laneName, sequence: frame.sequence, samples: frame.samples, body: bytes.subarray(frame.bodyStart, frame.bodyEnd) };
+        }
+      }
+      if (scan.damage) {
+        // The file changed under us since open: report, stop trusting the rest of this segment.
+        const lost = [...segment.pending.keys()].filter((sequence) => sequence >= scan.nextSequence);
+        for (const sequence of lost) segment.pending.delete(sequence);
+        this.report({ kind: 'corrupt', lane: laneName, file: segment.file, offset: scan.goodBytes, reason: scan.damage.reason, lostRecords: lost.length, lostRecordsExact: true, lostBytes: end - scan.goodBytes });
+      }
+      after = segment.firstSequence;
+    }
+  }
+
+  /** Lanes with a folder in the spool. */
+  laneNames(): string[] {
+    return [...this.lanes.keys()].sort();
+  }
+
+  /** Unacknowledged records of a lane, or of all lanes. */
+  pending(laneName?: string): number {
+    let count = 0;
+    for (const lane of this.lanes.values()) {
+      if (laneName !== undefined && lane.name !== laneName) continue;
+      for (const segment of lane.segments) count += segment.pending.size;
+    }
+    return count;
+  }
+
+  stats(): SpoolStats {
+    let segments = 0;
+    for (const lane of this.lanes.values()) segments += lane.segments.length;
+    return { usedBytes: this.usedBytes, maxBytes: this.maxBytes, segments, pendingRecords: this.pending(), ...this.counters };
+  }
+
+  /** Fsyncs every written record and saves the acknowledgement marks now. */
+  flush(): Promise<void> {
+    // One flush at a time: the timer's and an explicit one would race on the mark's temp file.
+    const run = this.flushChain.then(() => this.syncAll(this.fsyncPolicy !== 'never'));
+    this.flushChain = run.catch(() => {});
+    return run;
+  }
+
+  /** Flushes, closes every file and rejects appends still waiting for space. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+    await this.appendQueue;
+    await this.flush();
+    for (const lane of this.lanes.values()) {
+      for (const segment of lane.segments) await closeHandle(segment);
+      lane.active = undefined;
+    }
+  }
+
+  private async write(laneName: string, body: Uint8Array, samples: number, frameBytes: number): Promise<SpoolRecordRef> {
+    if (this.closed) throw new SpoolError('rxprom: the spool is closed');
+    let blocked = false;
+    while (this.usedBytes + frameBytes > this.maxBytes) {
+      if (this.whenFull === 'drop-oldest') {
+        await this.dropOldest();
+        continue;
+      }
+      if (!blocked) this.counters.blockedAppends++;
+      blocked = true;
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+      if (this.closed) throw new SpoolError('rxprom: the spool was closed while an append waited for space');
+    }
+    const lane = await this.lane(laneName);
+    let segment = lane.active;
+    if (segment && segment.bytes > 0 && segment.bytes + frameBytes > this.segmentBytes) {
+      await this.seal(segment);
+      segment = undefined;
+    }
+    if (!segment) segment = await this.startSegment(lane);
+    const sequence = lane.nextSequence++;
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    header.writeUInt32LE(body.byteLength, 0);
+    header.writeUInt32LE(sequence % 0x1_0000_0000, 8);
+    header.writeUInt32LE(Math.floor(sequence / 0x1_0000_0000), 12);
+    header.writeUInt32LE(samples, 16);
+    header.writeUInt32LE(crc32(body, crc32(header, 0, 8, FRAME_HEADER_BYTES)), 4);
+    segment.pending.set(sequence, samples);
+    lane.writing = true;
+    try {
+      const handle = segment.handle!;
+      await handle.writev([header, body]);
+      segment.bytes += frameBytes;
+      segment.records++;
+      this.usedBytes += frameBytes;
+      segment.dirty = true;
+      if (this.fsyncPolicy === 'always') await this.syncSegment(segment);
+    } catch (error) {
+      // The frame may be half written: this segment is not appended to again.
+      segment.pending.delete(sequence);
+      await this.seal(segment);
+      throw error;
+    } finally {
+      lane.writing = false;
+    }
+    this.counters.appendedRecords++;
+    this.counters.appendedBytes += frameBytes;
+    return { lane: laneName, sequence };
+  }
+
+  private async lane(name: string): Promise<Lane> {
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: 0, writing: false, savedAcks: '', ackedBelow: 0, directoryDirty: false };
+      await mkdir(lane.directory, { recursive: true });
+      if (this.fsyncPolicy === 'always') await fsyncDirectory(this.directory);
+      this.lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  private async startSegment(lane: Lane): Promise<Segment> {
+    const file = join(lane.directory, `${String(lane.nextSequence).padStart(16, '0')}.seg`);
+    const handle = await open(file, 'a');
+    const segment: Segment = { lane, firstSequence: lane.nextSequence, file, order: this.segmentOrder++, bytes: 0, records: 0, pending: new Map(), handle, dirty: false, deleted: false };
+    lane.segments.push(segment);
+    lane.active = segment;
+    if (this.fsyncPolicy === 'always') await fsyncDirectory(lane.directory);
+    else lane.directoryDirty = true;
+    return segment;
+  }
+
+  /** Closes a segment for appends; deletes it when nothing in it is waiting. */
+  private async seal(segment: Segment): Promise<void> {
+    if (segment.lane.active === segment) segment.lane.active = undefined;
+    // With 'interval', the next flush syncs and closes it: an fsync here would stall appends.
+    if (this.fsyncPolicy !== 'interval') await closeHandle(segment);
+    if (segment.pending.size === 0) await this.deleteSegment(segment);
+  }
+
+  private async deleteSegment(segment: Segment): Promise<void> {
+    if (segment.deleted) return;
+    segment.deleted = true;
+    const lane = segment.lane;
+    lane.segments = lane.segments.filter((s) => s !== segment);
+    if (lane.active === segment) lane.active = undefined;
+    this.usedBytes -= segment.bytes;
+    this.counters.deletedSegments++;
+    await closeHandle(segment);
+    await rm(segment.file, { force: true });
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+  }
+
+  private async dropOldest(): Promise<void> {
+    let oldest: Segment | undefined;
+    for (const lane of this.lanes.values()) {
+      const first = lane.segments[0];
+      if (first && (!oldest || first.order < oldest.order)) oldest = first;
+    }
+    if (!oldest) throw new SpoolError('rxprom: the spool is over its budget with no segment to drop');
+    let samples = 0;
+    for (const count of oldest.pending.values()) samples += count;
+    const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes };
+    oldest.pending.clear();
+    await this.deleteSegment(oldest);
+    this.counters.droppedRecords += drop.records;
+    this.counters.droppedSamples += drop.samples;
+    this.counters.droppedBytes += drop.bytes;
+    this.logger.warn({ ...drop }, `spool full: dropped the oldest segment ${drop.file} (${drop.records} unacknowledged records, ${drop.samples} samples)`);
+    this.onDrop?.(drop);
+  }
+
+  private async syncSegment(segment: Segment): Promise<void> {
+    const handle = segment.handle;
+    if (!handle || !segment.dirty) return;
+    segment.dirty = false;
+    try {
+      await handle.datasync();
+      this.counters.fsyncs++;
+    } catch (error) {
+      if (segment.handle !== handle) return; // closed meanwhile, and synced by whoever closed it
+      segment.dirty = true;
+      this.counters.fsyncErrors++;
+      this.logger.error({ file: segment.file, error: (error as Error).message }, `spool fsync failed for ${segment.file}`);
+    }
+  }
+
+  private async syncAll(sync: boolean): Promise<void> {
+    for (const lane of this.lanes.values()) {
+      if (sync) {
+        for (const segment of lane.segments) {
+          await this.syncSegment(segment);
+          if (segment !== lane.active && !segment.dirty) await closeHandle(segment);
+        }
+        if (lane.directoryDirty) {
+          lane.directoryDirty = false;
+          await fsyncDirectory(lane.directory).catch(() => {
+            lane.directoryDirty = true;
+          });
+        }
+      }
+      await this.saveAcks(lane, sync);
+    }
+  }
+
+  /** Saves what a restart must not replay: the sequence below which all is acknowledged, and the acknowledged ones above it. */
+  private async saveAcks(lane: Lane, sync: boolean): Promise<void> {
+    const text = `${JSON.stringify(acknowledgements(lane))}\n`;
+    if (text === lane.savedAcks) return;
+    await writeFileAtomic(join(lane.directory, ACKED_FILE), Buffer.from(text), { sync });
+    lane.savedAcks = text;
+  }
+
+  private report(problem: SpoolProblem): void {
+    if (problem.kind === 'torn-tail') this.counters.tornTails++;
+    else this.counters.corruptSegments++;
+    this.counters.lostRecords += problem.lostRecords;
+    this.counters.lostBytes += problem.lostBytes;
+    this.logger.warn(
+      { ...problem },
+      `spool ${problem.kind === 'torn-tail' ? 'torn tail' : 'corruption'} in ${problem.file} at byte ${problem.offset}: ${problem.reason}; ${problem.lostRecords}${problem.lostRecordsExact ? '' : '+'} records (${problem.lostBytes} bytes) lost`,
+    );
+    this.onProblem?.(problem);
+  }
+
+  /** Reads every lane back: checks each segment, cuts damage off, rebuilds what is pending. */
+  private async recover(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    const entries = await readdir(this.directory, { withFileTypes: true });
+    for (const entry of entries.filter((e) => e.isDirectory() && LANE_PATTERN.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const lane = await this.lane(entry.name);
+      const acks = await readAcks(lane.directory, this.logger);
+      lane.ackedBelow = acks.below;
+      const names = (await readdir(lane.directory)).filter((n) => SEGMENT_PATTERN.test(n)).sort();
+      const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
+      // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
+      lane.nextSequence = Math.max(acks.below, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
+      for (let i = 0; i < names.length; i++) {
+        const file = join(lane.directory, names[i]!);
+        const firstSequence = firsts[i]!;
+        const bytes = await readFile(file);
+        const scan = scanFrames(bytes, firstSequence);
+        const segment: Segment = { lane, firstSequence, file, order: this.segmentOrder++, bytes: scan.goodBytes, records: scan.frames.length, pending: new Map(), handle: undefined, dirty: false, deleted: false };
+        for (const frame of scan.frames) if (frame.sequence >= acks.below && !acks.above.has(frame.sequence)) segment.pending.set(frame.sequence, frame.samples);
+        if (scan.damage) {
+          const next = firsts[i + 1];
+          const exact = next !== undefined;
+          let lostRecords = scan.damage.recordsAfterAtLeast;
+          if (exact) {
+            lostRecords = 0;
+            for (let sequence = scan.nextSequence; sequence < next; sequence++) if (sequence >= acks.below && !acks.above.has(sequence)) lostRecords++;
+            lostRecords = Math.max(1, lostRecords);
+          }
+          const isTail = !exact && scan.damage.torn;
+          await truncate(file, scan.goodBytes);
+          this.report({ kind: isTail ? 'torn-tail' : 'corrupt', lane: lane.name, file, offset: scan.goodBytes, reason: scan.damage.reason, lostRecords, lostRecordsExact: exact, lostBytes: bytes.length - scan.goodBytes });
+        }
+        lane.nextSequence = Math.max(lane.nextSequence, scan.nextSequence);
+        lane.segments.push(segment);
+        this.usedBytes += segment.bytes;
+        if (segment.pending.size === 0) await this.deleteSegment(segment);
+      }
+      // Recovered segments are never appended to: new records start a new segment.
+    }
+    // Runs with every policy: it also saves the acknowledgement marks.
+    this.timer = setInterval(() => {
+      this.flush().catch((error: unknown) => this.logger.error({ error: (error as Error).message }, 'spool flush failed'));
+    }, this.fsyncIntervalMs);
+    this.timer.unref();
+  }
+}
+
+interface Frame {
+  sequence: number;
+  samples: number;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
+interface Scan {
+  frames: Frame[];
+  /** Bytes up to the end of the last good frame. */
+  goodBytes: number;
+  /** The sequence after the last good frame. */
+  nextSequence: number;
+  damage: { reason: string; torn: boolean; recordsAfterAtLeast: number } | undefined;
+}
+
+/** Walks a segment's frames, stopping at the first that is cut short or fails its checks. */
+function scanFrames(bytes: Buffer, firstSequence: number): Scan {
+  const frames: Frame[] = [];
+  let offset = 0;
+  let expected = firstSequence;
+  let damage: Scan['damage'];
+  while (offset < bytes.length) {
+    const left = bytes.length - offset;
+    if (left < FRAME_HEADER_BYTES) {
+      damage = { reason: `frame header cut short (${left} of ${FRAME_HEADER_BYTES} bytes)`, torn: true, recordsAfterAtLeast: 1 };
+      break;
+    }
+    const length = bytes.readUInt32LE(offset);
+    const end = offset + FRAME_HEADER_BYTES + length;
+    if (end > bytes.length) {
+      damage = { reason: `frame cut short (${left} of ${FRAME_HEADER_BYTES + length} bytes)`, torn: true, recordsAfterAtLeast: 1 };
+      break;
+    }
+    const stored = bytes.readUInt32LE(offset + 4);
+    if (crc32(bytes, 0, offset + 8, end) !== stored) {
+      damage = { reason: 'checksum mismatch', torn: end === bytes.length, recordsAfterAtLeast: 1 + countFramesAfter(bytes, end) };
+      break;
+    }
+    const sequence = bytes.readUInt32LE(offset + 8) + bytes.readUInt32LE(offset + 12) * 0x1_0000_0000;
+    if (sequence !== expected) {
+      damage = { reason: `sequence ${sequence} where ${expected} was expected`, torn: false, recordsAfterAtLeast: 1 + countFramesAfter(bytes, end) };
+      break;
+    }
+    frames.push({ sequence, samples: bytes.readUInt32LE(offset + 16), bodyStart: offset + FRAME_HEADER_BYTES, bodyEnd: end });
+    offset = end;
+    expected++;
+  }
+  return { frames, goodBytes: offset, nextSequence: expected, damage };
+}
+
+/** Frames that still check out after a damaged one: counted as lost, never returned. */
+function countFramesAfter(bytes: Buffer, offset: number): number {
+  let count = 0;
+  while (offset + FRAME_HEADER_BYTES <= bytes.length) {
+    const end = offset + FRAME_HEADER_BYTES + bytes.readUInt32LE(offset);
+    if (end > bytes.length || crc32(bytes, 0, offset + 8, end) !== bytes.readUInt32LE(offset + 4)) break;
+    count++;
+    offset = end;
+  }
+  return count;
+}
+
+function findSegment(lane: Lane, sequence: number): Segment | undefined {
+  let found: Segment | undefined;
+  for (const segment of lane.segments) {
+    if (segment.firstSequence > sequence) break;
+    found = segment;
+  }
+  return found;
+}
+
+/** Acknowledged sequences listed above the mark, at most: beyond, a restart replays them. */
+const MAX_LISTED_ACKS = 10_000;
+
+function acknowledgements(lane: Lane): { below: number; above: number[] } {
+  let below = lane.nextSequence;
+  search: for (const segment of lane.segments) {
+    for (const sequence of segment.pending.keys()) {
+      below = sequence;
+      break search;
+    }
+  }
+  const above: number[] = [];
+  for (const segment of lane.segments) {
+    const end = segment.firstSequence + segment.records;
+    for (let sequence = Math.max(below, segment.firstSequence); sequence < end && above.length < MAX_LISTED_ACKS; sequence++) {
+      if (!segment.pending.has(sequence)) above.push(sequence);
+    }
+  }
+  return { below, above };
+}
+
+async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number> }> {
+  let text: string;
+  try {
+    text = await readFile(join(directory, ACKED_FILE), 'utf8');
+  } catch {
+    return { below: 0, above: new Set() };
+  }
+  try {
+    const { below, above } = JSON.parse(text) as { below?: unknown; above?: unknown };
+    if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number')) {
+      return { below, above: new Set(above as number[]) };
+    }
+  } catch {
+    // fall through
+  }
+  logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable; replaying every record found`);
+  return { below: 0, above: new Set() };
+}
+
+async function readPrefix(file: string, length: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const bytes = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await handle.read(bytes, read, length - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function closeHandle(segment: Segment): Promise<void> {
+  if (!segment.handle) return;
+  const handle = segment.handle;
+  segment.handle = undefined;
+  await handle.close();
+}

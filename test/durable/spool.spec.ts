@@ -1,0 +1,337 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolDrop, type SpoolProblem, type SpoolRecord, type SpoolRecordRef } from '../../src/durable/spool.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+const FRAME = 20;
+let root: string;
+let counter = 0;
+const freshDir = (): string => join(root, `case-${++counter}`);
+const open = (directory: string, extra: Partial<DiskSpoolOptions> = {}): Promise<DiskSpool> => DiskSpool.open({ directory, fsync: 'never', ...extra });
+const body = (n: number, size = 30): Buffer => Buffer.alloc(size, `record-${n};`);
+
+async function replayAll(spool: DiskSpool, lane: string): Promise<SpoolRecord[]> {
+  const out: SpoolRecord[] = [];
+  for await (const record of spool.replay(lane)) out.push({ ...record, body: Buffer.from(record.body) });
+  return out;
+}
+const segmentFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'rxprom-spool-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('DiskSpool', () => {
+  it('replays unacknowledged records in append order after a reopen, bodies and sample counts intact', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 6; i++) refs.push(await spool.append('0', body(i), i * 10));
+    await spool.append('1', body(100), 7);
+    await spool.ack(refs[0]!);
+    await spool.ack(refs[3]!);
+    await spool.close();
+
+    const again = await open(dir);
+    const replayed = await replayAll(again, '0');
+    assert.deepEqual(replayed.map((r) => r.sequence), [1, 2, 4, 5]);
+    assert.deepEqual(replayed.map((r) => r.samples), [10, 20, 40, 50]);
+    replayed.forEach((r) => assert.deepEqual(r.body, body(r.sequence)));
+    assert.deepEqual((await replayAll(again, '1')).map((r) => r.body.toString().slice(0, 11)), ['record-100;']);
+    assert.deepEqual(again.laneNames(), ['0', '1']);
+    assert.equal(again.pending(), 5);
+    // New appends continue the lane's sequence in a new segment.
+    assert.equal((await again.append('0', body(6))).sequence, 6);
+    await again.close();
+  });
+
+  it('does not replay records acknowledged before the last flush, in or out of order', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 1 << 20 });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 4; i++) refs.push(await spool.append('a', body(i)));
+    await spool.ack(refs[0]!);
+    await spool.ack(refs[2]!);
+    await spool.flush();
+    await spool.ack(refs[1]!);
+    // No close: as after a crash, with the acknowledgements saved by the last flush.
+    const again = await open(dir);
+    assert.deepEqual((await replayAll(again, 'a')).map((r) => r.sequence), [1, 3], 'acknowledged after the flush: replayed (at least once)');
+    await again.close();
+    await spool.close();
+  });
+
+  it('never gives a new record the sequence of one the acknowledgement file lists, after a crash', async () => {
+    const dir = freshDir();
+    const crashed = await open(dir, { fsyncIntervalMs: 3_600_000 });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 3; i++) refs.push(await crashed.append('a', body(i)));
+    await crashed.ack(refs[0]!);
+    await crashed.ack(refs[2]!);
+    await crashed.flush(); // saved: all below 1 acknowledged, and 2
+    await crashed.ack(refs[1]!); // the segment is deleted; then the process dies before the next flush
+    assert.deepEqual(await segmentFiles(join(dir, 'a')), []);
+    const restarted = await open(dir);
+    const fresh: SpoolRecordRef[] = [];
+    for (let i = 10; i < 13; i++) fresh.push(await restarted.append('a', body(i), i));
+    assert.ok(fresh.every((r) => r.sequence >= 3), `sequences ${fresh.map((r) => r.sequence).join(',')}`);
+    await restarted.close();
+    const again = await open(dir);
+    assert.deepEqual((await replayAll(again, 'a')).map((r) => r.samples), [10, 11, 12]);
+    await again.close();
+  });
+
+  it('keeps append order per lane across segment rotations and interleaved lanes, before and after reopen', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 3 * (FRAME + 30) });
+    for (let i = 0; i < 40; i++) await spool.append(i % 3 === 0 ? 'x' : 'y', body(i), i);
+    const expectX = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 0);
+    const expectY = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const check = async (s: DiskSpool): Promise<void> => {
+      assert.deepEqual((await replayAll(s, 'x')).map((r) => r.samples), expectX);
+      assert.deepEqual((await replayAll(s, 'y')).map((r) => r.samples), expectY);
+    };
+    await check(spool);
+    assert.ok((await segmentFiles(join(dir, 'y'))).length >= 9, 'the lane rotated through several segments');
+    await spool.close();
+    await check(await open(dir));
+  });
+
+  it('deletes a segment once all its records are acknowledged, and frees its bytes', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 2 * (FRAME + 30) });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 5; i++) refs.push(await spool.append('l', body(i)));
+    assert.deepEqual(await segmentFiles(join(dir, 'l')), ['0000000000000000.seg', '0000000000000002.seg', '0000000000000004.seg']);
+    await spool.ack(refs[1]!);
+    assert.equal((await segmentFiles(join(dir, 'l'))).length, 3, 'half-acknowledged segment stays');
+    await spool.ack(refs[0]!);
+    assert.deepEqual(await segmentFiles(join(dir, 'l')), ['0000000000000002.seg', '0000000000000004.seg']);
+    await spool.ack(refs[4]!); // the segment being appended to
+    await spool.ack(refs[3]!);
+    await spool.ack(refs[2]!);
+    assert.deepEqual(await segmentFiles(join(dir, 'l')), []);
+    const stats = spool.stats();
+    assert.equal(stats.usedBytes, 0);
+    assert.equal(stats.pendingRecords, 0);
+    assert.equal(stats.deletedSegments, 3);
+    assert.equal(stats.acknowledgedRecords, 5);
+    await spool.ack(refs[2]!); // twice: nothing happens
+    assert.equal(spool.stats().acknowledgedRecords, 5);
+    assert.equal((await spool.append('l', body(5))).sequence, 5);
+    await spool.close();
+  });
+
+  it('cuts off a torn tail at every offset of the last record, reports it, and appends cleanly afterwards', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    for (let i = 0; i < 3; i++) await spool.append('t', body(i), 1);
+    await spool.close();
+    const [segment] = await segmentFiles(join(dir, 't'));
+    const file = join(dir, 't', segment!);
+    const whole = await readFile(file);
+    const goodEnd = 2 * (FRAME + 30);
+    assert.equal(whole.length, 3 * (FRAME + 30));
+    for (let cut = goodEnd + 1; cut < whole.length; cut++) {
+      await writeFile(file, whole.subarray(0, cut));
+      const problems: SpoolProblem[] = [];
+      const reopened = await open(dir, { onProblem: (p) => problems.push(p) });
+      assert.deepEqual((await replayAll(reopened, 't')).map((r) => r.sequence), [0, 1], `cut at ${cut}`);
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0]!.kind, 'torn-tail');
+      assert.equal(problems[0]!.file, file);
+      assert.equal(problems[0]!.offset, goodEnd);
+      assert.equal(problems[0]!.lostBytes, cut - goodEnd);
+      assert.equal(problems[0]!.lostRecords, 1);
+      const stats = reopened.stats();
+      assert.equal(stats.tornTails, 1);
+      assert.equal(stats.lostRecords, 1);
+      assert.equal((await stat(file)).size, goodEnd, 'the torn bytes are cut off');
+      await reopened.close();
+      await writeFile(file, whole);
+    }
+    // After a cut, the next record takes the lost one's sequence in a fresh segment and all replay in order.
+    await writeFile(file, whole.subarray(0, goodEnd + 5));
+    const reopened = await open(dir);
+    await reopened.append('t', body(2), 1);
+    await reopened.close();
+    const final = await open(dir);
+    assert.deepEqual((await replayAll(final, 't')).map((r) => [r.sequence, r.body.equals(body(r.sequence))]), [[0, true], [1, true], [2, true]]);
+    assert.equal(final.stats().tornTails, 0);
+    await final.close();
+  });
+
+  it('reports a corrupted record in the middle and counts every record after it in that segment as lost (exact when a later segment exists)', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 4 * (FRAME + 30) });
+    for (let i = 0; i < 6; i++) await spool.append('c', body(i), 3);
+    await spool.close();
+    const [first] = await segmentFiles(join(dir, 'c'));
+    const file = join(dir, 'c', first!);
+    const bytes = await readFile(file);
+    bytes[(FRAME + 30) + FRAME + 4]! ^= 0x40; // a byte in the body of record 1
+    await writeFile(file, bytes);
+    const problems: SpoolProblem[] = [];
+    const reopened = await open(dir, { onProblem: (p) => problems.push(p) });
+    assert.deepEqual((await replayAll(reopened, 'c')).map((r) => r.sequence), [0, 4, 5]);
+    assert.equal(problems.length, 1);
+    assert.deepEqual(
+      { kind: problems[0]!.kind, file: problems[0]!.file, offset: problems[0]!.offset, lost: problems[0]!.lostRecords, exact: problems[0]!.lostRecordsExact, reason: problems[0]!.reason },
+      { kind: 'corrupt', file, offset: FRAME + 30, lost: 3, exact: true, reason: 'checksum mismatch' },
+    );
+    assert.equal(reopened.stats().corruptSegments, 1);
+    assert.equal(reopened.stats().lostRecords, 3);
+    await reopened.close();
+  });
+
+  it('never returns a damaged body: any flipped bytes lose a suffix of a segment, counted, and the rest replays intact (property)', async () => {
+    const dir = freshDir();
+    const total = 8;
+    const spool = await open(dir, { segmentBytes: 3 * (FRAME + 30) });
+    for (let i = 0; i < total; i++) await spool.append('p', body(i), 1);
+    await spool.close();
+    const names = await segmentFiles(join(dir, 'p'));
+    const originals = await Promise.all(names.map((n) => readFile(join(dir, 'p', n))));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: names.length - 1 }),
+        fc.array(fc.record({ at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 3 }),
+        async (which, flips) => {
+          await Promise.all(names.map((n, i) => writeFile(join(dir, 'p', n), originals[i]!)));
+          await rm(join(dir, 'p', 'acked'), { force: true }); // the previous run's lost records count as done
+          const damaged = Buffer.from(originals[which]!);
+          const seen = new Set<number>();
+          for (const { at, mask } of flips) {
+            const position = at % damaged.length;
+            if (seen.has(position)) continue;
+            seen.add(position);
+            damaged[position]! ^= mask;
+          }
+          await writeFile(join(dir, 'p', names[which]!), damaged);
+          const problems: SpoolProblem[] = [];
+          const reopened = await open(dir, { onProblem: (p) => problems.push(p) });
+          const replayed = await replayAll(reopened, 'p');
+          for (const record of replayed) assert.ok(record.body.equals(body(record.sequence)), `record ${record.sequence} intact`);
+          const sequences = replayed.map((r) => r.sequence);
+          assert.deepEqual(sequences, [...sequences].sort((a, b) => a - b));
+          assert.equal(problems.length, 1, 'the damage is reported');
+          const lost = reopened.stats().lostRecords;
+          if (problems[0]!.lostRecordsExact) assert.equal(replayed.length + lost, total);
+          else assert.ok(replayed.length + lost <= total && lost >= 1);
+          await reopened.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("'block': a full spool holds the append until an acknowledgement frees a segment", async () => {
+    const dir = freshDir();
+    const frame = FRAME + 30;
+    const spool = await open(dir, { segmentBytes: 2 * frame, maxBytes: 4 * frame, whenFull: 'block' });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 4; i++) refs.push(await spool.append('b', body(i)));
+    let done = false;
+    const blocked = spool.append('b', body(4)).then((ref) => {
+      done = true;
+      return ref;
+    });
+    await tick();
+    assert.equal(done, false, 'the append waits');
+    assert.equal(spool.stats().blockedAppends, 1);
+    await spool.ack(refs[0]!);
+    await tick();
+    assert.equal(done, false, 'half a segment acknowledged frees nothing');
+    await spool.ack(refs[1]!);
+    assert.equal((await blocked).sequence, 4);
+    const stats = spool.stats();
+    assert.ok(stats.usedBytes <= stats.maxBytes);
+    assert.equal(stats.droppedRecords, 0);
+    assert.deepEqual((await replayAll(spool, 'b')).map((r) => r.sequence), [2, 3, 4]);
+    await spool.close();
+  });
+
+  it("'block': close rejects an append still waiting for space", async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 64, maxBytes: 64 });
+    await spool.append('b', body(0));
+    const waiting = spool.append('b', body(1));
+    await tick();
+    await spool.close();
+    await assert.rejects(waiting, SpoolError);
+  });
+
+  it("'drop-oldest': deletes the oldest segments to make room, counting records and samples", async () => {
+    const dir = freshDir();
+    const frame = FRAME + 30;
+    const drops: SpoolDrop[] = [];
+    const spool = await open(dir, { segmentBytes: 2 * frame, maxBytes: 4 * frame, whenFull: 'drop-oldest', onDrop: (d) => drops.push(d) });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 4; i++) refs.push(await spool.append(i % 2 ? 'q' : 'r', body(i), 100 + i));
+    await spool.ack(refs[0]!); // lane r's oldest segment now holds one unacknowledged record
+    await spool.append('r', body(4), 104); // drops r's oldest segment
+    await spool.append('r', body(5), 105); // fits
+    assert.equal(drops.length, 1);
+    await spool.append('r', body(6), 106); // drops q's segment
+    const stats = spool.stats();
+    assert.ok(stats.usedBytes <= stats.maxBytes);
+    assert.deepEqual(drops.map((d) => [d.lane, d.records, d.samples, d.bytes]), [['r', 1, 102, 2 * frame], ['q', 2, 204, 2 * frame]]);
+    assert.equal(stats.droppedRecords, 3);
+    assert.equal(stats.droppedSamples, 306);
+    assert.equal(stats.droppedBytes, 4 * frame);
+    assert.deepEqual((await replayAll(spool, 'r')).map((r) => r.samples), [104, 105, 106]);
+    assert.deepEqual(await replayAll(spool, 'q'), []);
+    await spool.ack(refs[1]!); // dropped already: no effect
+    assert.equal(spool.stats().acknowledgedRecords, 1);
+    await spool.close();
+  });
+
+  it('refuses a record larger than the budget and a bad lane name', async () => {
+    const spool = await open(freshDir(), { segmentBytes: 64, maxBytes: 128 });
+    await assert.rejects(spool.append('l', Buffer.alloc(200)), /cannot fit in the spool's 128-byte budget/);
+    await assert.rejects(spool.append('../x', Buffer.alloc(1)), /lane name/);
+    await spool.close();
+  });
+
+  it("fsync 'always' syncs every append before it resolves", async () => {
+    const spool = await open(freshDir(), { fsync: 'always' });
+    for (let i = 0; i < 5; i++) await spool.append('s', body(i));
+    assert.ok(spool.stats().fsyncs >= 5);
+    await spool.close();
+  });
+
+  it("fsync 'interval' syncs on its timer and then closes the segments it rotated away from", async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { fsync: 'interval', fsyncIntervalMs: 10, segmentBytes: 2 * (FRAME + 30) });
+    for (let i = 0; i < 6; i++) await spool.append('i', body(i));
+    const openOn = async (): Promise<number> => {
+      let count = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target.startsWith(join(dir, 'i'))) count++;
+      }
+      return count;
+    };
+    for (let i = 0; i < 250 && (spool.stats().fsyncs < 3 || (await openOn()) > 1); i++) await tick();
+    assert.ok(spool.stats().fsyncs >= 3, 'each of the three segments synced');
+    assert.equal(await openOn(), 1, 'only the segment being appended to stays open');
+    await spool.close();
+    assert.equal(await openOn(), 0);
+  });
+
+  it('validates its options at creation', () => {
+    assert.throws(() => DiskSpool.open({ directory: '' }), ConfigError);
+    assert.throws(() => DiskSpool.open({ directory: '/tmp/x', segmentBytes: 10 }), /option "segmentBytes" must be an integer >= 64/);
+    assert.throws(() => DiskSpool.open({ directory: '/tmp/x', segmentBytes: 1000, maxBytes: 999 }), /option "maxBytes" must be an integer >= 1000/);
+    assert.throws(() => DiskSpool.open({ directory: '/tmp/x', whenFull: 'drop-newest' as 'block' }), /option "whenFull" must be one of 'block', 'drop-oldest'/);
+    assert.throws(() => DiskSpool.open({ directory: '/tmp/x', fsync: 'sometimes' as 'never' }), ConfigError);
+  });
+});
