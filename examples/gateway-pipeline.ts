@@ -44,7 +44,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): { operator: Op
   const plausible = dropOutliers<Placed>({
     series: (r) => r.device,
     value: (r) => r.temperature,
-    time: (r) => r.timestamp,
+    eventTime: (r) => r.timestamp,
     range: TEMPERATURE_RANGE,
     maxRate: { perSecond: 5 },
     // Within 2 °C of the recent median is never an outlier: the noise of a good sensor can look

@@ -1,8 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
-import type { Labels, Sample } from '../src/core/model.js';
+import type { Sample } from '../src/core/model.js';
 import { functionOption, numberOption } from '../src/core/options.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
 import { operate } from './internal/operate.js';
 
 /** Why `dropOutliers` dropped an element. */
@@ -24,6 +25,8 @@ export interface DropOutliersOptions<T> {
   /** Default: `sample.value`. */
   readonly value?: (element: T) => number;
   /** Event time (ms). Default: `sample.timestamp`. */
+  readonly eventTime?: (element: T) => number;
+  /** @deprecated The former name of `eventTime`; give one or the other. */
   readonly time?: (element: T) => number;
   /** Valid range, inclusive. */
   readonly range?: { readonly min?: number; readonly max?: number };
@@ -98,20 +101,6 @@ interface SeriesState<T> {
   rejected: number;
 }
 
-const labelKeys = new WeakMap<object, string>();
-/** The default series identity: a canonical string of the label set, cached per label object. */
-function labelsKey(labels: Labels): string {
-  let key = labelKeys.get(labels);
-  if (key === undefined) {
-    key = Object.keys(labels)
-      .sort()
-      .map((name) => `${name}\u0000${String(labels[name])}`)
-      .join('\u0001');
-    labelKeys.set(labels, key);
-  }
-  return key;
-}
-
 function median(sorted: Float64Array, n: number): number {
   const mid = n >> 1;
   return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -134,9 +123,15 @@ const finiteNumber = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE, integer: f
  */
 export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropOutliersOperator<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
-  const seriesOf = functionOption<(e: T) => string>('series', options.series, false) ?? ((e: T) => labelsKey((e as unknown as Sample).labels));
+  const seriesOf = functionOption<(e: T) => string>('series', options.series, false) ?? ((e: T) => cachedLabelsKey((e as unknown as Sample).labels));
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
-  const timeOf = functionOption<(e: T) => number>('time', options.time, false) ?? ((e: T) => (e as unknown as Sample).timestamp);
+  if (options.eventTime !== undefined && options.time !== undefined) {
+    throw new ConfigError('time', 'left out when "eventTime" is given (it is the deprecated name of eventTime)', options.time);
+  }
+  const timeOf =
+    functionOption<(e: T) => number>('eventTime', options.eventTime, false) ??
+    functionOption<(e: T) => number>('time', options.time, false) ??
+    ((e: T) => (e as unknown as Sample).timestamp);
   const onDrop = functionOption<(e: T, reason: OutlierReason) => void>('onDrop', options.onDrop, false);
   const logger = options.logger;
   if (options.range !== undefined && (typeof options.range !== 'object' || options.range === null)) throw new ConfigError('range', 'an object { min?, max? }', options.range);

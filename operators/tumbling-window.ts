@@ -3,6 +3,7 @@ import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { ConfigError } from '../src/core/errors.js';
 import type { Labels, Sample } from '../src/core/model.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
 import { operate } from './internal/operate.js';
 
 /** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
@@ -125,21 +126,17 @@ const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
 };
 
 /**
- * A canonical, unambiguous key of a label set (sorted names, length-prefixed), or a reason why
- * the set is invalid.
+ * The series key of an output label set (the canonical one, shared with the sink), or why the set
+ * cannot name a series here: not an object, no `__name__`, a value that is not a string.
  */
 function seriesKey(labels: Labels): { key: string } | { invalid: string } {
   if (typeof labels !== 'object' || labels === null) return { invalid: 'labels is not an object' };
   const metric = labels['__name__'];
   if (typeof metric !== 'string' || metric === '') return { invalid: 'labels have no __name__' };
-  const names = Object.keys(labels).sort();
-  let key = '';
-  for (const name of names) {
-    const value = labels[name];
-    if (typeof value !== 'string') return { invalid: `label ${name} is not a string` };
-    key += `${name.length}:${name}${value.length}:${value}`;
+  for (const name of Object.keys(labels)) {
+    if (typeof labels[name] !== 'string') return { invalid: `label ${name} is not a string` };
   }
-  return { key };
+  return { key: cachedLabelsKey(labels) };
 }
 
 /**

@@ -5,6 +5,9 @@ import { from, Subject, toArray, lastValueFrom } from 'rxjs';
 import fc from 'fast-check';
 import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { concat, interval, map, NEVER, of, take } from 'rxjs';
+import { tumblingWindow } from '../../operators/tumbling-window.js';
+import { Boom, run, throwingWhen, trackingScheduler } from './support/callback-errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 const identity = (n: number): number => n;
@@ -281,5 +284,65 @@ describe('reorderByWatermark', () => {
         { numRuns: 200 },
       );
     });
+  });
+});
+
+describe('reorderByWatermark: a user callback that throws errors the output, never escapes', () => {
+  // 1, then 5 (releases 1), 3 (late behind 5), NaN (invalid), 7 (releases 5).
+  const input = [1, 5, 3, Number.NaN, 7];
+  const callbacks: Array<[string, (boom: Boom) => Partial<Parameters<typeof reorderByWatermark<number>>[0]>]> = [
+    ['eventTime', (boom) => ({ eventTime: throwingWhen(boom, (n: number) => n === 7, identity) })],
+    ['key', (boom) => ({ key: throwingWhen(boom, (n: number) => n === 7, () => 'k') })],
+    ['onLate', (boom) => ({ onLate: () => { throw boom; } })],
+    ['onInvalid', (boom) => ({ onInvalid: () => { throw boom; } })],
+  ];
+  for (const [name, options] of callbacks) {
+    it(`${name}, on the synchronous path`, async () => {
+      const boom = new Boom(name);
+      const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 0, ...options(boom) });
+      const result = await run(from(input).pipe(op));
+      assert.equal(result.error, boom);
+      assert.equal(result.completed, false);
+      assert.deepEqual(result.uncaught, []);
+      assert.equal(op.stats.buffered, 0, 'teardown cleared the buffer');
+    });
+    it(`${name}, from a source driven by a timer: nothing uncaught, no timer left`, async () => {
+      const boom = new Boom(name);
+      const timers = trackingScheduler();
+      const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 0, idleTimeoutMs: 1000, scheduler: timers, ...options(boom) });
+      const result = await run(interval(2).pipe(take(input.length), map((i) => input[i]), op));
+      assert.equal(result.error, boom);
+      assert.deepEqual(result.values, [1], 'what was released before the throw');
+      assert.deepEqual(result.uncaught, []);
+      assert.ok(timers.armed > 0, 'the idle timer was armed');
+      assert.equal(timers.live, 0, 'and cleared');
+      assert.equal(op.stats.buffered, 0);
+    });
+  }
+
+  it('an idle release whose element makes a callback downstream throw: the error arrives, both operators stop their timers', async () => {
+    const boom = new Boom('labels');
+    const timers = trackingScheduler();
+    const ordered = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 100, idleTimeoutMs: 5, scheduler: timers });
+    const windows = tumblingWindow({
+      sizeMs: 10, aggregations: ['count'], idleTimeoutMs: 1000, scheduler: timers,
+      eventTime: identity, value: identity, labels: throwingWhen(boom, (n: number) => n === 2, () => ({ __name__: 'n' })),
+    });
+    // Held by the watermark until the idle timer releases 1, 2, 3 in order; 2 makes labels() throw.
+    const result = await run(concat(of(3, 1, 2), NEVER).pipe(ordered, windows));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.uncaught, []);
+    assert.equal(ordered.stats.idleReleases, 2, 'released 1, then 2 threw and the output closed');
+    assert.equal(timers.live, 0);
+    assert.equal(ordered.stats.buffered, 0);
+  });
+
+  it('the flush on completion whose element makes a callback downstream throw: error, not completion', async () => {
+    const boom = new Boom('value');
+    const windows = tumblingWindow({ sizeMs: 10, aggregations: ['sum'], eventTime: identity, labels: () => ({ __name__: 'n' }), value: throwingWhen(boom, (n: number) => n === 2, identity) });
+    const result = await run(from([3, 1, 2]).pipe(reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 100 }), windows));
+    assert.equal(result.error, boom);
+    assert.equal(result.completed, false);
+    assert.deepEqual(result.uncaught, []);
   });
 });
