@@ -120,7 +120,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         tracking = true;
         if (single !== null) heap.insert(single);
         else for (const state of keys.values()) if (!state.idle) heap.insert(state);
-        publish();
+        // Not published yet: this may run while a key is releasing elements behind its watermark.
       },
     };
     const publish = (): void => {

@@ -23,9 +23,19 @@ export interface TumblingWindowOptions<T> {
   readonly aggregations: readonly Aggregation[];
   /**
    * A window closes when the largest event time seen minus this (ms) reaches its end; elements
-   * for a closed window are late. 0 to 86,400,000, default 0.
+   * for a closed window are late. 0 to 86,400,000. Default 0; with `watermark`, default: windows
+   * close on the watermark only (give a value to also close them this far behind the largest
+   * event time, a cap on how long a straggler can hold them open).
    */
   readonly allowedLatenessMs?: number;
+  /**
+   * Close windows on an upstream watermark: a window closes once `watermark.watermark` (a lower
+   * bound on the event times still to come) reaches its end. Pass the `reorderByWatermark`
+   * operator upstream: per-key reordering releases each key in order but interleaves the keys,
+   * so the largest event time seen runs ahead of what other keys still hold, while that
+   * operator's watermark does not. Read once per element.
+   */
+  readonly watermark?: { readonly watermark: number };
   /** Close every open window after this long without input (processing time, ms), 1 to 86,400,000. Default: never. */
   readonly idleTimeoutMs?: number;
   /** Stamp output samples with the window's `'end'` (start + size, default) or `'start'`. */
@@ -144,7 +154,8 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
  * (`labels`), and emits one sample per aggregation and series when a window closes. Windows are
  * emitted whole and in window order, so every output series is in timestamp order for the sink.
  *
- * A window closes when the largest event time seen minus `allowedLatenessMs` reaches its end, or
+ * A window closes when the largest event time seen minus `allowedLatenessMs` reaches its end (or
+ * the upstream `watermark` does, when given), or
  * when the input has been quiet for `idleTimeoutMs` (one timer, armed only while a window is
  * open), or on completion. Scalar aggregations cost constant memory per open (window, series);
  * quantiles keep up to 64 values, then a DDSketch. Late and invalid elements are dropped, counted
@@ -156,7 +167,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const sizeMs = numberOption('sizeMs', options.sizeMs, undefined, { min: 1, max: 31 * 86_400_000 });
   const offsetMs = numberOption('offsetMs', options.offsetMs, 0, { min: 0, max: sizeMs - 1 });
-  const allowedLatenessMs = numberOption('allowedLatenessMs', options.allowedLatenessMs, 0, { min: 0, max: 86_400_000 });
+  const watermarkSource = options.watermark;
+  if (watermarkSource !== undefined && ((typeof watermarkSource !== 'object' && typeof watermarkSource !== 'function') || watermarkSource === null || !('watermark' in watermarkSource))) {
+    throw new ConfigError('watermark', 'an object with a numeric watermark (e.g. the reorderByWatermark operator upstream)', watermarkSource);
+  }
+  const allowedLatenessMs = numberOption('allowedLatenessMs', options.allowedLatenessMs, watermarkSource === undefined ? 0 : Infinity, { min: 0, max: 86_400_000 });
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : numberOption('idleTimeoutMs', options.idleTimeoutMs, undefined, { min: 1, max: 86_400_000 });
   const stampAtEnd = enumOption('timestampAt', options.timestampAt, ['end', 'start'], 'end') === 'end';
   const relativeAccuracy = numberOption('relativeAccuracy', options.relativeAccuracy, 0.01, { min: 0.0001, max: 0.5, integer: false });
@@ -338,6 +353,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
 
     return {
       next(element) {
+        if (watermarkSource !== undefined) {
+          // Nothing still to come is older than the upstream watermark: windows ending there are complete.
+          const watermark = watermarkSource.watermark;
+          if (watermark > closedUpTo) closeUpTo(watermark);
+        }
         const time = eventTime(element);
         const value = valueOf(element);
         if (typeof time !== 'number' || !Number.isFinite(time) || typeof value !== 'number' || !Number.isFinite(value)) return drop(element, 'invalid');

@@ -346,3 +346,72 @@ describe('reorderByWatermark: a user callback that throws errors the output, nev
     assert.deepEqual(result.uncaught, []);
   });
 });
+
+describe('reorderByWatermark: the output watermark', () => {
+  type R = { device: string; t: number };
+  const make = (extra: Partial<Parameters<typeof reorderByWatermark<R>>[0]> = {}) =>
+    reorderByWatermark<R>({ eventTime: (r) => r.t, key: (r) => r.device, maxOutOfOrderMs: 10, ...extra });
+
+  it('is the smallest key watermark, published once what it passed has been released; -Infinity unsubscribed', () => {
+    const op = make();
+    assert.equal(op.watermark, -Infinity);
+    const source = new Subject<R>();
+    const seen: Array<[number, number]> = [];
+    const subscription = source.pipe(op).subscribe((r) => seen.push([r.t, op.watermark]));
+    source.next({ device: 'a', t: 100 });
+    assert.equal(op.watermark, 90);
+    source.next({ device: 'b', t: 95 });
+    assert.equal(op.watermark, 90, 'b starts at the published 90 (its own would be 85)');
+    source.next({ device: 'a', t: 200 }); // releases a@100; b still holds the watermark at 90
+    assert.equal(op.watermark, 90);
+    source.next({ device: 'b', t: 120 }); // releases b@95
+    assert.equal(op.watermark, 110);
+    // While an element is released, the watermark read downstream is never past it.
+    assert.deepEqual(seen, [[100, 90], [95, 90]]);
+    subscription.unsubscribe();
+    assert.equal(op.watermark, -Infinity);
+  });
+
+  it('a new key starts at the published watermark: what it brings from behind it is late', async () => {
+    const late: R[] = [];
+    const op = make({ onLate: (r) => late.push(r) });
+    const source = new Subject<R>();
+    const out: R[] = [];
+    source.pipe(op).subscribe((r) => out.push(r));
+    void op.watermark; // starts the bookkeeping
+    source.next({ device: 'a', t: 100 });
+    source.next({ device: 'b', t: 85 });
+    source.next({ device: 'c', t: 95 });
+    assert.deepEqual(late, [{ device: 'b', t: 85 }]);
+    assert.equal(op.watermark, 90);
+    source.complete();
+    assert.deepEqual(out.map((r) => r.device), ['c', 'a']);
+  });
+
+  it('a key released as idle stops holding the watermark back, and is held to it when it comes back', () => {
+    const virtual = new TestScheduler(() => {});
+    const late: R[] = [];
+    const op = make({ idleTimeoutMs: 5, scheduler: virtual, onLate: (r) => late.push(r) });
+    void op.watermark;
+    const source = new Subject<R>();
+    const out: string[] = [];
+    source.pipe(op).subscribe((r) => out.push(`${r.device}@${r.t}`));
+    const watermarks: Array<[number, number]> = [];
+    const at = (frame: number, work: () => void): void => void virtual.schedule(work, frame);
+    at(0, () => source.next({ device: 'a', t: 100 }));
+    at(1, () => source.next({ device: 'b', t: 95 }));
+    at(3, () => watermarks.push([3, op.watermark]));
+    at(4, () => source.next({ device: 'a', t: 110 }));
+    // b is quiet from frame 1: released as idle at frame 6, and no longer holds the watermark at 90.
+    at(7, () => watermarks.push([7, op.watermark]));
+    at(8, () => source.next({ device: 'a', t: 120 }));
+    at(9, () => source.next({ device: 'b', t: 105 })); // back, held to the published 110: late
+    at(10, () => source.next({ device: 'b', t: 115 }));
+    at(11, () => watermarks.push([11, op.watermark]));
+    at(12, () => source.complete());
+    virtual.flush();
+    assert.deepEqual(watermarks, [[3, 90], [7, 100], [11, 110]]);
+    assert.deepEqual(late, [{ device: 'b', t: 105 }]);
+    assert.deepEqual(out, ['b@95', 'a@100', 'a@110', 'b@115', 'a@120']);
+  });
+});

@@ -4,6 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { tumblingWindow, type Aggregation } from '../../operators/tumbling-window.js';
+import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { concat, interval, map, NEVER, of, take } from 'rxjs';
 import { dropOutliers } from '../../operators/drop-outliers.js';
@@ -372,5 +373,52 @@ describe('tumblingWindow: a user callback that throws errors the output, never e
     assert.deepEqual(result.values.map((x) => x.timestamp), [1000], 'the first window, closed by the element at 1200');
     assert.equal(result.completed, false);
     assert.deepEqual(result.uncaught, []);
+  });
+});
+
+describe('tumblingWindow: closing on an upstream watermark', () => {
+  it('closes a window once the watermark reaches its end, not on the largest event time; allowedLatenessMs caps the wait', async () => {
+    const upstream = { watermark: -Infinity };
+    const source = new Subject<Sample>();
+    const out: Sample[] = [];
+    const op = tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: upstream });
+    source.pipe(op).subscribe((x) => out.push(x));
+    source.next(s(5, 1));
+    source.next(s(25, 1)); // far ahead, but the watermark has not passed [0,10)
+    source.next(s(7, 1)); // still counted in [0,10)
+    assert.equal(out.length, 0);
+    upstream.watermark = 10;
+    source.next(s(12, 1)); // the watermark closes [0,10) before this element is taken
+    assert.deepEqual(out.map((x) => [x.timestamp, x.value]), [[10, 2]]);
+    assert.equal(op.stats.late, 0);
+    source.complete();
+    assert.deepEqual(out.map((x) => [x.timestamp, x.value]), [[10, 2], [20, 1], [30, 1]]);
+
+    const capped = tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: { watermark: -Infinity }, allowedLatenessMs: 15 });
+    const result = await lastValueFrom(from([s(5, 1), s(25, 1), s(7, 1)]).pipe(capped, toArray()));
+    assert.deepEqual(result.map((x) => [x.timestamp, x.value]), [[10, 1], [30, 1]], '25 - 15 closed [0,10): 7 is late');
+    assert.equal(capped.stats.late, 1);
+  });
+
+  it('after a per-key reorderByWatermark, closing on its watermark makes nothing late whatever the interleaving (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(3), fc.nat(200), fc.nat(20)), { maxLength: 150 }), async (rows) => {
+        // Per device, event times rise by the row's step; each arrives up to 20 ms late within its device.
+        const clocks = [0, 0, 0, 0];
+        const items = rows.map(([device, step, delay], i) => ({ device: String(device), t: (clocks[device] += step), arrival: clocks[device] + delay, i }));
+        items.sort((a, b) => a.arrival - b.arrival || a.i - b.i);
+        const ordered = reorderByWatermark({ eventTime: (x: (typeof items)[number]) => x.t, key: (x) => x.device, maxOutOfOrderMs: 20 });
+        const windows = tumblingWindow({ sizeMs: 50, aggregations: ['count'], watermark: ordered, eventTime: (x: (typeof items)[number]) => x.t, labels: () => temp, value: () => 1 });
+        const out = await lastValueFrom(from(items).pipe(ordered, windows, toArray()));
+        // A device that shows up behind the others is late at the reordering (counted there), never at the window.
+        assert.equal(windows.stats.late, 0);
+        assert.equal(out.reduce((sum, x) => sum + x.value, 0), items.length - ordered.stats.late);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a watermark that is not an object with a watermark', () => {
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: 5 as unknown as { watermark: number } }), (e: unknown) => e instanceof ConfigError && e.option === 'watermark');
   });
 });
