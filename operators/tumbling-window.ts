@@ -1,15 +1,12 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { ConfigError } from '../src/core/errors.js';
 import type { Labels, Sample } from '../src/core/model.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import { operate } from './internal/operate.js';
+import { SCALARS, sketchSettings, WindowAccumulator, type Aggregation, type ScalarAggregation } from './internal/window-accumulator.js';
 
-/** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
-export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };
-type ScalarAggregation = Exclude<Aggregation, { quantile: number }>;
-const SCALARS: readonly ScalarAggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last'];
+export type { Aggregation } from './internal/window-accumulator.js';
 
 /** Why `tumblingWindow` dropped an element. */
 export type WindowDropReason = 'late' | 'invalid';
@@ -90,11 +87,6 @@ export interface TumblingWindowStats {
 
 export type TumblingWindowOperator<T> = OperatorFunction<T, Sample> & { readonly stats: TumblingWindowStats };
 
-/** Windows of a series with up to this many values keep them and compute quantiles exactly. */
-const EXACT_QUANTILE_VALUES = 64;
-/** Sketch bins cover this many decades below a window's largest magnitude before collapsing. */
-const SKETCH_DECADES = 12;
-
 /** One output series of one subscription: its output label sets, built once and reused (the sink recognises them by identity). */
 interface SeriesState {
   readonly key: string;
@@ -109,21 +101,7 @@ interface SeriesState {
   readonly open: Accumulator[];
 }
 
-interface Accumulator {
-  readonly series: SeriesState;
-  readonly start: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  first: number;
-  firstTime: number;
-  last: number;
-  lastTime: number;
-  /** Values while few (exact quantiles), then null once `sketch` takes over. */
-  values: number[] | null;
-  sketch: LogCollapsingLowestDenseDDSketch | null;
-}
+type Accumulator = WindowAccumulator<SeriesState>;
 
 interface Window {
   readonly start: number;
@@ -211,8 +189,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     if (typeof aggregation === 'object') return names.quantile?.(metric) ?? metric;
     return names[aggregation]?.(metric) ?? metric + DEFAULT_SUFFIX[aggregation];
   };
-  // Enough bins for SKETCH_DECADES decades at this accuracy (at least the library's 2048).
-  const binLimit = Math.max(2048, Math.ceil((SKETCH_DECADES * Math.LN10) / Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy))));
+  const sketch = wantsQuantiles ? sketchSettings(relativeAccuracy) : null;
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
@@ -270,13 +247,6 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       return window;
     };
 
-    const quantileOf = (acc: Accumulator, q: number): number => {
-      if (acc.sketch !== null) return acc.sketch.getValueAtQuantile(q);
-      // Exact, with the sketch's rank rule; `values` was sorted when the window closed.
-      const values = acc.values as number[];
-      return values[Math.floor(q * (values.length - 1))];
-    };
-
     const emitWindow = (window: Window): void => {
       stats.openWindows--;
       stats.windowsClosed++;
@@ -288,21 +258,10 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         if (open.length === 1) open.pop();
         else open.splice(open.indexOf(acc), 1);
         accsSinceSweep++;
-        if (acc.values !== null && acc.values.length > 1) acc.values.sort((a, b) => a - b);
+        acc.seal();
         for (let i = 0; i < aggregations.length; i++) {
           if (subscriber.closed) return;
-          const aggregation = aggregations[i];
-          let value: number;
-          switch (aggregation) {
-            case 'count': value = acc.count; break;
-            case 'sum': value = acc.sum; break;
-            case 'min': value = acc.min; break;
-            case 'max': value = acc.max; break;
-            case 'avg': value = acc.sum / acc.count; break;
-            case 'first': value = acc.first; break;
-            case 'last': value = acc.last; break;
-            default: value = quantileOf(acc, aggregation.quantile);
-          }
+          const value = acc.valueOf(aggregations[i]);
           stats.samplesOut++;
           subscriber.next({ labels: acc.series.labels[i], value, timestamp });
         }
@@ -392,43 +351,14 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
               if (window === null) window = openWindow(start);
               current = window;
             }
-            acc = {
-              series: state, start, count: 0, sum: 0, min: Infinity, max: -Infinity,
-              first: 0, firstTime: Infinity, last: 0, lastTime: -Infinity,
-              values: wantsQuantiles ? [] : null, sketch: null,
-            };
+            acc = new WindowAccumulator(state, start, sketch);
             window.accs.push(acc);
             state.open.push(acc);
             if (start > state.maxStart) state.maxStart = start;
           }
           state.lastAcc = acc;
         }
-        acc.count++;
-        acc.sum += value;
-        if (value < acc.min) acc.min = value;
-        if (value > acc.max) acc.max = value;
-        // First and last by event time; on equal times the earliest arrival is first and the latest is last.
-        if (time < acc.firstTime) {
-          acc.firstTime = time;
-          acc.first = value;
-        }
-        if (time >= acc.lastTime) {
-          acc.lastTime = time;
-          acc.last = value;
-        }
-        if (wantsQuantiles) {
-          if (acc.sketch !== null) acc.sketch.accept(value);
-          else {
-            const values = acc.values as number[];
-            values.push(value);
-            if (values.length > EXACT_QUANTILE_VALUES) {
-              const sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy, binLimit });
-              for (const v of values) sketch.accept(v);
-              acc.sketch = sketch;
-              acc.values = null;
-            }
-          }
-        }
+        acc.add(time, value);
         stats.accepted++;
         if (idleTimeoutMs !== undefined) {
           lastArrival = scheduler.now();
