@@ -5,6 +5,7 @@ import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { dropOutliers, type OutlierReason } from '../../operators/drop-outliers.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { cachedLabelsKey, encodeLabelsKey } from '../../src/core/series-key.js';
 import { concat, interval, map, NEVER, of, take } from 'rxjs';
 import { tumblingWindow } from '../../operators/tumbling-window.js';
 import { Boom, run as runToEnd, throwingWhen, trackingScheduler } from './support/callback-errors.js';
@@ -249,6 +250,20 @@ describe('dropOutliers: eventTime (formerly time)', () => {
 });
 
 describe('dropOutliers: the default series identity is the canonical label set', () => {
+  it('is cachedLabelsKey: the sink\'s canonical key, order-independent, empty values left out, cached per object', () => {
+    const key = cachedLabelsKey(a);
+    assert.equal(key, encodeLabelsKey({ names: ['__name__', 'device'], values: ['temp', 'a'] }));
+    assert.equal(cachedLabelsKey({ device: 'a', __name__: 'temp', empty: '' }), key);
+    assert.notEqual(cachedLabelsKey(b), key);
+    assert.equal(cachedLabelsKey(null), '');
+    assert.equal(cachedLabelsKey({}), '');
+    // Cached by identity: a label object is not to be mutated once used.
+    const reused: Record<string, string> = { __name__: 'temp', device: 'a' };
+    assert.equal(cachedLabelsKey(reused), key);
+    reused['device'] = 'z';
+    assert.equal(cachedLabelsKey(reused), key);
+  });
+
   it('treats label sets equal up to key order (or a fresh object) as one series, and different ones apart', async () => {
     const op = dropOutliers({ maxRate: { perSecond: 1 } });
     const reordered: Labels = { device: 'a', __name__: 'temp' };
