@@ -1,5 +1,6 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { operate } from './internal/operate.js';
+import { ConfigError } from '../src/core/errors.js';
 import { numberOption } from '../src/core/options.js';
 
 export interface BatchSamplesOptions {
@@ -18,6 +19,7 @@ export interface BatchSamplesOptions {
  * a batch is open, so an idle stream costs nothing.
  */
 export function batchSamples<T>(options: BatchSamplesOptions): OperatorFunction<T, T[]> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const maxSamples = numberOption('maxSamples', options.maxSamples, undefined, { min: 1, max: 1_000_000 });
   const maxDelayMs = numberOption('maxDelayMs', options.maxDelayMs, undefined, { min: 0, max: 3_600_000 });
   const scheduler = options.scheduler ?? asyncScheduler;

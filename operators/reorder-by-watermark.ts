@@ -96,7 +96,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   const stats: ReorderStats = { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0, buffered: 0 };
 
   // Subscriptions' output watermarks, for `watermark`; the bookkeeping starts when it is first read.
-  const live = new Set<{ published: number; track(): void }>();
+  const live: Array<{ published: number; track(): void }> = [];
   let watched = false;
 
   const operator = operate<T, T>(({ destination, schedule }) => {
@@ -127,7 +127,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       const min = heap.min();
       if (min !== Infinity && min > output.published) output.published = min;
     };
-    live.add(output);
+    live.push(output);
     if (watched) output.track();
 
     const unlink = (state: KeyState<T>): void => {
@@ -271,7 +271,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         destination.complete();
       },
       finalize() {
-        live.delete(output);
+        live.splice(live.indexOf(output), 1);
         timer = null;
         stats.buffered -= buffered;
         buffered = 0;
@@ -299,9 +299,10 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
           watched = true;
           for (const output of live) output.track();
         }
-        let min = Infinity;
-        for (const output of live) if (output.published < min) min = output.published;
-        return min === Infinity ? -Infinity : min;
+        if (live.length === 0) return -Infinity;
+        let min = live[0].published;
+        for (let i = 1; i < live.length; i++) if (live[i].published < min) min = live[i].published;
+        return min;
       },
     },
   }) as ReorderByWatermarkOperator<T>;
