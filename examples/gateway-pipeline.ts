@@ -17,7 +17,12 @@ export interface GatewayPipelineOptions {
   /** Release a quiet device's readings, and close quiet windows, after this long (processing time; default: off). */
   readonly idleTimeoutMs?: number;
   readonly scheduler?: SchedulerLike;
+  /** Called with every reading the pipeline drops, and the stage that dropped it (late at the window: once per sample). */
+  readonly onDrop?: (reading: DeviceReading, reason: GatewayDropReason) => void;
 }
+
+/** Where the gateway dropped a reading. */
+export type GatewayDropReason = 'unregistered' | 'outlier' | 'late-reorder' | 'duplicate' | 'late-window';
 
 export interface GatewayStats {
   unregistered: number;
@@ -33,6 +38,8 @@ export const GATEWAY_AGGREGATIONS: readonly Aggregation[] = ['count', 'sum', 'mi
 export const TEMPERATURE_RANGE = { min: -30, max: 60 };
 
 type Placed = DeviceReading & DeviceContext;
+/** A sample that remembers its reading, so a drop at the window can be traced back to it. */
+type ReadingSample = Sample & { readonly reading: DeviceReading };
 
 export function gatewayPipeline(options: GatewayPipelineOptions): {
   operator: OperatorFunction<DeviceReading, Sample>;
@@ -45,16 +52,18 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     key: (reading: DeviceReading) => reading.device,
     reference: options.registry,
     join: (reading, context): Placed => ({ ...reading, site: context.site, room: context.room }),
+    onMiss: (reading) => options.onDrop?.(reading, 'unregistered'),
   });
   const plausible = dropOutliers<Placed>({
     series: (r) => r.device,
     value: (r) => r.temperature,
-    time: (r) => r.timestamp,
+    eventTime: (r) => r.timestamp,
     range: TEMPERATURE_RANGE,
     maxRate: { perSecond: 5 },
     // Within 2 °C of the recent median is never an outlier: the noise of a good sensor can look
     // extreme to MAD when a short window happens to be tight.
     mad: { window: 30, threshold: 6, minDeviation: 2 },
+    onDrop: (reading) => options.onDrop?.(reading, 'outlier'),
   });
   const ordered = reorderByWatermark<Placed>({
     eventTime: (r) => r.timestamp,
@@ -62,11 +71,17 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     maxOutOfOrderMs,
     idleTimeoutMs: options.idleTimeoutMs,
     scheduler: options.scheduler,
+    onLate: (reading) => options.onDrop?.(reading, 'late-reorder'),
   });
-  const windows = tumblingWindow({
+  const windows = tumblingWindow<ReadingSample>({
     sizeMs: options.windowMs,
-    // Devices' watermarks differ by up to their network delay: wait that long before closing a window.
-    allowedLatenessMs: maxOutOfOrderMs * 2,
+    // Each device comes out of reorderByWatermark in order, but the devices interleave: close a
+    // window on its output watermark (the slowest device's), not on the newest reading seen.
+    watermark: ordered,
+    eventTime: (s) => s.timestamp,
+    labels: (s) => s.labels,
+    value: (s) => s.value,
+    onLate: (s) => options.onDrop?.(s.reading, 'late-window'),
     idleTimeoutMs: options.idleTimeoutMs === undefined ? undefined : options.windowMs + options.idleTimeoutMs,
     aggregations: GATEWAY_AGGREGATIONS,
     scheduler: options.scheduler,
@@ -90,6 +105,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
         filter((r) => {
           if (r.timestamp <= (newest.get(r.device) ?? -Infinity)) {
             duplicates++;
+            options.onDrop?.(r, 'duplicate');
             return false;
           }
           newest.set(r.device, r.timestamp);
@@ -104,9 +120,9 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
       plausible,
       ordered,
       dropRepeats,
-      mergeMap((r): Sample[] => [
-        { labels: roomLabels('room_temperature_celsius', r.site, r.room), value: r.temperature, timestamp: r.timestamp },
-        { labels: roomLabels('room_humidity_percent', r.site, r.room), value: r.humidity, timestamp: r.timestamp },
+      mergeMap((r): ReadingSample[] => [
+        { labels: roomLabels('room_temperature_celsius', r.site, r.room), value: r.temperature, timestamp: r.timestamp, reading: r },
+        { labels: roomLabels('room_humidity_percent', r.site, r.room), value: r.humidity, timestamp: r.timestamp, reading: r },
       ]),
       windows,
     );

@@ -1,4 +1,6 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { operate } from './internal/operate.js';
+import { ConfigError } from '../src/core/errors.js';
 import { numberOption } from '../src/core/options.js';
 
 export interface BatchSamplesOptions {
@@ -17,45 +19,41 @@ export interface BatchSamplesOptions {
  * a batch is open, so an idle stream costs nothing.
  */
 export function batchSamples<T>(options: BatchSamplesOptions): OperatorFunction<T, T[]> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const maxSamples = numberOption('maxSamples', options.maxSamples, undefined, { min: 1, max: 1_000_000 });
   const maxDelayMs = numberOption('maxDelayMs', options.maxDelayMs, undefined, { min: 0, max: 3_600_000 });
   const scheduler = options.scheduler ?? asyncScheduler;
 
-  return (source) =>
-    new Observable<T[]>((subscriber) => {
-      let batch: T[] = [];
-      let timer: Subscription | null = null;
+  return operate<T, T[]>(({ destination, schedule }) => {
+    let batch: T[] = [];
+    let timer: Subscription | null = null;
 
-      const emit = (): void => {
-        timer?.unsubscribe();
-        timer = null;
-        if (batch.length === 0) return;
-        const full = batch;
+    const emit = (): void => {
+      timer?.unsubscribe();
+      timer = null;
+      if (batch.length === 0) return;
+      const full = batch;
+      batch = [];
+      destination.next(full);
+    };
+
+    return {
+      next(value) {
+        batch.push(value);
+        if (batch.length >= maxSamples) emit();
+        else if (timer === null) timer = schedule(scheduler, emit, maxDelayMs);
+      },
+      error() {
         batch = [];
-        subscriber.next(full);
-      };
-
-      const subscription = source.subscribe({
-        next(value) {
-          batch.push(value);
-          if (batch.length >= maxSamples) emit();
-          else if (timer === null) timer = scheduler.schedule(emit, maxDelayMs);
-        },
-        error(error: unknown) {
-          batch = [];
-          subscriber.error(error);
-        },
-        complete() {
-          emit();
-          subscriber.complete();
-        },
-      });
-
-      return () => {
-        subscription.unsubscribe();
-        timer?.unsubscribe();
+      },
+      complete() {
+        emit();
+        destination.complete();
+      },
+      finalize() {
         timer = null;
         batch = [];
-      };
-    });
+      },
+    };
+  });
 }

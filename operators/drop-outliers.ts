@@ -1,8 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
-import type { Labels, Sample } from '../src/core/model.js';
+import type { Sample } from '../src/core/model.js';
 import { functionOption, numberOption } from '../src/core/options.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
+import { operate } from './internal/operate.js';
 
 /** Why `dropOutliers` dropped an element. */
 export type OutlierReason =
@@ -23,6 +25,8 @@ export interface DropOutliersOptions<T> {
   /** Default: `sample.value`. */
   readonly value?: (element: T) => number;
   /** Event time (ms). Default: `sample.timestamp`. */
+  readonly eventTime?: (element: T) => number;
+  /** @deprecated The former name of `eventTime`; give one or the other. */
   readonly time?: (element: T) => number;
   /** Valid range, inclusive. */
   readonly range?: { readonly min?: number; readonly max?: number };
@@ -97,20 +101,6 @@ interface SeriesState<T> {
   rejected: number;
 }
 
-const labelKeys = new WeakMap<object, string>();
-/** The default series identity: a canonical string of the label set, cached per label object. */
-function labelsKey(labels: Labels): string {
-  let key = labelKeys.get(labels);
-  if (key === undefined) {
-    key = Object.keys(labels)
-      .sort()
-      .map((name) => `${name}\u0000${String(labels[name])}`)
-      .join('\u0001');
-    labelKeys.set(labels, key);
-  }
-  return key;
-}
-
 function median(sorted: Float64Array, n: number): number {
   const mid = n >> 1;
   return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -133,9 +123,15 @@ const finiteNumber = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE, integer: f
  */
 export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropOutliersOperator<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
-  const seriesOf = functionOption<(e: T) => string>('series', options.series, false) ?? ((e: T) => labelsKey((e as unknown as Sample).labels));
+  const seriesOf = functionOption<(e: T) => string>('series', options.series, false) ?? ((e: T) => cachedLabelsKey((e as unknown as Sample).labels));
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
-  const timeOf = functionOption<(e: T) => number>('time', options.time, false) ?? ((e: T) => (e as unknown as Sample).timestamp);
+  if (options.eventTime !== undefined && options.time !== undefined) {
+    throw new ConfigError('time', 'left out when "eventTime" is given (it is the deprecated name of eventTime)', options.time);
+  }
+  const timeOf =
+    functionOption<(e: T) => number>('eventTime', options.eventTime, false) ??
+    functionOption<(e: T) => number>('time', options.time, false) ??
+    ((e: T) => (e as unknown as Sample).timestamp);
   const onDrop = functionOption<(e: T, reason: OutlierReason) => void>('onDrop', options.onDrop, false);
   const logger = options.logger;
   if (options.range !== undefined && (typeof options.range !== 'object' || options.range === null)) throw new ConfigError('range', 'an object { min?, max? }', options.range);
@@ -154,99 +150,87 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
   const maxSeries = numberOption('maxSeries', options.maxSeries, 1_000_000, { min: 1, max: 100_000_000 });
   const stats: OutlierStats = { passed: 0, dropped: { invalid: 0, range: 0, rate: 0, mad: 0 }, rebased: 0 };
 
-  const operator = (source: Observable<T>): Observable<T> =>
-    new Observable<T>((subscriber) => {
-      // Map order = least recently seen first, for LRU eviction.
-      const series = new Map<string, SeriesState<T>>();
-      const scratch = new Float64Array(Math.max(madWindow, 1));
-      const deviations = new Float64Array(Math.max(madWindow, 1));
+  const operator = operate<T, T>(({ destination: subscriber }) => {
+    // Map order = least recently seen first, for LRU eviction.
+    const series = new Map<string, SeriesState<T>>();
+    const scratch = new Float64Array(Math.max(madWindow, 1));
+    const deviations = new Float64Array(Math.max(madWindow, 1));
 
-      const drop = (element: T, reason: OutlierReason): void => {
-        stats.dropped[reason]++;
-        logger?.debug?.({ reason }, `dropOutliers: dropped an element (${reason})`);
-        onDrop?.(element, reason);
-      };
+    const drop = (element: T, reason: OutlierReason): void => {
+      stats.dropped[reason]++;
+      logger?.debug?.({ reason }, `dropOutliers: dropped an element (${reason})`);
+      onDrop?.(element, reason);
+    };
 
-      const isMadOutlier = (state: SeriesState<T>, value: number): boolean => {
-        const n = state.filled;
-        if (n < madMinSamples) return false;
-        for (let i = 0; i < n; i++) scratch[i] = state.window[i];
-        const values = scratch.subarray(0, n).sort();
-        const med = median(values, n);
-        const distance = Math.abs(value - med);
-        if (distance <= madMinDeviation) return false;
-        let sumAbs = 0;
-        for (let i = 0; i < n; i++) {
-          deviations[i] = Math.abs(values[i] - med);
-          sumAbs += deviations[i];
+    const isMadOutlier = (state: SeriesState<T>, value: number): boolean => {
+      const n = state.filled;
+      if (n < madMinSamples) return false;
+      for (let i = 0; i < n; i++) scratch[i] = state.window[i];
+      const values = scratch.subarray(0, n).sort();
+      const med = median(values, n);
+      const distance = Math.abs(value - med);
+      if (distance <= madMinDeviation) return false;
+      let sumAbs = 0;
+      for (let i = 0; i < n; i++) {
+        deviations[i] = Math.abs(values[i] - med);
+        sumAbs += deviations[i];
+      }
+      // MAD / 0.6745 estimates the standard deviation of normal data.
+      let scale = median(deviations.subarray(0, n).sort(), n) / 0.6745;
+      // Over half the window equal: MAD is 0, the mean absolute deviation (× √(π/2)) stands in.
+      if (scale === 0) scale = (sumAbs / n) * 1.2533;
+      // A constant window gives no scale to judge by: skip (range, rate and minDeviation still apply).
+      if (scale === 0) return false;
+      return distance / scale > madThreshold;
+    };
+
+    const check = (element: T): void => {
+      const value = valueOf(element);
+      const time = timeOf(element);
+      if (typeof value !== 'number' || !Number.isFinite(value) || typeof time !== 'number' || !Number.isFinite(time)) return drop(element, 'invalid');
+      if (value < min || value > max) return drop(element, 'range');
+      const key = seriesOf(element);
+      let state = series.get(key);
+      if (state === undefined) {
+        state = { previous: undefined, previousValue: 0, previousTime: 0, window: new Float64Array(madWindow), filled: 0, next: 0, rejected: 0 };
+        if (series.size >= maxSeries) series.delete(series.keys().next().value as string);
+      } else {
+        series.delete(key);
+      }
+      series.set(key, state);
+      if (perSecond !== undefined && state.previous !== undefined) {
+        const elapsed = Math.abs(time - state.previousTime) / 1000;
+        const delta = change ? change(state.previous, element) : Math.abs(value - state.previousValue);
+        if (!(elapsed === 0 ? delta <= 0 : delta / elapsed <= perSecond)) return drop(element, 'rate');
+      }
+      if (madWindow > 0) {
+        if (isMadOutlier(state, value)) {
+          if (rebaseAfter === 0 || ++state.rejected < rebaseAfter) return drop(element, 'mad');
+          // Too many in a row: the series moved; start its window over from this element.
+          stats.rebased++;
+          logger?.debug?.({ rejected: state.rejected }, 'dropOutliers: series moved to a new level, MAD window restarted');
+          state.filled = 0;
+          state.next = 0;
         }
-        // MAD / 0.6745 estimates the standard deviation of normal data.
-        let scale = median(deviations.subarray(0, n).sort(), n) / 0.6745;
-        // Over half the window equal: MAD is 0, the mean absolute deviation (× √(π/2)) stands in.
-        if (scale === 0) scale = (sumAbs / n) * 1.2533;
-        // A constant window gives no scale to judge by: skip (range, rate and minDeviation still apply).
-        if (scale === 0) return false;
-        return distance / scale > madThreshold;
-      };
+        state.rejected = 0;
+        state.window[state.next] = value;
+        state.next = (state.next + 1) % madWindow;
+        if (state.filled < madWindow) state.filled++;
+      }
+      state.previous = element;
+      state.previousValue = value;
+      state.previousTime = time;
+      stats.passed++;
+      subscriber.next(element);
+    };
 
-      const check = (element: T): void => {
-        const value = valueOf(element);
-        const time = timeOf(element);
-        if (typeof value !== 'number' || !Number.isFinite(value) || typeof time !== 'number' || !Number.isFinite(time)) return drop(element, 'invalid');
-        if (value < min || value > max) return drop(element, 'range');
-        const key = seriesOf(element);
-        let state = series.get(key);
-        if (state === undefined) {
-          state = { previous: undefined, previousValue: 0, previousTime: 0, window: new Float64Array(madWindow), filled: 0, next: 0, rejected: 0 };
-          if (series.size >= maxSeries) series.delete(series.keys().next().value as string);
-        } else {
-          series.delete(key);
-        }
-        series.set(key, state);
-        if (perSecond !== undefined && state.previous !== undefined) {
-          const elapsed = Math.abs(time - state.previousTime) / 1000;
-          const delta = change ? change(state.previous, element) : Math.abs(value - state.previousValue);
-          if (!(elapsed === 0 ? delta <= 0 : delta / elapsed <= perSecond)) return drop(element, 'rate');
-        }
-        if (madWindow > 0) {
-          if (isMadOutlier(state, value)) {
-            if (rebaseAfter === 0 || ++state.rejected < rebaseAfter) return drop(element, 'mad');
-            // Too many in a row: the series moved; start its window over from this element.
-            stats.rebased++;
-            logger?.debug?.({ rejected: state.rejected }, 'dropOutliers: series moved to a new level, MAD window restarted');
-            state.filled = 0;
-            state.next = 0;
-          }
-          state.rejected = 0;
-          state.window[state.next] = value;
-          state.next = (state.next + 1) % madWindow;
-          if (state.filled < madWindow) state.filled++;
-        }
-        state.previous = element;
-        state.previousValue = value;
-        state.previousTime = time;
-        stats.passed++;
-        subscriber.next(element);
-      };
-
-      const subscription = source.subscribe({
-        next(element) {
-          // A throwing callback (value, series, change, onDrop...) errors the output.
-          try {
-            check(element);
-          } catch (error) {
-            subscriber.error(error);
-          }
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-
-      return () => {
-        subscription.unsubscribe();
+    return {
+      next: check,
+      finalize() {
         series.clear();
-      };
-    });
+      },
+    };
+  });
 
   return Object.assign(operator, { stats });
 }

@@ -1,7 +1,14 @@
-import { asyncScheduler, isObservable, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, isObservable, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { functionOption, numberOption } from '../src/core/options.js';
+import { enrichFromLookup, type EnrichLookup } from './internal/enrich-from-lookup.js';
+import { enrichFromMap } from './internal/enrich-from-map.js';
+import { enrichFromSnapshots } from './internal/enrich-from-snapshots.js';
+import { EnrichOutput, type EnrichOutcome } from './internal/enrich-output.js';
+import type { EnrichStrategy, EnrichStrategyContext } from './internal/enrich-strategy.js';
+import { LruTtlCache } from './internal/lru-ttl-cache.js';
+import { operate } from './internal/operate.js';
 
 /** Where reference data comes from. */
 export type EnrichReference<K, R> =
@@ -92,32 +99,8 @@ export interface EnrichStats {
 
 export type EnrichOperator<T, U> = OperatorFunction<T, U> & { readonly stats: EnrichStats };
 
-/** A place in the output queue, filled when its element's reference data is known. */
-interface Slot<T, K> {
-  readonly element: T;
-  readonly key: K;
-  done: boolean;
-  emit: boolean;
-  output: unknown;
-}
-
-interface Outcome {
-  emit: boolean;
-  output: unknown;
-}
-
-interface CacheEntry<R> {
-  readonly value: R | undefined;
-  readonly expires: number;
-}
-
-type Lookup<K, R> = (key: K) => R | undefined | PromiseLike<R | undefined>;
-
 const isMapLike = <K, R>(value: unknown): value is ReadonlyMap<K, R> =>
   typeof value === 'object' && value !== null && typeof (value as Map<K, R>).get === 'function' && typeof (value as Map<K, R>).has === 'function';
-
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> =>
-  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<V>).then === 'function';
 
 /**
  * Joins each element with reference data looked up by `key(element)`:
@@ -168,7 +151,7 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
   const stats: EnrichStats = { joined: 0, missing: 0, lookupErrors: 0, overflow: 0, dropped: 0, lookups: 0, cacheHits: 0 };
 
   /** What to emit for an element, given whether its reference data was found. Counts the outcome. */
-  const resolve = (element: T, found: boolean, value: R | undefined, reason: 'missing' | 'lookup-error'): Outcome => {
+  const resolve = (element: T, found: boolean, value: R | undefined, reason: 'missing' | 'lookup-error'): EnrichOutcome => {
     if (found) {
       stats.joined++;
       return { emit: true, output: join(element, value as R) };
@@ -186,222 +169,34 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
     return { emit: true, output: onMissing.keep(element) };
   };
 
-  const fromMap = (map: ReadonlyMap<K, R>, element: T, key: K): Outcome => {
-    const value = map.get(key);
-    return resolve(element, value !== undefined || map.has(key), value, 'missing');
-  };
-
-  const operator = (source: Observable<T>): Observable<U | T> =>
-    new Observable<U | T>((subscriber) => {
-      // Elements in input order; `head` is the first not yet emitted.
-      let queue: Slot<T, K>[] = [];
-      let head = 0;
-      let sourceDone = false;
-      let closed = false;
-      let referenceSubscription: Subscription | undefined;
-      let sourceSubscription: Subscription | undefined;
-      let cache: Map<K, CacheEntry<R>> | undefined;
-      let inFlight: Map<K, Slot<T, K>[]> | undefined;
-      let blocked: K[] = [];
-
-      const teardown = (): void => {
-        closed = true;
-        sourceSubscription?.unsubscribe();
-        referenceSubscription?.unsubscribe();
-        queue = [];
-        head = 0;
-        cache?.clear();
-        inFlight?.clear();
-        blocked = [];
-      };
-
-      /** Runs `fn`; a throwing user callback errors the output instead of escaping into rxjs or a promise. */
-      const guard = (fn: () => void): void => {
-        try {
-          fn();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      };
-
-      const waiting = (): number => queue.length - head;
-
-      const overflow = (element: T): void => {
-        stats.overflow++;
-        stats.dropped++;
-        logger?.debug?.({ reason: 'overflow', maxWaiting }, 'enrich: too many elements waiting, dropped one');
-        onMiss?.(element, 'overflow');
-      };
-
-      const emit = (outcome: Outcome): void => {
-        if (outcome.emit) subscriber.next(outcome.output as U | T);
-      };
-
-      /** Emits the done prefix of the queue; completes once the source is done and nothing waits. */
-      const flush = (): void => {
-        while (!closed && head < queue.length && queue[head].done) {
-          const slot = queue[head];
-          queue[head++] = undefined as unknown as Slot<T, K>;
-          emit(slot);
-        }
-        if (closed) return;
-        if (head === queue.length) {
-          queue.length = 0;
-          head = 0;
-        } else if (head > 1024 && head * 2 > queue.length) {
-          queue.splice(0, head);
-          head = 0;
-        }
-        if (sourceDone && head === queue.length) subscriber.complete();
-      };
-
-      const fill = (slot: Slot<T, K>, outcome: Outcome): void => {
-        slot.done = true;
-        slot.emit = outcome.emit;
-        slot.output = outcome.output;
-      };
-
-      let accept: (element: T) => void;
-
-      if (isObservable(reference)) {
-        let current: ReadonlyMap<K, R> | undefined;
-        referenceSubscription = reference.subscribe({
-          next: (snapshot) =>
-            guard(() => {
-              current = snapshot;
-              // Elements that waited for the first snapshot go out now, in order.
-              for (let i = head; i < queue.length; i++) fill(queue[i], fromMap(snapshot, queue[i].element, queue[i].key));
-              flush();
-            }),
-          error: (error: unknown) => subscriber.error(error),
-          complete: () =>
-            guard(() => {
-              if (current !== undefined) return;
-              // No snapshot will ever come: whatever waits has no reference data.
-              current = new Map<K, R>();
-              for (let i = head; i < queue.length; i++) fill(queue[i], resolve(queue[i].element, false, undefined, 'missing'));
-              flush();
-            }),
-        });
-        accept = (element) => {
-          const key = keyOf(element);
-          if (current !== undefined) emit(fromMap(current, element, key));
-          else if (waiting() >= maxWaiting) overflow(element);
-          else queue.push({ element, key, done: false, emit: false, output: undefined });
-        };
-      } else if (typeof reference === 'function') {
-        const lookup = reference as Lookup<K, R>;
-        const entries = (cache = new Map<K, CacheEntry<R>>());
-        const pending = (inFlight = new Map<K, Slot<T, K>[]>());
-        let blockedHead = 0;
-        let running = 0;
-
-        const cached = (key: K): CacheEntry<R> | undefined => {
-          const entry = entries.get(key);
-          if (entry === undefined) return undefined;
-          entries.delete(key);
-          if (entry.expires <= scheduler.now()) return undefined;
-          // Re-inserted: the Map's order is least recently used first.
-          entries.set(key, entry);
-          return entry;
-        };
-        const remember = (key: K, value: R | undefined): void => {
-          if (cacheSize === 0) return;
-          entries.delete(key);
-          entries.set(key, { value, expires: cacheTtlMs === Infinity ? Infinity : scheduler.now() + cacheTtlMs });
-          if (entries.size > cacheSize) entries.delete(entries.keys().next().value as K);
-        };
-        /** Fills every slot waiting for `key`. */
-        const settle = (key: K, value: R | undefined, failed: boolean, cause?: unknown): void => {
-          const slots = pending.get(key);
-          pending.delete(key);
-          if (failed) logger?.debug?.({ reason: 'lookup-error', error: String(cause) }, 'enrich: lookup failed');
-          else remember(key, value);
-          if (slots === undefined) return;
-          for (const slot of slots) fill(slot, resolve(slot.element, !failed && value !== undefined, value, failed ? 'lookup-error' : 'missing'));
-        };
-        const finish = (key: K, value: R | undefined, failed: boolean, cause?: unknown): void => {
-          running--;
-          if (closed) return; // unsubscribed meanwhile: the result is ignored
-          settle(key, value, failed, cause);
-          pump();
-          flush();
-        };
-        const start = (key: K): void => {
-          running++;
-          stats.lookups++;
-          let result: R | undefined | PromiseLike<R | undefined>;
-          try {
-            result = lookup(key);
-          } catch (error) {
-            running--;
-            settle(key, undefined, true, error);
-            return;
-          }
-          if (isPromiseLike<R | undefined>(result)) {
-            result.then(
-              (value) => guard(() => finish(key, value, false)),
-              (error: unknown) => guard(() => finish(key, undefined, true, error)),
-            );
-          } else {
-            running--;
-            settle(key, result, false);
-          }
-        };
-        /** Starts blocked lookups while there is room. */
-        const pump = (): void => {
-          while (running < concurrency && blockedHead < blocked.length) start(blocked[blockedHead++]);
-          if (blockedHead === blocked.length) {
-            blocked.length = 0;
-            blockedHead = 0;
-          } else if (blockedHead > 1024 && blockedHead * 2 > blocked.length) {
-            blocked.splice(0, blockedHead);
-            blockedHead = 0;
-          }
-        };
-
-        accept = (element) => {
-          const key = keyOf(element);
-          const hit = cached(key);
-          if (hit !== undefined) {
-            stats.cacheHits++;
-            if (head === queue.length) return emit(resolve(element, hit.value !== undefined, hit.value, 'missing'));
-            // Behind a pending lookup: wait in line to keep the order.
-            if (waiting() >= maxWaiting) return overflow(element);
-            const slot: Slot<T, K> = { element, key, done: false, emit: false, output: undefined };
-            queue.push(slot);
-            fill(slot, resolve(element, hit.value !== undefined, hit.value, 'missing'));
-            return;
-          }
-          if (waiting() >= maxWaiting) return overflow(element);
-          const slot: Slot<T, K> = { element, key, done: false, emit: false, output: undefined };
-          queue.push(slot);
-          const group = pending.get(key);
-          if (group !== undefined) return void group.push(slot);
-          pending.set(key, [slot]);
-          if (running < concurrency) start(key);
-          else blocked.push(key);
-          flush();
-        };
-      } else {
-        const map = reference as ReadonlyMap<K, R>;
-        accept = (element) => emit(fromMap(map, element, keyOf(element)));
-      }
-
-      // The reference may have failed synchronously: then the source is never subscribed.
-      if (!subscriber.closed) {
-        sourceSubscription = source.subscribe({
-          next: (element) => guard(() => accept(element)),
-          error: (error: unknown) => subscriber.error(error),
-          complete: () =>
-            guard(() => {
-              sourceDone = true;
-              flush();
-            }),
-        });
-      }
-      return teardown;
-    });
+  const operator = operate<T, U | T>(({ destination, guard }) => {
+    const output = new EnrichOutput<T, K, U | T>(destination);
+    const overflow = (element: T): void => {
+      stats.overflow++;
+      stats.dropped++;
+      logger?.debug?.({ reason: 'overflow', maxWaiting }, 'enrich: too many elements waiting, dropped one');
+      onMiss?.(element, 'overflow');
+    };
+    const context: EnrichStrategyContext<T, K, R, U | T> = { destination, output, resolve, overflow, maxWaiting, guard };
+    const strategy: EnrichStrategy<T, K> = isObservable(reference)
+      ? enrichFromSnapshots(reference, context)
+      : typeof reference === 'function'
+        ? enrichFromLookup(reference as EnrichLookup<K, R>, context, {
+            concurrency,
+            cache: new LruTtlCache<K, R | undefined>(cacheSize, cacheTtlMs, () => scheduler.now()),
+            counters: stats,
+            logger,
+          })
+        : enrichFromMap(reference, context);
+    return {
+      next: (element) => strategy.accept(element, keyOf(element)),
+      complete: () => output.sourceCompleted(),
+      finalize() {
+        strategy.dispose();
+        output.clear();
+      },
+    };
+  });
 
   return Object.assign(operator, { stats });
 }

@@ -1,6 +1,9 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import { operate } from './internal/operate.js';
+import { KeyState } from './internal/reorder-key-state.js';
+import { WatermarkHeap } from './internal/watermark-heap.js';
 
 export interface ReorderByWatermarkOptions<T> {
   /** Event time of an element (ms). Required. An element whose event time is not a finite number is dropped as invalid. */
@@ -52,81 +55,20 @@ export interface ReorderStats {
   buffered: number;
 }
 
-export type ReorderByWatermarkOperator<T> = OperatorFunction<T, T> & { readonly stats: ReorderStats };
-
-/**
- * One key's watermark and buffer. The buffer is a binary min-heap on (event time, arrival
- * sequence) kept as three parallel arrays, so holding an element allocates nothing of its own.
- * Keys holding elements are also in an intrusive list, least recently active first.
- */
-class KeyState<T> {
-  /** Largest event time accepted for the key. */
-  maxTime = -Infinity;
-  /** Elements strictly behind this are released on sight (and late when they arrive). */
-  watermark = -Infinity;
-  /** Processing time of the key's last accepted element, for the idle rule. */
-  lastArrival = 0;
-  readonly times: number[] = [];
-  readonly seqs: number[] = [];
-  readonly values: T[] = [];
-  prev: KeyState<T> | null = null;
-  next: KeyState<T> | null = null;
-  linked = false;
-
-  push(time: number, seq: number, value: T): void {
-    const { times, seqs, values } = this;
-    let i = times.length;
-    times.push(time);
-    seqs.push(seq);
-    values.push(value);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pt = times[parent];
-      if (pt < time || (pt === time && seqs[parent] < seq)) break;
-      times[i] = pt;
-      seqs[i] = seqs[parent];
-      values[i] = values[parent];
-      i = parent;
-    }
-    times[i] = time;
-    seqs[i] = seq;
-    values[i] = value;
-  }
-
-  /** Removes and returns the earliest element; the caller checks that there is one. */
-  pop(): T {
-    const { times, seqs, values } = this;
-    const top = values[0];
-    const lastTime = times.pop() as number;
-    const lastSeq = seqs.pop() as number;
-    const lastValue = values.pop() as T;
-    const n = times.length;
-    if (n === 0) return top;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && (times[right] < times[child] || (times[right] === times[child] && seqs[right] < seqs[child]))) child = right;
-      const ct = times[child];
-      if (lastTime < ct || (lastTime === ct && lastSeq < seqs[child])) break;
-      times[i] = ct;
-      seqs[i] = seqs[child];
-      values[i] = values[child];
-      i = child;
-    }
-    times[i] = lastTime;
-    seqs[i] = lastSeq;
-    values[i] = lastValue;
-    return top;
-  }
-
-  clear(): void {
-    this.times.length = 0;
-    this.seqs.length = 0;
-    this.values.length = 0;
-  }
-}
+export type ReorderByWatermarkOperator<T> = OperatorFunction<T, T> & {
+  readonly stats: ReorderStats;
+  /**
+   * The output watermark: no element emitted from now on has an event time below it (late
+   * elements under `late: 'emit'` excepted). It is the smallest watermark among the keys, so a
+   * window downstream may close on it even though the keys' outputs interleave
+   * (`tumblingWindow({ watermark: thisOperator })`). A key that appears, or comes back after
+   * `idleTimeoutMs`, starts at this watermark (what it brings from behind it is late), and a key
+   * released as idle stops holding it back. Reading it the first time starts the bookkeeping
+   * (a heap of keys); an operator whose watermark is never read pays nothing for it.
+   * With several subscriptions: the smallest of theirs. -Infinity while none is subscribed.
+   */
+  readonly watermark: number;
+};
 
 /**
  * Puts out-of-order elements back into event-time order with a watermark: the largest event
@@ -153,151 +95,183 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   const emitLate = lateMode === 'emit';
   const stats: ReorderStats = { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0, buffered: 0 };
 
-  const operator = (source: Observable<T>): Observable<T> =>
-    new Observable<T>((subscriber) => {
-      const keys = new Map<string, KeyState<T>>();
-      // Without `key` the whole stream is one key and needs no lookup.
-      const single = keyOf === undefined ? new KeyState<T>() : null;
-      // Keys holding elements, least recently active first.
-      let head: KeyState<T> | null = null;
-      let tail: KeyState<T> | null = null;
-      let buffered = 0;
-      let seq = 0;
-      let timer: Subscription | null = null;
+  // Subscriptions' output watermarks, for `watermark`; the bookkeeping starts when it is first read.
+  const live: Array<{ published: number; track(): void }> = [];
+  let watched = false;
 
-      const unlink = (state: KeyState<T>): void => {
-        if (!state.linked) return;
-        if (state.prev === null) head = state.next;
-        else state.prev.next = state.next;
-        if (state.next === null) tail = state.prev;
-        else state.next.prev = state.prev;
-        state.prev = state.next = null;
-        state.linked = false;
-      };
+  const operator = operate<T, T>(({ destination, schedule }) => {
+    const keys = new Map<string, KeyState<T>>();
+    // Without `key` the whole stream is one key and needs no lookup.
+    const single = keyOf === undefined ? new KeyState<T>() : null;
+    // Keys holding elements, least recently active first.
+    let head: KeyState<T> | null = null;
+    let tail: KeyState<T> | null = null;
+    let buffered = 0;
+    let seq = 0;
+    let timer: Subscription | null = null;
+    // The output watermark, when tracked: the smallest watermark among the active keys, published
+    // only once what it passed has been released (a window downstream reads it between elements).
+    let tracking = false;
+    const heap = new WatermarkHeap<KeyState<T>>();
+    const output = {
+      published: -Infinity,
+      track(): void {
+        if (tracking) return;
+        tracking = true;
+        if (single !== null) heap.insert(single);
+        else for (const state of keys.values()) if (!state.idle) heap.insert(state);
+        // Not published yet: this may run while a key is releasing elements behind its watermark.
+      },
+    };
+    const publish = (): void => {
+      const min = heap.min();
+      if (min !== Infinity && min > output.published) output.published = min;
+    };
+    live.push(output);
+    if (watched) output.track();
 
-      const append = (state: KeyState<T>): void => {
-        state.prev = tail;
-        if (tail === null) head = state;
-        else tail.next = state;
-        tail = state;
-        state.linked = true;
-      };
+    const unlink = (state: KeyState<T>): void => {
+      if (!state.linked) return;
+      if (state.prev === null) head = state.next;
+      else state.prev.next = state.next;
+      if (state.next === null) tail = state.prev;
+      else state.next.prev = state.prev;
+      state.prev = state.next = null;
+      state.linked = false;
+    };
 
-      const releaseTop = (state: KeyState<T>): void => {
-        const value = state.pop();
-        buffered--;
-        stats.buffered--;
-        stats.released++;
-        subscriber.next(value);
-      };
+    const append = (state: KeyState<T>): void => {
+      state.prev = tail;
+      if (tail === null) head = state;
+      else tail.next = state;
+      tail = state;
+      state.linked = true;
+    };
 
-      /** Releases what the key's watermark has passed. */
-      const releaseReady = (state: KeyState<T>): void => {
-        const times = state.times;
-        while (times.length > 0 && times[0] < state.watermark) releaseTop(state);
-        if (times.length === 0) unlink(state);
-      };
+    const releaseTop = (state: KeyState<T>): void => {
+      const value = state.pop();
+      buffered--;
+      stats.buffered--;
+      stats.released++;
+      destination.next(value);
+    };
 
-      /** Releases everything the key holds (idle); its watermark moves up to its newest element. */
-      const releaseAll = (state: KeyState<T>): void => {
-        unlink(state);
-        if (state.maxTime > state.watermark) state.watermark = state.maxTime;
-        while (state.times.length > 0) {
-          stats.idleReleases++;
-          releaseTop(state);
+    /** Releases what the key's watermark has passed. */
+    const releaseReady = (state: KeyState<T>): void => {
+      const times = state.times;
+      while (times.length > 0 && times[0] < state.watermark) releaseTop(state);
+      if (times.length === 0) unlink(state);
+    };
+
+    /** Releases everything the key holds (idle); its watermark moves up to its newest element. */
+    const releaseAll = (state: KeyState<T>): void => {
+      unlink(state);
+      if (state.maxTime > state.watermark) state.watermark = state.maxTime;
+      while (state.times.length > 0 && !destination.closed) {
+        stats.idleReleases++;
+        releaseTop(state);
+      }
+      // An idle key no longer holds the output watermark back.
+      state.idle = true;
+      if (tracking) heap.remove(state);
+    };
+
+    const onIdle = (): void => {
+      timer = null;
+      const timeout = idleTimeoutMs as number;
+      const now = scheduler.now();
+      while (head !== null && head.lastArrival + timeout <= now && !destination.closed) releaseAll(head);
+      if (tracking) publish();
+      armIdleTimer();
+    };
+
+    // One timer for all keys, due when the least recently active key goes quiet. Arrivals only
+    // make keys later, so a timer already set fires early at worst, finds nothing, and re-arms.
+    const armIdleTimer = (): void => {
+      if (head === null || destination.closed) return;
+      const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
+      timer = schedule(scheduler, onIdle, delay > 0 ? delay : 0);
+    };
+
+    return {
+      next(element) {
+        const time = eventTime(element);
+        if (typeof time !== 'number' || !Number.isFinite(time)) {
+          stats.invalid++;
+          onInvalid?.(element);
+          return;
         }
-      };
-
-      const onIdle = (): void => {
-        timer = null;
-        const timeout = idleTimeoutMs as number;
-        const now = scheduler.now();
-        while (head !== null && head.lastArrival + timeout <= now && !subscriber.closed) releaseAll(head);
-        armIdleTimer();
-      };
-
-      // One timer for all keys, due when the least recently active key goes quiet. Arrivals only
-      // make keys later, so a timer already set fires early at worst, finds nothing, and re-arms.
-      const armIdleTimer = (): void => {
-        if (head === null || subscriber.closed) return;
-        const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
-        timer = scheduler.schedule(onIdle, delay > 0 ? delay : 0);
-      };
-
-      const subscription = source.subscribe({
-        next(element) {
-          const time = eventTime(element);
-          if (typeof time !== 'number' || !Number.isFinite(time)) {
-            stats.invalid++;
-            onInvalid?.(element);
-            return;
+        let state: KeyState<T>;
+        if (single !== null) state = single;
+        else {
+          const key = (keyOf as (element: T) => string)(element);
+          let found = keys.get(key);
+          if (found === undefined) keys.set(key, (found = new KeyState<T>()));
+          state = found;
+        }
+        state.idle = false;
+        if (tracking && state.heapIndex < 0) {
+          // A new key, or one back from idle: held to the output watermark already published.
+          if (state.watermark < output.published) state.watermark = output.published;
+          heap.insert(state);
+        }
+        if (time < state.watermark) {
+          stats.late++;
+          onLate?.(element);
+          if (emitLate) destination.next(element);
+          return;
+        }
+        state.push(time, seq++, element);
+        buffered++;
+        stats.buffered++;
+        if (idleTimeoutMs !== undefined) state.lastArrival = scheduler.now();
+        if (state !== tail) {
+          unlink(state);
+          append(state);
+        }
+        if (time > state.maxTime) {
+          state.maxTime = time;
+          const watermark = time - maxOutOfOrderMs;
+          if (watermark > state.watermark) {
+            state.watermark = watermark;
+            if (tracking) heap.raised(state);
+            releaseReady(state);
           }
-          let state: KeyState<T>;
-          if (single !== null) state = single;
-          else {
-            const key = (keyOf as (element: T) => string)(element);
-            let found = keys.get(key);
-            if (found === undefined) keys.set(key, (found = new KeyState<T>()));
-            state = found;
+        }
+        // Over the bound: the quietest key gives up its earliest element, and its watermark
+        // moves up to it so that nothing released later from that key can be older.
+        while (buffered > maxBuffered && head !== null) {
+          const quiet: KeyState<T> = head;
+          const forcedTime = quiet.times[0];
+          if (forcedTime > quiet.watermark) {
+            quiet.watermark = forcedTime;
+            if (tracking) heap.raised(quiet);
           }
-          if (time < state.watermark) {
-            stats.late++;
-            onLate?.(element);
-            if (emitLate) subscriber.next(element);
-            return;
-          }
-          state.push(time, seq++, element);
-          buffered++;
-          stats.buffered++;
-          if (idleTimeoutMs !== undefined) state.lastArrival = scheduler.now();
-          if (state !== tail) {
-            unlink(state);
-            append(state);
-          }
-          if (time > state.maxTime) {
-            state.maxTime = time;
-            const watermark = time - maxOutOfOrderMs;
-            if (watermark > state.watermark) {
-              state.watermark = watermark;
-              releaseReady(state);
-            }
-          }
-          // Over the bound: the quietest key gives up its earliest element, and its watermark
-          // moves up to it so that nothing released later from that key can be older.
-          while (buffered > maxBuffered && head !== null) {
-            const quiet: KeyState<T> = head;
-            const forcedTime = quiet.times[0];
-            if (forcedTime > quiet.watermark) quiet.watermark = forcedTime;
-            stats.forcedReleases++;
-            releaseTop(quiet);
-            if (quiet.times.length === 0) unlink(quiet);
-          }
-          if (idleTimeoutMs !== undefined && timer === null) armIdleTimer();
-        },
-        error(error: unknown) {
-          subscriber.error(error);
-        },
-        complete() {
-          timer?.unsubscribe();
-          timer = null;
-          // Everything left, in event-time order across keys (arrival order on ties).
-          const rest: Array<{ time: number; seq: number; state: KeyState<T> }> = [];
-          for (let state = head; state !== null; state = state.next) {
-            for (let i = 0; i < state.times.length; i++) rest.push({ time: state.times[i], seq: state.seqs[i], state });
-          }
-          rest.sort((a, b) => a.time - b.time || a.seq - b.seq);
-          // Each key's heap pops in the same order as its entries sort, so popping per entry releases them in order.
-          for (const entry of rest) {
-            if (subscriber.closed) break;
-            releaseTop(entry.state);
-          }
-          subscriber.complete();
-        },
-      });
-
-      return () => {
-        subscription.unsubscribe();
+          stats.forcedReleases++;
+          releaseTop(quiet);
+          if (quiet.times.length === 0) unlink(quiet);
+        }
+        if (tracking) publish();
+        if (idleTimeoutMs !== undefined && timer === null) armIdleTimer();
+      },
+      complete() {
         timer?.unsubscribe();
+        timer = null;
+        // Everything left, in event-time order across keys (arrival order on ties).
+        const rest: Array<{ time: number; seq: number; state: KeyState<T> }> = [];
+        for (let state = head; state !== null; state = state.next) {
+          for (let i = 0; i < state.times.length; i++) rest.push({ time: state.times[i], seq: state.seqs[i], state });
+        }
+        rest.sort((a, b) => a.time - b.time || a.seq - b.seq);
+        // Each key's heap pops in the same order as its entries sort, so popping per entry releases them in order.
+        for (const entry of rest) {
+          if (destination.closed) return;
+          releaseTop(entry.state);
+        }
+        destination.complete();
+      },
+      finalize() {
+        live.splice(live.indexOf(output), 1);
         timer = null;
         stats.buffered -= buffered;
         buffered = 0;
@@ -311,8 +285,25 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         head = tail = null;
         single?.clear();
         keys.clear();
-      };
-    });
+        heap.clear();
+      },
+    };
+  });
 
-  return Object.assign(operator, { stats });
+  return Object.defineProperties(operator, {
+    stats: { value: stats, enumerable: true },
+    watermark: {
+      enumerable: true,
+      get(): number {
+        if (!watched) {
+          watched = true;
+          for (const output of live) output.track();
+        }
+        if (live.length === 0) return -Infinity;
+        let min = live[0].published;
+        for (let i = 1; i < live.length; i++) if (live[i].published < min) min = live[i].published;
+        return min;
+      },
+    },
+  }) as ReorderByWatermarkOperator<T>;
 }

@@ -1,13 +1,12 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Labels, Sample } from '../src/core/model.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
+import { operate } from './internal/operate.js';
+import { SCALARS, sketchSettings, WindowAccumulator, type Aggregation, type ScalarAggregation } from './internal/window-accumulator.js';
 
-/** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
-export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };
-type ScalarAggregation = Exclude<Aggregation, { quantile: number }>;
-const SCALARS: readonly ScalarAggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last'];
+export type { Aggregation } from './internal/window-accumulator.js';
 
 /** Why `tumblingWindow` dropped an element. */
 export type WindowDropReason = 'late' | 'invalid';
@@ -21,9 +20,19 @@ export interface TumblingWindowOptions<T> {
   readonly aggregations: readonly Aggregation[];
   /**
    * A window closes when the largest event time seen minus this (ms) reaches its end; elements
-   * for a closed window are late. 0 to 86,400,000, default 0.
+   * for a closed window are late. 0 to 86,400,000. Default 0; with `watermark`, default: windows
+   * close on the watermark only (give a value to also close them this far behind the largest
+   * event time, a cap on how long a straggler can hold them open).
    */
   readonly allowedLatenessMs?: number;
+  /**
+   * Close windows on an upstream watermark: a window closes once `watermark.watermark` (a lower
+   * bound on the event times still to come) reaches its end. Pass the `reorderByWatermark`
+   * operator upstream: per-key reordering releases each key in order but interleaves the keys,
+   * so the largest event time seen runs ahead of what other keys still hold, while that
+   * operator's watermark does not. Read once per element.
+   */
+  readonly watermark?: { readonly watermark: number };
   /** Close every open window after this long without input (processing time, ms), 1 to 86,400,000. Default: never. */
   readonly idleTimeoutMs?: number;
   /** Stamp output samples with the window's `'end'` (start + size, default) or `'start'`. */
@@ -78,11 +87,6 @@ export interface TumblingWindowStats {
 
 export type TumblingWindowOperator<T> = OperatorFunction<T, Sample> & { readonly stats: TumblingWindowStats };
 
-/** Windows of a series with up to this many values keep them and compute quantiles exactly. */
-const EXACT_QUANTILE_VALUES = 64;
-/** Sketch bins cover this many decades below a window's largest magnitude before collapsing. */
-const SKETCH_DECADES = 12;
-
 /** One output series of one subscription: its output label sets, built once and reused (the sink recognises them by identity). */
 interface SeriesState {
   readonly key: string;
@@ -97,21 +101,7 @@ interface SeriesState {
   readonly open: Accumulator[];
 }
 
-interface Accumulator {
-  readonly series: SeriesState;
-  readonly start: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  first: number;
-  firstTime: number;
-  last: number;
-  lastTime: number;
-  /** Values while few (exact quantiles), then null once `sketch` takes over. */
-  values: number[] | null;
-  sketch: LogCollapsingLowestDenseDDSketch | null;
-}
+type Accumulator = WindowAccumulator<SeriesState>;
 
 interface Window {
   readonly start: number;
@@ -124,21 +114,17 @@ const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
 };
 
 /**
- * A canonical, unambiguous key of a label set (sorted names, length-prefixed), or a reason why
- * the set is invalid.
+ * The series key of an output label set (the canonical one, shared with the sink), or why the set
+ * cannot name a series here: not an object, no `__name__`, a value that is not a string.
  */
 function seriesKey(labels: Labels): { key: string } | { invalid: string } {
   if (typeof labels !== 'object' || labels === null) return { invalid: 'labels is not an object' };
   const metric = labels['__name__'];
   if (typeof metric !== 'string' || metric === '') return { invalid: 'labels have no __name__' };
-  const names = Object.keys(labels).sort();
-  let key = '';
-  for (const name of names) {
-    const value = labels[name];
-    if (typeof value !== 'string') return { invalid: `label ${name} is not a string` };
-    key += `${name.length}:${name}${value.length}:${value}`;
+  for (const name of Object.keys(labels)) {
+    if (typeof labels[name] !== 'string') return { invalid: `label ${name} is not a string` };
   }
-  return { key };
+  return { key: cachedLabelsKey(labels) };
 }
 
 /**
@@ -146,7 +132,8 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
  * (`labels`), and emits one sample per aggregation and series when a window closes. Windows are
  * emitted whole and in window order, so every output series is in timestamp order for the sink.
  *
- * A window closes when the largest event time seen minus `allowedLatenessMs` reaches its end, or
+ * A window closes when the largest event time seen minus `allowedLatenessMs` reaches its end (or
+ * the upstream `watermark` does, when given), or
  * when the input has been quiet for `idleTimeoutMs` (one timer, armed only while a window is
  * open), or on completion. Scalar aggregations cost constant memory per open (window, series);
  * quantiles keep up to 64 values, then a DDSketch. Late and invalid elements are dropped, counted
@@ -158,7 +145,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const sizeMs = numberOption('sizeMs', options.sizeMs, undefined, { min: 1, max: 31 * 86_400_000 });
   const offsetMs = numberOption('offsetMs', options.offsetMs, 0, { min: 0, max: sizeMs - 1 });
-  const allowedLatenessMs = numberOption('allowedLatenessMs', options.allowedLatenessMs, 0, { min: 0, max: 86_400_000 });
+  const watermarkSource = options.watermark;
+  if (watermarkSource !== undefined && ((typeof watermarkSource !== 'object' && typeof watermarkSource !== 'function') || watermarkSource === null || !('watermark' in watermarkSource))) {
+    throw new ConfigError('watermark', 'an object with a numeric watermark (e.g. the reorderByWatermark operator upstream)', watermarkSource);
+  }
+  const allowedLatenessMs = numberOption('allowedLatenessMs', options.allowedLatenessMs, watermarkSource === undefined ? 0 : Infinity, { min: 0, max: 86_400_000 });
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : numberOption('idleTimeoutMs', options.idleTimeoutMs, undefined, { min: 1, max: 86_400_000 });
   const stampAtEnd = enumOption('timestampAt', options.timestampAt, ['end', 'start'], 'end') === 'end';
   const relativeAccuracy = numberOption('relativeAccuracy', options.relativeAccuracy, 0.01, { min: 0.0001, max: 0.5, integer: false });
@@ -198,252 +189,202 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     if (typeof aggregation === 'object') return names.quantile?.(metric) ?? metric;
     return names[aggregation]?.(metric) ?? metric + DEFAULT_SUFFIX[aggregation];
   };
-  // Enough bins for SKETCH_DECADES decades at this accuracy (at least the library's 2048).
-  const binLimit = Math.max(2048, Math.ceil((SKETCH_DECADES * Math.LN10) / Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy))));
+  const sketch = wantsQuantiles ? sketchSettings(relativeAccuracy) : null;
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
-  const operator = (source: Observable<T>): Observable<Sample> =>
-    new Observable<Sample>((subscriber) => {
-      // Open windows, ascending by start; few (lateness over size), so a sorted array is enough.
-      let windows: Window[] = [];
-      // The window last used: most elements fall in it.
-      let current: Window | null = null;
-      const series = new Map<string, SeriesState>();
-      // Label object → series, so a reused labels object costs one lookup instead of a sort.
-      let byLabels = new WeakMap<object, SeriesState>();
-      // Every window ending at or before this is closed.
-      let closedUpTo = -Infinity;
-      let maxTime = -Infinity;
-      let timer: Subscription | null = null;
-      let lastArrival = 0;
-      // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
-      let closedSinceSweep = 0;
-      let accsSinceSweep = 0;
+  const operator = operate<T, Sample>(({ destination: subscriber, schedule }) => {
+    // Open windows, ascending by start; few (lateness over size), so a sorted array is enough.
+    let windows: Window[] = [];
+    // The window last used: most elements fall in it.
+    let current: Window | null = null;
+    const series = new Map<string, SeriesState>();
+    // Label object → series, so a reused labels object costs one lookup instead of a sort.
+    let byLabels = new WeakMap<object, SeriesState>();
+    // Every window ending at or before this is closed.
+    let closedUpTo = -Infinity;
+    let maxTime = -Infinity;
+    let timer: Subscription | null = null;
+    let lastArrival = 0;
+    // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
+    let closedSinceSweep = 0;
+    let accsSinceSweep = 0;
 
-      const drop = (element: T, reason: WindowDropReason): void => {
-        stats[reason]++;
-        if (reason === 'late') onLate?.(element);
-        onDrop?.(element, reason);
-      };
+    const drop = (element: T, reason: WindowDropReason): void => {
+      stats[reason]++;
+      if (reason === 'late') onLate?.(element);
+      onDrop?.(element, reason);
+    };
 
-      const resolveSeries = (labels: Labels): SeriesState | string => {
-        const checked = seriesKey(labels);
-        if ('invalid' in checked) return checked.invalid;
-        let state = series.get(checked.key);
-        if (state === undefined) {
-          const metric = labels['__name__'];
-          const entries = Object.keys(labels).map((name): [string, string] => [name, labels[name]]);
-          const built = aggregations.map((aggregation): Labels => {
-            const own = entries.filter(([name]) => name !== '__name__' && (typeof aggregation !== 'object' || name !== 'quantile'));
-            own.push(['__name__', outputName(aggregation, metric)]);
-            if (typeof aggregation === 'object') own.push(['quantile', String(aggregation.quantile)]);
-            // fromEntries defines own properties: a label named __proto__ stays a label.
-            return Object.freeze(Object.fromEntries(own));
-          });
-          state = { key: checked.key, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
-          series.set(checked.key, state);
-        }
-        byLabels.set(labels, state);
-        return state;
-      };
+    const resolveSeries = (labels: Labels): SeriesState | string => {
+      const checked = seriesKey(labels);
+      if ('invalid' in checked) return checked.invalid;
+      let state = series.get(checked.key);
+      if (state === undefined) {
+        const metric = labels['__name__'];
+        const entries = Object.keys(labels).map((name): [string, string] => [name, labels[name]]);
+        const built = aggregations.map((aggregation): Labels => {
+          const own = entries.filter(([name]) => name !== '__name__' && (typeof aggregation !== 'object' || name !== 'quantile'));
+          own.push(['__name__', outputName(aggregation, metric)]);
+          if (typeof aggregation === 'object') own.push(['quantile', String(aggregation.quantile)]);
+          // fromEntries defines own properties: a label named __proto__ stays a label.
+          return Object.freeze(Object.fromEntries(own));
+        });
+        state = { key: checked.key, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+        series.set(checked.key, state);
+      }
+      byLabels.set(labels, state);
+      return state;
+    };
 
-      const openWindow = (start: number): Window => {
-        const window: Window = { start, accs: [] };
-        stats.openWindows++;
-        // Insert in order; a new window is nearly always the newest.
-        let i = windows.length;
-        while (i > 0 && windows[i - 1].start > start) i--;
-        windows.splice(i, 0, window);
-        return window;
-      };
+    const openWindow = (start: number): Window => {
+      const window: Window = { start, accs: [] };
+      stats.openWindows++;
+      // Insert in order; a new window is nearly always the newest.
+      let i = windows.length;
+      while (i > 0 && windows[i - 1].start > start) i--;
+      windows.splice(i, 0, window);
+      return window;
+    };
 
-      const quantileOf = (acc: Accumulator, q: number): number => {
-        if (acc.sketch !== null) return acc.sketch.getValueAtQuantile(q);
-        // Exact, with the sketch's rank rule; `values` was sorted when the window closed.
-        const values = acc.values as number[];
-        return values[Math.floor(q * (values.length - 1))];
-      };
-
-      const emitWindow = (window: Window): void => {
-        stats.openWindows--;
-        stats.windowsClosed++;
-        const timestamp = stampAtEnd ? window.start + sizeMs : window.start;
-        for (const acc of window.accs) {
-          const state = acc.series;
-          if (state.lastAcc === acc) state.lastAcc = null;
-          const open = state.open;
-          if (open.length === 1) open.pop();
-          else open.splice(open.indexOf(acc), 1);
-          accsSinceSweep++;
-          if (acc.values !== null && acc.values.length > 1) acc.values.sort((a, b) => a - b);
-          for (let i = 0; i < aggregations.length; i++) {
-            if (subscriber.closed) return;
-            const aggregation = aggregations[i];
-            let value: number;
-            switch (aggregation) {
-              case 'count': value = acc.count; break;
-              case 'sum': value = acc.sum; break;
-              case 'min': value = acc.min; break;
-              case 'max': value = acc.max; break;
-              case 'avg': value = acc.sum / acc.count; break;
-              case 'first': value = acc.first; break;
-              case 'last': value = acc.last; break;
-              default: value = quantileOf(acc, aggregation.quantile);
-            }
-            stats.samplesOut++;
-            subscriber.next({ labels: acc.series.labels[i], value, timestamp });
-          }
-        }
-      };
-
-      /** Closes the open windows ending at or before `upTo`, oldest first. */
-      const closeUpTo = (upTo: number): void => {
-        if (upTo <= closedUpTo) return;
-        closedUpTo = upTo;
-        let n = 0;
-        while (n < windows.length && windows[n].start + sizeMs <= upTo) n++;
-        if (n === 0) return;
-        const closing = windows.slice(0, n);
-        windows = windows.slice(n);
-        current = null;
-        for (const window of closing) {
+    const emitWindow = (window: Window): void => {
+      stats.openWindows--;
+      stats.windowsClosed++;
+      const timestamp = stampAtEnd ? window.start + sizeMs : window.start;
+      for (const acc of window.accs) {
+        const state = acc.series;
+        if (state.lastAcc === acc) state.lastAcc = null;
+        const open = state.open;
+        if (open.length === 1) open.pop();
+        else open.splice(open.indexOf(acc), 1);
+        accsSinceSweep++;
+        acc.seal();
+        for (let i = 0; i < aggregations.length; i++) {
           if (subscriber.closed) return;
-          emitWindow(window);
+          const value = acc.valueOf(aggregations[i]);
+          stats.samplesOut++;
+          subscriber.next({ labels: acc.series.labels[i], value, timestamp });
         }
-        closedSinceSweep += n;
-        // Forget series in neither the last closed window nor an open one, so memory follows the
-        // live series (one that comes back is looked up again by content).
-        if (closedSinceSweep >= 2 && accsSinceSweep >= series.size) {
-          const keepFrom = closing[n - 1].start;
-          for (const [key, state] of series) {
-            if (state.maxStart < keepFrom) {
-              state.live = false;
-              series.delete(key);
+      }
+    };
+
+    /** Closes the open windows ending at or before `upTo`, oldest first. */
+    const closeUpTo = (upTo: number): void => {
+      if (upTo <= closedUpTo) return;
+      closedUpTo = upTo;
+      let n = 0;
+      while (n < windows.length && windows[n].start + sizeMs <= upTo) n++;
+      if (n === 0) return;
+      const closing = windows.slice(0, n);
+      windows = windows.slice(n);
+      current = null;
+      for (const window of closing) {
+        if (subscriber.closed) return;
+        emitWindow(window);
+      }
+      closedSinceSweep += n;
+      // Forget series in neither the last closed window nor an open one, so memory follows the
+      // live series (one that comes back is looked up again by content).
+      if (closedSinceSweep >= 2 && accsSinceSweep >= series.size) {
+        const keepFrom = closing[n - 1].start;
+        for (const [key, state] of series) {
+          if (state.maxStart < keepFrom) {
+            state.live = false;
+            series.delete(key);
+          }
+        }
+        closedSinceSweep = 0;
+        accsSinceSweep = 0;
+      }
+    };
+
+    const closeAll = (): void => {
+      if (windows.length > 0) closeUpTo(windows[windows.length - 1].start + sizeMs);
+    };
+
+    const onIdle = (): void => {
+      timer = null;
+      if (windows.length === 0) return;
+      const quietFor = scheduler.now() - lastArrival;
+      if (quietFor >= (idleTimeoutMs as number)) closeAll();
+      else timer = schedule(scheduler, onIdle, (idleTimeoutMs as number) - quietFor);
+    };
+
+    return {
+      next(element) {
+        if (watermarkSource !== undefined) {
+          // Nothing still to come is older than the upstream watermark: windows ending there are complete.
+          const watermark = watermarkSource.watermark;
+          if (watermark > closedUpTo) closeUpTo(watermark);
+        }
+        const time = eventTime(element);
+        const value = valueOf(element);
+        if (typeof time !== 'number' || !Number.isFinite(time) || typeof value !== 'number' || !Number.isFinite(value)) return drop(element, 'invalid');
+        const start = Math.floor((time - offsetMs) / sizeMs) * sizeMs + offsetMs;
+        if (start + sizeMs <= closedUpTo) return drop(element, 'late');
+        const labels = labelsOf(element);
+        let state = typeof labels === 'object' && labels !== null ? byLabels.get(labels) : undefined;
+        if (state === undefined || !state.live) {
+          const resolved = resolveSeries(labels);
+          if (typeof resolved === 'string') return drop(element, 'invalid');
+          state = resolved;
+        }
+        let acc = state.lastAcc;
+        if (acc === null || acc.start !== start) {
+          acc = null;
+          for (const candidate of state.open) {
+            if (candidate.start === start) {
+              acc = candidate;
+              break;
             }
           }
-          closedSinceSweep = 0;
-          accsSinceSweep = 0;
-        }
-      };
-
-      const closeAll = (): void => {
-        if (windows.length > 0) closeUpTo(windows[windows.length - 1].start + sizeMs);
-      };
-
-      const onIdle = (): void => {
-        timer = null;
-        if (windows.length === 0) return;
-        const quietFor = scheduler.now() - lastArrival;
-        if (quietFor >= (idleTimeoutMs as number)) closeAll();
-        else timer = scheduler.schedule(onIdle, (idleTimeoutMs as number) - quietFor);
-      };
-
-      const subscription = source.subscribe({
-        next(element) {
-          const time = eventTime(element);
-          const value = valueOf(element);
-          if (typeof time !== 'number' || !Number.isFinite(time) || typeof value !== 'number' || !Number.isFinite(value)) return drop(element, 'invalid');
-          const start = Math.floor((time - offsetMs) / sizeMs) * sizeMs + offsetMs;
-          if (start + sizeMs <= closedUpTo) return drop(element, 'late');
-          const labels = labelsOf(element);
-          let state = typeof labels === 'object' && labels !== null ? byLabels.get(labels) : undefined;
-          if (state === undefined || !state.live) {
-            const resolved = resolveSeries(labels);
-            if (typeof resolved === 'string') return drop(element, 'invalid');
-            state = resolved;
-          }
-          let acc = state.lastAcc;
-          if (acc === null || acc.start !== start) {
-            acc = null;
-            for (const candidate of state.open) {
-              if (candidate.start === start) {
-                acc = candidate;
-                break;
-              }
-            }
-            if (acc === null) {
-              let window = current;
-              if (window === null || window.start !== start) {
-                window = null;
-                for (let i = windows.length - 1; i >= 0; i--) {
-                  if (windows[i].start === start) {
-                    window = windows[i];
-                    break;
-                  }
+          if (acc === null) {
+            let window = current;
+            if (window === null || window.start !== start) {
+              window = null;
+              for (let i = windows.length - 1; i >= 0; i--) {
+                if (windows[i].start === start) {
+                  window = windows[i];
+                  break;
                 }
-                if (window === null) window = openWindow(start);
-                current = window;
               }
-              acc = {
-                series: state, start, count: 0, sum: 0, min: Infinity, max: -Infinity,
-                first: 0, firstTime: Infinity, last: 0, lastTime: -Infinity,
-                values: wantsQuantiles ? [] : null, sketch: null,
-              };
-              window.accs.push(acc);
-              state.open.push(acc);
-              if (start > state.maxStart) state.maxStart = start;
+              if (window === null) window = openWindow(start);
+              current = window;
             }
-            state.lastAcc = acc;
+            acc = new WindowAccumulator(state, start, sketch);
+            window.accs.push(acc);
+            state.open.push(acc);
+            if (start > state.maxStart) state.maxStart = start;
           }
-          acc.count++;
-          acc.sum += value;
-          if (value < acc.min) acc.min = value;
-          if (value > acc.max) acc.max = value;
-          // First and last by event time; on equal times the earliest arrival is first and the latest is last.
-          if (time < acc.firstTime) {
-            acc.firstTime = time;
-            acc.first = value;
-          }
-          if (time >= acc.lastTime) {
-            acc.lastTime = time;
-            acc.last = value;
-          }
-          if (wantsQuantiles) {
-            if (acc.sketch !== null) acc.sketch.accept(value);
-            else {
-              const values = acc.values as number[];
-              values.push(value);
-              if (values.length > EXACT_QUANTILE_VALUES) {
-                const sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy, binLimit });
-                for (const v of values) sketch.accept(v);
-                acc.sketch = sketch;
-                acc.values = null;
-              }
-            }
-          }
-          stats.accepted++;
-          if (idleTimeoutMs !== undefined) {
-            lastArrival = scheduler.now();
-            if (timer === null) timer = scheduler.schedule(onIdle, idleTimeoutMs);
-          }
-          if (time > maxTime) {
-            maxTime = time;
-            closeUpTo(maxTime - allowedLatenessMs);
-          }
-        },
-        error(error: unknown) {
-          subscriber.error(error);
-        },
-        complete() {
-          timer?.unsubscribe();
-          timer = null;
-          closeAll();
-          subscriber.complete();
-        },
-      });
-
-      return () => {
-        subscription.unsubscribe();
+          state.lastAcc = acc;
+        }
+        acc.add(time, value);
+        stats.accepted++;
+        if (idleTimeoutMs !== undefined) {
+          lastArrival = scheduler.now();
+          if (timer === null) timer = schedule(scheduler, onIdle, idleTimeoutMs);
+        }
+        if (time > maxTime) {
+          maxTime = time;
+          closeUpTo(maxTime - allowedLatenessMs);
+        }
+      },
+      complete() {
         timer?.unsubscribe();
+        timer = null;
+        closeAll();
+        subscriber.complete();
+      },
+      finalize() {
         timer = null;
         stats.openWindows -= windows.length;
         windows = [];
         current = null;
         series.clear();
         byLabels = new WeakMap();
-      };
-    });
+      },
+    };
+  });
 
   return Object.assign(operator, { stats });
 }

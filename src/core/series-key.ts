@@ -101,3 +101,23 @@ export function sampleSeriesKey(sample: Sample): string {
   const labels = checkLabels(sample?.labels, 'off');
   return typeof labels === 'string' ? '' : encodeLabelsKey(labels);
 }
+
+// Label object → its key. Weak: it goes when the object does. A label object is not to be
+// mutated once it has been used (the sink and the window operator assume the same).
+const labelKeys = new WeakMap<object, string>();
+
+/**
+ * The canonical key of a label set (what `encodeLabelsKey` makes of it, values as strings, empty
+ * values left out), cached per label object, so a label object reused for a series costs one
+ * WeakMap lookup. '' for something that is not a non-empty label set.
+ */
+export function cachedLabelsKey(labels: unknown): string {
+  if (typeof labels !== 'object' || labels === null) return '';
+  let key = labelKeys.get(labels);
+  if (key === undefined) {
+    const canonical = checkLabels(labels, 'off');
+    key = typeof canonical === 'string' ? '' : encodeLabelsKey(canonical);
+    labelKeys.set(labels, key);
+  }
+  return key;
+}

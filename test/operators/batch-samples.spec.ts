@@ -4,6 +4,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
 import { batchSamples } from '../../operators/batch-samples.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { concat, NEVER, of, throwError } from 'rxjs';
+import { enrich } from '../../operators/enrich.js';
+import { Boom, run, trackingScheduler } from './support/callback-errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 
@@ -58,5 +61,28 @@ describe('batchSamples', () => {
   it('validates its options at creation', () => {
     assert.throws(() => batchSamples({ maxSamples: 0, maxDelayMs: 1 }), (e: unknown) => e instanceof ConfigError && /"maxSamples" must be an integer in \[1, 1000000\]/.test(e.message));
     assert.throws(() => batchSamples({ maxSamples: 1, maxDelayMs: -1 }), /"maxDelayMs"/);
+  });
+});
+
+describe('batchSamples: errors around its timer', () => {
+  it('a batch flushed by its timer that makes a callback downstream throw: the error arrives, nothing uncaught, no timer left', async () => {
+    const boom = new Boom('key');
+    const timers = trackingScheduler();
+    const batches = batchSamples<number>({ maxSamples: 10, maxDelayMs: 5, scheduler: timers });
+    const joined = enrich({ key: (): string => { throw boom; }, reference: new Map<string, string>(), join: (batch: number[]) => batch.length });
+    const result = await run(concat(of(1, 2), NEVER).pipe(batches, joined));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.uncaught, []);
+    assert.equal(timers.armed, 1);
+    assert.equal(timers.live, 0);
+  });
+
+  it('a source error drops the open batch and clears the timer', async () => {
+    const timers = trackingScheduler();
+    const failure = new Error('source');
+    const result = await run(concat(of(1, 2), throwError(() => failure)).pipe(batchSamples<number>({ maxSamples: 10, maxDelayMs: 1000, scheduler: timers })));
+    assert.equal(result.error, failure);
+    assert.deepEqual(result.values, []);
+    assert.equal(timers.live, 0);
   });
 });

@@ -5,6 +5,10 @@ import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { dropOutliers, type OutlierReason } from '../../operators/drop-outliers.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { cachedLabelsKey, encodeLabelsKey } from '../../src/core/series-key.js';
+import { concat, interval, map, NEVER, of, take } from 'rxjs';
+import { tumblingWindow } from '../../operators/tumbling-window.js';
+import { Boom, run as runToEnd, throwingWhen, trackingScheduler } from './support/callback-errors.js';
 import type { Labels, Sample } from '../../src/core/model.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
@@ -55,7 +59,7 @@ describe('dropOutliers', () => {
       return 2 * 6371 * Math.asin(Math.sqrt(h));
     };
     const fixes: Fix[] = [{ t: 0, lat: 48.85, lon: 2.35 }, { t: 1000, lat: 48.8501, lon: 2.3502 }, { t: 2000, lat: 51.5, lon: -0.12 }, { t: 3000, lat: 48.8502, lon: 2.3503 }];
-    const gps = dropOutliers<Fix>({ series: () => 'tracker', value: () => 0, time: (f) => f.t, maxRate: { perSecond: 0.3, change: km } });
+    const gps = dropOutliers<Fix>({ series: () => 'tracker', value: () => 0, eventTime: (f) => f.t, maxRate: { perSecond: 0.3, change: km } });
     const kept = await lastValueFrom(from(fixes).pipe(gps, toArray()));
     assert.deepEqual(kept.map((f) => f.t), [0, 1000, 3000]);
     assert.equal(gps.stats.dropped.rate, 1);
@@ -224,5 +228,85 @@ describe('dropOutliers', () => {
     assert.throws(() => dropOutliers({ maxRate: { perSecond: 1, change: 3 as never } }), named('maxRate.change'));
     assert.throws(() => dropOutliers({ series: 'device' as never }), named('series'));
     assert.throws(() => dropOutliers({ onDrop: {} as never }), named('onDrop'));
+  });
+});
+
+describe('dropOutliers: eventTime (formerly time)', () => {
+  const fast = [s(0, 1), s(1000, 20), s(2000, 2)];
+  it('takes the event time from eventTime, and from the deprecated time as before', async () => {
+    // The accessor shifts times by 100 s, so the 19-unit jump is slow enough for maxRate.
+    for (const key of ['eventTime', 'time'] as const) {
+      const op = dropOutliers({ maxRate: { perSecond: 1 }, [key]: (x: Sample) => x.timestamp * 100 });
+      assert.deepEqual((await run(fast, op)).map((x) => x.value), [1, 20, 2], key);
+    }
+    assert.deepEqual((await run(fast, dropOutliers({ maxRate: { perSecond: 1 } }))).map((x) => x.value), [1, 2], 'default: the timestamp, and 20 is a jump');
+  });
+  it('refuses both at once with a ConfigError naming time', () => {
+    assert.throws(
+      () => dropOutliers({ eventTime: (x: Sample) => x.timestamp, time: (x: Sample) => x.timestamp }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'time' && /deprecated name of eventTime/.test(e.message),
+    );
+  });
+});
+
+describe('dropOutliers: the default series identity is the canonical label set', () => {
+  it('is cachedLabelsKey: the sink\'s canonical key, order-independent, empty values left out, cached per object', () => {
+    const key = cachedLabelsKey(a);
+    assert.equal(key, encodeLabelsKey({ names: ['__name__', 'device'], values: ['temp', 'a'] }));
+    assert.equal(cachedLabelsKey({ device: 'a', __name__: 'temp', empty: '' }), key);
+    assert.notEqual(cachedLabelsKey(b), key);
+    assert.equal(cachedLabelsKey(null), '');
+    assert.equal(cachedLabelsKey({}), '');
+    // Cached by identity: a label object is not to be mutated once used.
+    const reused: Record<string, string> = { __name__: 'temp', device: 'a' };
+    assert.equal(cachedLabelsKey(reused), key);
+    reused['device'] = 'z';
+    assert.equal(cachedLabelsKey(reused), key);
+  });
+
+  it('treats label sets equal up to key order (or a fresh object) as one series, and different ones apart', async () => {
+    const op = dropOutliers({ maxRate: { perSecond: 1 } });
+    const reordered: Labels = { device: 'a', __name__: 'temp' };
+    const out = await run([s(0, 1, a), s(1000, 50, reordered), s(2000, 50, { ...b }), s(3000, 2, { __name__: 'temp', device: 'a' })], op);
+    // 50 on a reordered copy of a is a jump within series a (dropped); on b it is b's first value.
+    assert.deepEqual(out.map((x) => [x.labels['device'], x.value]), [['a', 1], ['b', 50], ['a', 2]]);
+    assert.equal(op.stats.dropped.rate, 1);
+  });
+});
+
+describe('dropOutliers: a user callback that throws errors the output, never escapes', () => {
+  // Series a: 10, 11, 200 (rate), NaN (invalid), 12.
+  const input = [s(0, 10), s(1000, 11), s(2000, 200), s(3000, Number.NaN), s(4000, 12)];
+  const last = (x: Sample): boolean => x.timestamp === 4000;
+  const callbacks: Array<[string, (boom: Boom) => Parameters<typeof dropOutliers<Sample>>[0]]> = [
+    ['series', (boom) => ({ series: throwingWhen(boom, last, () => 'a') })],
+    ['value', (boom) => ({ value: throwingWhen(boom, last, (x: Sample) => x.value) })],
+    ['eventTime', (boom) => ({ eventTime: throwingWhen(boom, last, (x: Sample) => x.timestamp) })],
+    ['time (deprecated)', (boom) => ({ time: throwingWhen(boom, last, (x: Sample) => x.timestamp) })],
+    ['maxRate.change', (boom) => ({ maxRate: { perSecond: 5, change: throwingWhen(boom, (_p: Sample, n: Sample) => last(n), (p: Sample, n: Sample) => Math.abs(n.value - p.value)) } })],
+    ['onDrop', (boom) => ({ onDrop: throwingWhen(boom, (_x: Sample, reason: string) => reason === 'invalid', () => undefined) })],
+  ];
+  for (const [name, options] of callbacks) {
+    it(`${name}, on the synchronous path and from a timer-driven source`, async () => {
+      const sync = await runToEnd(from(input).pipe(dropOutliers<Sample>({ maxRate: { perSecond: 5 }, ...options(new Boom(name)) })));
+      assert.ok(sync.error instanceof Boom, String(sync.error));
+      assert.equal(sync.completed, false);
+      assert.deepEqual(sync.uncaught, []);
+      const boom = new Boom(name);
+      const timed = await runToEnd(interval(2).pipe(take(input.length), map((i) => input[i]), dropOutliers<Sample>({ maxRate: { perSecond: 5 }, ...options(boom) })));
+      assert.equal(timed.error, boom);
+      assert.deepEqual(timed.values.map((x) => x.value), [10, 11]);
+      assert.deepEqual(timed.uncaught, []);
+    });
+  }
+
+  it('an element emitted by an upstream idle timer: the error arrives, the upstream timer is cleared', async () => {
+    const boom = new Boom('value');
+    const timers = trackingScheduler();
+    const windows = tumblingWindow({ sizeMs: 1000, aggregations: ['max'], idleTimeoutMs: 5, scheduler: timers });
+    const result = await runToEnd(concat(of(s(100, 1)), NEVER).pipe(windows, dropOutliers<Sample>({ value: () => { throw boom; } })));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.uncaught, []);
+    assert.equal(timers.live, 0);
   });
 });

@@ -5,6 +5,8 @@ import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { enrich, type EnrichDropReason } from '../../operators/enrich.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { interval, map, take, timer } from 'rxjs';
+import { Boom, run as runToEnd, throwingWhen } from './support/callback-errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 type Reading = { device: string; v: number };
@@ -294,5 +296,57 @@ describe('enrich', () => {
     assert.throws(() => enrich({ ...base, join: 'x' as unknown as typeof joinRoom }), named('join'));
     assert.throws(() => enrich({ ...base, onMiss: 1 as unknown as () => void }), named('onMiss'));
     assert.throws(() => enrich({ ...base, scheduler: {} as never }), named('scheduler'));
+  });
+});
+
+describe('enrich: a user callback that throws errors the output, never escapes', () => {
+  // d1 joins, zz misses, d2 joins.
+  const input = [r('d1', 1), r('zz', 2), r('d2', 3)];
+  const isD2 = (x: Reading): boolean => x.device === 'd2';
+  type Options = Parameters<typeof enrich<Reading, string, string, string>>[0];
+  const callbacks: Array<[string, (boom: Boom) => Partial<Options>]> = [
+    ['key', (boom) => ({ key: throwingWhen(boom, isD2, (x: Reading) => x.device) })],
+    ['join', (boom) => ({ join: throwingWhen(boom, (x: Reading, _room: string) => isD2(x), joinRoom) })],
+    ['onMiss', (boom) => ({ onMiss: () => { throw boom; } })],
+    ['onMissing.keep', (boom) => ({ onMissing: { keep: () => { throw boom; } } })],
+  ];
+  const references: Array<[string, () => Options['reference']]> = [
+    ['a Map', () => rooms],
+    ['an async lookup (promise callbacks)', () => async (device: string) => rooms.get(device)],
+    ['snapshots arriving from a timer', () => timer(5).pipe(map(() => rooms))],
+  ];
+  for (const [name, options] of callbacks) {
+    for (const [kind, reference] of references) {
+      it(`${name}, with ${kind}, from a synchronous and from a timer-driven source`, async () => {
+        const make = (boom: Boom) => enrich<Reading, string, string, string>({ key: (x) => x.device, reference: reference(), join: joinRoom, ...options(boom) });
+        const sync = await runToEnd(from(input).pipe(make(new Boom(name))));
+        assert.ok(sync.error instanceof Boom, String(sync.error));
+        assert.equal(sync.completed, false);
+        assert.deepEqual(sync.uncaught, []);
+        const boom = new Boom(name);
+        const timed = await runToEnd(interval(2).pipe(take(input.length), map((i) => input[i]), make(boom)));
+        assert.equal(timed.error, boom);
+        assert.deepEqual(timed.uncaught, []);
+      });
+    }
+  }
+
+  it('onMiss throwing for an overflow errors the output', async () => {
+    const boom = new Boom('onMiss');
+    const op = enrich({ key: (x: Reading) => x.device, reference: timer(50).pipe(map(() => rooms)), join: joinRoom, maxWaiting: 1, onMiss: throwingWhen(boom, (_x: Reading, reason: string) => reason === 'overflow', () => undefined) });
+    const result = await runToEnd(from(input).pipe(op));
+    assert.equal(result.error, boom);
+    assert.equal(op.stats.overflow, 1);
+    assert.deepEqual(result.uncaught, []);
+  });
+
+  it('a lookup that throws synchronously is a miss with reason lookup-error (documented), not an error', async () => {
+    const reasons: string[] = [];
+    const op = enrich({ key: (x: Reading) => x.device, reference: (device: string) => { if (device === 'zz') throw new Boom('lookup'); return rooms.get(device); }, join: joinRoom, onMiss: (_x, reason) => reasons.push(reason) });
+    const result = await runToEnd(from(input).pipe(op));
+    assert.equal(result.completed, true);
+    assert.deepEqual(result.values, ['d1@kitchen=1', 'd2@hall=3']);
+    assert.deepEqual(reasons, ['lookup-error']);
+    assert.deepEqual(result.uncaught, []);
   });
 });

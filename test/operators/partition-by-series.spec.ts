@@ -4,6 +4,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, mergeMap, map, toArray, lastValueFrom, concatMap, timer } from 'rxjs';
 import { partitionBySeries } from '../../operators/partition-by-series.js';
 import type { Sample } from '../../src/core/model.js';
+import { interval, take } from 'rxjs';
+import { Boom, run, throwingWhen } from './support/callback-errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 
@@ -55,5 +57,17 @@ describe('partitionBySeries', () => {
 
   it('validates shards', () => {
     assert.throws(() => partitionBySeries({ shards: 0 }), /"shards" must be an integer in \[1, 1024\]/);
+  });
+});
+
+describe('partitionBySeries: a key that throws errors the output, never escapes', () => {
+  it('on the synchronous path and from a timer-driven source', async () => {
+    for (const source of [from([1, 2, 3]), interval(2).pipe(take(3), map((i) => i + 1))]) {
+      const boom = new Boom('key');
+      const result = await run(source.pipe(partitionBySeries<number>({ shards: 2, key: throwingWhen(boom, (n: number) => n === 3, String) }), mergeMap((lane) => lane)));
+      assert.equal(result.error, boom);
+      assert.deepEqual(result.values, [1, 2]);
+      assert.deepEqual(result.uncaught, []);
+    }
   });
 });

@@ -5,6 +5,9 @@ import { from, Subject, toArray, lastValueFrom } from 'rxjs';
 import fc from 'fast-check';
 import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { concat, interval, map, NEVER, of, take } from 'rxjs';
+import { tumblingWindow } from '../../operators/tumbling-window.js';
+import { Boom, run, throwingWhen, trackingScheduler } from './support/callback-errors.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 const identity = (n: number): number => n;
@@ -281,5 +284,134 @@ describe('reorderByWatermark', () => {
         { numRuns: 200 },
       );
     });
+  });
+});
+
+describe('reorderByWatermark: a user callback that throws errors the output, never escapes', () => {
+  // 1, then 5 (releases 1), 3 (late behind 5), NaN (invalid), 7 (releases 5).
+  const input = [1, 5, 3, Number.NaN, 7];
+  const callbacks: Array<[string, (boom: Boom) => Partial<Parameters<typeof reorderByWatermark<number>>[0]>]> = [
+    ['eventTime', (boom) => ({ eventTime: throwingWhen(boom, (n: number) => n === 7, identity) })],
+    ['key', (boom) => ({ key: throwingWhen(boom, (n: number) => n === 7, () => 'k') })],
+    ['onLate', (boom) => ({ onLate: () => { throw boom; } })],
+    ['onInvalid', (boom) => ({ onInvalid: () => { throw boom; } })],
+  ];
+  for (const [name, options] of callbacks) {
+    it(`${name}, on the synchronous path`, async () => {
+      const boom = new Boom(name);
+      const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 0, ...options(boom) });
+      const result = await run(from(input).pipe(op));
+      assert.equal(result.error, boom);
+      assert.equal(result.completed, false);
+      assert.deepEqual(result.uncaught, []);
+      assert.equal(op.stats.buffered, 0, 'teardown cleared the buffer');
+    });
+    it(`${name}, from a source driven by a timer: nothing uncaught, no timer left`, async () => {
+      const boom = new Boom(name);
+      const timers = trackingScheduler();
+      const op = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 0, idleTimeoutMs: 1000, scheduler: timers, ...options(boom) });
+      const result = await run(interval(2).pipe(take(input.length), map((i) => input[i]), op));
+      assert.equal(result.error, boom);
+      assert.deepEqual(result.values, [1], 'what was released before the throw');
+      assert.deepEqual(result.uncaught, []);
+      assert.ok(timers.armed > 0, 'the idle timer was armed');
+      assert.equal(timers.live, 0, 'and cleared');
+      assert.equal(op.stats.buffered, 0);
+    });
+  }
+
+  it('an idle release whose element makes a callback downstream throw: the error arrives, both operators stop their timers', async () => {
+    const boom = new Boom('labels');
+    const timers = trackingScheduler();
+    const ordered = reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 100, idleTimeoutMs: 5, scheduler: timers });
+    const windows = tumblingWindow({
+      sizeMs: 10, aggregations: ['count'], idleTimeoutMs: 1000, scheduler: timers,
+      eventTime: identity, value: identity, labels: throwingWhen(boom, (n: number) => n === 2, () => ({ __name__: 'n' })),
+    });
+    // Held by the watermark until the idle timer releases 1, 2, 3 in order; 2 makes labels() throw.
+    const result = await run(concat(of(3, 1, 2), NEVER).pipe(ordered, windows));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.uncaught, []);
+    assert.equal(ordered.stats.idleReleases, 2, 'released 1, then 2 threw and the output closed');
+    assert.equal(timers.live, 0);
+    assert.equal(ordered.stats.buffered, 0);
+  });
+
+  it('the flush on completion whose element makes a callback downstream throw: error, not completion', async () => {
+    const boom = new Boom('value');
+    const windows = tumblingWindow({ sizeMs: 10, aggregations: ['sum'], eventTime: identity, labels: () => ({ __name__: 'n' }), value: throwingWhen(boom, (n: number) => n === 2, identity) });
+    const result = await run(from([3, 1, 2]).pipe(reorderByWatermark<number>({ eventTime: identity, maxOutOfOrderMs: 100 }), windows));
+    assert.equal(result.error, boom);
+    assert.equal(result.completed, false);
+    assert.deepEqual(result.uncaught, []);
+  });
+});
+
+describe('reorderByWatermark: the output watermark', () => {
+  type R = { device: string; t: number };
+  const make = (extra: Partial<Parameters<typeof reorderByWatermark<R>>[0]> = {}) =>
+    reorderByWatermark<R>({ eventTime: (r) => r.t, key: (r) => r.device, maxOutOfOrderMs: 10, ...extra });
+
+  it('is the smallest key watermark, published once what it passed has been released; -Infinity unsubscribed', () => {
+    const op = make();
+    assert.equal(op.watermark, -Infinity);
+    const source = new Subject<R>();
+    const seen: Array<[number, number]> = [];
+    const subscription = source.pipe(op).subscribe((r) => seen.push([r.t, op.watermark]));
+    source.next({ device: 'a', t: 100 });
+    assert.equal(op.watermark, 90);
+    source.next({ device: 'b', t: 95 });
+    assert.equal(op.watermark, 90, 'b starts at the published 90 (its own would be 85)');
+    source.next({ device: 'a', t: 200 }); // releases a@100; b still holds the watermark at 90
+    assert.equal(op.watermark, 90);
+    source.next({ device: 'b', t: 120 }); // releases b@95
+    assert.equal(op.watermark, 110);
+    // While an element is released, the watermark read downstream is never past it.
+    assert.deepEqual(seen, [[100, 90], [95, 90]]);
+    subscription.unsubscribe();
+    assert.equal(op.watermark, -Infinity);
+  });
+
+  it('a new key starts at the published watermark: what it brings from behind it is late', async () => {
+    const late: R[] = [];
+    const op = make({ onLate: (r) => late.push(r) });
+    const source = new Subject<R>();
+    const out: R[] = [];
+    source.pipe(op).subscribe((r) => out.push(r));
+    void op.watermark; // starts the bookkeeping
+    source.next({ device: 'a', t: 100 });
+    source.next({ device: 'b', t: 85 });
+    source.next({ device: 'c', t: 95 });
+    assert.deepEqual(late, [{ device: 'b', t: 85 }]);
+    assert.equal(op.watermark, 90);
+    source.complete();
+    assert.deepEqual(out.map((r) => r.device), ['c', 'a']);
+  });
+
+  it('a key released as idle stops holding the watermark back, and is held to it when it comes back', () => {
+    const virtual = new TestScheduler(() => {});
+    const late: R[] = [];
+    const op = make({ idleTimeoutMs: 5, scheduler: virtual, onLate: (r) => late.push(r) });
+    void op.watermark;
+    const source = new Subject<R>();
+    const out: string[] = [];
+    source.pipe(op).subscribe((r) => out.push(`${r.device}@${r.t}`));
+    const watermarks: Array<[number, number]> = [];
+    const at = (frame: number, work: () => void): void => void virtual.schedule(work, frame);
+    at(0, () => source.next({ device: 'a', t: 100 }));
+    at(1, () => source.next({ device: 'b', t: 95 }));
+    at(3, () => watermarks.push([3, op.watermark]));
+    at(4, () => source.next({ device: 'a', t: 110 }));
+    // b is quiet from frame 1: released as idle at frame 6, and no longer holds the watermark at 90.
+    at(7, () => watermarks.push([7, op.watermark]));
+    at(8, () => source.next({ device: 'a', t: 120 }));
+    at(9, () => source.next({ device: 'b', t: 105 })); // back, held to the published 110: late
+    at(10, () => source.next({ device: 'b', t: 115 }));
+    at(11, () => watermarks.push([11, op.watermark]));
+    at(12, () => source.complete());
+    virtual.flush();
+    assert.deepEqual(watermarks, [[3, 90], [7, 100], [11, 110]]);
+    assert.deepEqual(late, [{ device: 'b', t: 105 }]);
+    assert.deepEqual(out, ['b@95', 'a@100', 'a@110', 'b@115', 'a@120']);
   });
 });

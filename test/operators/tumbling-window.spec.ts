@@ -4,7 +4,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import fc from 'fast-check';
 import { tumblingWindow, type Aggregation } from '../../operators/tumbling-window.js';
+import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { concat, interval, map, NEVER, of, take } from 'rxjs';
+import { dropOutliers } from '../../operators/drop-outliers.js';
+import { Boom, run, throwingWhen, trackingScheduler } from './support/callback-errors.js';
 import type { Labels, Sample } from '../../src/core/model.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
@@ -306,5 +310,115 @@ describe('tumblingWindow', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('tumblingWindow: a user callback that throws errors the output, never escapes', () => {
+  // 1 opens [0,10); 12 closes it; 3 is late; NaN is invalid; 25 closes [10,20).
+  const input = [1, 12, 3, Number.NaN, 25];
+  const n = (x: number): number => x;
+  const labels: Labels = { __name__: 'n' };
+  const callbacks: Array<[string, (boom: Boom) => Partial<Parameters<typeof tumblingWindow<number>>[0]>]> = [
+    ['eventTime', (boom) => ({ eventTime: throwingWhen(boom, (x: number) => x === 25, n) })],
+    ['labels', (boom) => ({ labels: throwingWhen(boom, (x: number) => x === 25, () => labels) })],
+    ['value', (boom) => ({ value: throwingWhen(boom, (x: number) => x === 25, n) })],
+    ['onLate', (boom) => ({ onLate: () => { throw boom; } })],
+    ['onDrop', (boom) => ({ onDrop: throwingWhen(boom, (_x: number, reason: string) => reason === 'invalid', () => undefined) })],
+    ['names', (boom) => ({ names: { count: () => { throw boom; } } })],
+  ];
+  for (const [name, options] of callbacks) {
+    const make = (boom: Boom, extra: Partial<Parameters<typeof tumblingWindow<number>>[0]> = {}) =>
+      tumblingWindow<number>({ sizeMs: 10, aggregations: ['count'], eventTime: n, value: n, labels: () => labels, ...extra, ...options(boom) });
+    it(`${name}, on the synchronous path`, async () => {
+      const boom = new Boom(name);
+      const op = make(boom);
+      const result = await run(from(input).pipe(op));
+      assert.equal(result.error, boom);
+      assert.equal(result.completed, false);
+      assert.deepEqual(result.uncaught, []);
+      assert.equal(op.stats.openWindows, 0, 'teardown forgot the open windows');
+    });
+    it(`${name}, from a source driven by a timer: nothing uncaught, no timer left`, async () => {
+      const boom = new Boom(name);
+      const timers = trackingScheduler();
+      const op = make(boom, { idleTimeoutMs: 1000, scheduler: timers });
+      const result = await run(interval(2).pipe(take(input.length), map((i) => input[i]), op));
+      assert.equal(result.error, boom);
+      assert.deepEqual(result.uncaught, []);
+      // names() throws on the first element, before any timer.
+      if (name !== 'names') assert.ok(timers.armed > 0, 'the idle timer was armed');
+      assert.equal(timers.live, 0, 'and cleared');
+      assert.equal(op.stats.openWindows, 0);
+    });
+  }
+
+  it('an idle close whose output makes a callback downstream throw: the error arrives, the timer is cleared', async () => {
+    const boom = new Boom('value');
+    const timers = trackingScheduler();
+    const windows = tumblingWindow({ sizeMs: 1000, aggregations: ['count', 'sum'], idleTimeoutMs: 5, scheduler: timers });
+    const plausible = dropOutliers<Sample>({ value: throwingWhen(boom, (x: Sample) => x.labels['__name__'] === 'temp_sum', (x: Sample) => x.value) });
+    const result = await run(concat(of(s(100, 1), s(200, 2)), NEVER).pipe(windows, plausible));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.values.map((x) => x.labels['__name__']), ['temp_count']);
+    assert.deepEqual(result.uncaught, []);
+    assert.equal(timers.live, 0);
+    assert.equal(windows.stats.openWindows, 0);
+  });
+
+  it('the flush on completion whose output makes a callback downstream throw: error, not completion', async () => {
+    const boom = new Boom('series');
+    const windows = tumblingWindow({ sizeMs: 1000, aggregations: ['count'] });
+    const result = await run(from([s(100, 1), s(1200, 2)]).pipe(windows, dropOutliers<Sample>({ series: throwingWhen(boom, (x: Sample) => x.timestamp === 2000, () => 'k') })));
+    assert.equal(result.error, boom);
+    assert.deepEqual(result.values.map((x) => x.timestamp), [1000], 'the first window, closed by the element at 1200');
+    assert.equal(result.completed, false);
+    assert.deepEqual(result.uncaught, []);
+  });
+});
+
+describe('tumblingWindow: closing on an upstream watermark', () => {
+  it('closes a window once the watermark reaches its end, not on the largest event time; allowedLatenessMs caps the wait', async () => {
+    const upstream = { watermark: -Infinity };
+    const source = new Subject<Sample>();
+    const out: Sample[] = [];
+    const op = tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: upstream });
+    source.pipe(op).subscribe((x) => out.push(x));
+    source.next(s(5, 1));
+    source.next(s(25, 1)); // far ahead, but the watermark has not passed [0,10)
+    source.next(s(7, 1)); // still counted in [0,10)
+    assert.equal(out.length, 0);
+    upstream.watermark = 10;
+    source.next(s(12, 1)); // the watermark closes [0,10) before this element is taken
+    assert.deepEqual(out.map((x) => [x.timestamp, x.value]), [[10, 2]]);
+    assert.equal(op.stats.late, 0);
+    source.complete();
+    assert.deepEqual(out.map((x) => [x.timestamp, x.value]), [[10, 2], [20, 1], [30, 1]]);
+
+    const capped = tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: { watermark: -Infinity }, allowedLatenessMs: 15 });
+    const result = await lastValueFrom(from([s(5, 1), s(25, 1), s(7, 1)]).pipe(capped, toArray()));
+    assert.deepEqual(result.map((x) => [x.timestamp, x.value]), [[10, 1], [30, 1]], '25 - 15 closed [0,10): 7 is late');
+    assert.equal(capped.stats.late, 1);
+  });
+
+  it('after a per-key reorderByWatermark, closing on its watermark makes nothing late whatever the interleaving (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(3), fc.nat(200), fc.nat(20)), { maxLength: 150 }), async (rows) => {
+        // Per device, event times rise by the row's step; each arrives up to 20 ms late within its device.
+        const clocks = [0, 0, 0, 0];
+        const items = rows.map(([device, step, delay], i) => ({ device: String(device), t: (clocks[device] += step), arrival: clocks[device] + delay, i }));
+        items.sort((a, b) => a.arrival - b.arrival || a.i - b.i);
+        const ordered = reorderByWatermark({ eventTime: (x: (typeof items)[number]) => x.t, key: (x) => x.device, maxOutOfOrderMs: 20 });
+        const windows = tumblingWindow({ sizeMs: 50, aggregations: ['count'], watermark: ordered, eventTime: (x: (typeof items)[number]) => x.t, labels: () => temp, value: () => 1 });
+        const out = await lastValueFrom(from(items).pipe(ordered, windows, toArray()));
+        // A device that shows up behind the others is late at the reordering (counted there), never at the window.
+        assert.equal(windows.stats.late, 0);
+        assert.equal(out.reduce((sum, x) => sum + x.value, 0), items.length - ordered.stats.late);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a watermark that is not an object with a watermark', () => {
+    assert.throws(() => tumblingWindow({ sizeMs: 10, aggregations: ['count'], watermark: 5 as unknown as { watermark: number } }), (e: unknown) => e instanceof ConfigError && e.option === 'watermark');
   });
 });

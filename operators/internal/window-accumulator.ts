@@ -1,0 +1,103 @@
+/**
+ * One (window, series) aggregate of `tumblingWindow`: the scalar aggregations in constant memory,
+ * and quantiles exact while a window holds few values of the series, then from a DDSketch.
+ */
+import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+
+/** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
+export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };
+export type ScalarAggregation = Exclude<Aggregation, { quantile: number }>;
+export const SCALARS: readonly ScalarAggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last'];
+
+/** Windows of a series with up to this many values keep them and compute quantiles exactly. */
+export const EXACT_QUANTILE_VALUES = 64;
+/** Sketch bins cover this many decades below a window's largest magnitude before collapsing. */
+const SKETCH_DECADES = 12;
+
+/** How quantile sketches are built: `relativeAccuracy`, and enough bins for the decades covered. */
+export interface SketchSettings {
+  readonly relativeAccuracy: number;
+  readonly binLimit: number;
+}
+
+export function sketchSettings(relativeAccuracy: number): SketchSettings {
+  // Enough bins for SKETCH_DECADES decades at this accuracy (at least the library's 2048).
+  const binLimit = Math.max(2048, Math.ceil((SKETCH_DECADES * Math.LN10) / Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy))));
+  return { relativeAccuracy, binLimit };
+}
+
+export class WindowAccumulator<S> {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  first = 0;
+  firstTime = Infinity;
+  last = 0;
+  lastTime = -Infinity;
+  /** Values while few (exact quantiles), then null once `sketch` takes over; null without quantiles. */
+  values: number[] | null;
+  sketch: LogCollapsingLowestDenseDDSketch | null = null;
+
+  /** @param sketch how to sketch quantiles; null when no quantile is asked for. */
+  constructor(
+    readonly series: S,
+    readonly start: number,
+    private readonly sketchWith: SketchSettings | null,
+  ) {
+    this.values = sketchWith === null ? null : [];
+  }
+
+  add(time: number, value: number): void {
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    // First and last by event time; on equal times the earliest arrival is first and the latest is last.
+    if (time < this.firstTime) {
+      this.firstTime = time;
+      this.first = value;
+    }
+    if (time >= this.lastTime) {
+      this.lastTime = time;
+      this.last = value;
+    }
+    if (this.sketchWith === null) return;
+    if (this.sketch !== null) this.sketch.accept(value);
+    else {
+      const values = this.values as number[];
+      values.push(value);
+      if (values.length > EXACT_QUANTILE_VALUES) {
+        const sketch = new LogCollapsingLowestDenseDDSketch(this.sketchWith);
+        for (const v of values) sketch.accept(v);
+        this.sketch = sketch;
+        this.values = null;
+      }
+    }
+  }
+
+  /** Call once, when the window closes, before reading quantiles. */
+  seal(): void {
+    if (this.values !== null && this.values.length > 1) this.values.sort((a, b) => a - b);
+  }
+
+  valueOf(aggregation: Aggregation): number {
+    switch (aggregation) {
+      case 'count': return this.count;
+      case 'sum': return this.sum;
+      case 'min': return this.min;
+      case 'max': return this.max;
+      case 'avg': return this.sum / this.count;
+      case 'first': return this.first;
+      case 'last': return this.last;
+      default: return this.quantile(aggregation.quantile);
+    }
+  }
+
+  private quantile(q: number): number {
+    if (this.sketch !== null) return this.sketch.getValueAtQuantile(q);
+    // Exact, with the sketch's rank rule (the ⌊q·(n−1)⌋-th smallest); `values` was sorted by `seal`.
+    const values = this.values as number[];
+    return values[Math.floor(q * (values.length - 1))];
+  }
+}
