@@ -3,6 +3,12 @@
  * used by one request, in order; requests beyond the plan pass through untouched. `down()` stops
  * listening (connections are refused, as when the endpoint restarts) and `up()` listens again on
  * the same port.
+ *
+ * `respond(rule)` decides by content (the rule sees each request's body once the queue is empty,
+ * e.g. a 400 for any request holding a poison sample, as Prometheus refuses a whole request for
+ * one bad sample); `observe(listener)` reports every request's fate (the fault served, or the
+ * receiver's status) for tests that check what reached the receiver. A delayed request whose
+ * client gave up during the delay is not forwarded, as a reverse proxy abandons it.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -17,6 +23,14 @@ export type Fault =
   /** Never answer (until the client gives up or the proxy stops). */
   | { readonly hang: true };
 
+/** What became of one request: the fault served (if any) and, when forwarded, the receiver's status. */
+export interface ProxyExchange {
+  readonly body: Buffer;
+  readonly fault?: Fault;
+  /** The receiver's status; absent when the request was not forwarded (or forwarding failed). */
+  readonly upstreamStatus?: number;
+}
+
 export interface FaultProxy {
   readonly url: string;
   /** Queues faults for the next requests. */
@@ -25,7 +39,19 @@ export interface FaultProxy {
   pending(): number;
   /** Requests seen, forwarded or not. */
   requests(): number;
-  down(): Promise<void>;
+  /** Decides a fault by content for requests the queue does not cover; `undefined` removes it. */
+  respond(rule: ((body: Buffer) => Fault | undefined) | undefined): void;
+  /**
+   * Called once per request: when a fault is served (before answering), or when the receiver
+   * answered a forwarded one. `undefined` removes it.
+   */
+  observe(listener: ((exchange: ProxyExchange) => void) | undefined): void;
+  /**
+   * Stops listening and closes the connections. With `letInFlightFinish`, a request already being
+   * handled still gets its answer (its connection closes right after), so that taking the endpoint
+   * down never cuts a request the receiver may have stored: every later request is refused.
+   */
+  down(options?: { readonly letInFlightFinish?: boolean }): Promise<void>;
   up(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -40,48 +66,64 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const queue: Fault[] = [];
   const sockets = new Set<Socket>();
+  /** Sockets with a request being handled. */
+  const busy = new Set<Socket>();
+  let draining = false;
   let seen = 0;
+  let rule: ((body: Buffer) => Fault | undefined) | undefined;
+  let listener: ((exchange: ProxyExchange) => void) | undefined;
 
-  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readBody(req);
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, fault?: Fault): void => {
     const headers = { ...req.headers, host: target.host };
     const upstream = httpRequest(
       { hostname: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers },
       (answer) => {
+        listener?.({ body, ...(fault ? { fault } : {}), upstreamStatus: answer.statusCode ?? 502 });
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
     );
     upstream.on('error', (error) => {
+      listener?.({ body, ...(fault ? { fault } : {}) });
       if (!res.headersSent) res.writeHead(502).end(`proxy: ${error.message}`);
       else res.destroy();
     });
     upstream.end(body);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    seen++;
-    const fault = queue.shift();
-    const fail = (error: unknown): void => {
-      if (!res.headersSent) res.writeHead(502).end(`proxy: ${String(error)}`);
-    };
-    if (!fault) {
-      forward(req, res).catch(fail);
-    } else if ('status' in fault) {
-      readBody(req)
-        .then(() => {
-          res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
-          res.end(fault.body ?? '');
-        })
-        .catch(fail);
+  const serve = (req: IncomingMessage, res: ServerResponse, body: Buffer, fault: Fault | undefined): void => {
+    if (!fault) return forward(req, res, body);
+    if ('delayMs' in fault) {
+      setTimeout(() => {
+        if (req.socket.destroyed) listener?.({ body, fault });
+        else forward(req, res, body, fault);
+      }, fault.delayMs);
+      return;
+    }
+    listener?.({ body, fault });
+    if ('status' in fault) {
+      res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
+      res.end(fault.body ?? '');
     } else if ('reset' in fault) {
       req.socket.destroy();
-    } else if ('delayMs' in fault) {
-      setTimeout(() => forward(req, res).catch(fail), fault.delayMs);
-    } else {
-      // hang: read the body and never answer; the socket is destroyed by the client or by stop().
-      readBody(req).catch(() => {});
     }
+    // hang: never answer; the socket is destroyed by the client or by stop().
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    seen++;
+    const socket = req.socket;
+    busy.add(socket);
+    res.on('close', () => {
+      busy.delete(socket);
+      if (draining) socket.destroy();
+    });
+    const queued = queue.shift();
+    readBody(req)
+      .then((body) => serve(req, res, body, queued ?? rule?.(body)))
+      .catch((error: unknown) => {
+        if (!res.headersSent && !res.destroyed) res.writeHead(502).end(`proxy: ${String(error)}`);
+      });
   };
 
   let server: Server = createServer(handle);
@@ -99,11 +141,16 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       });
     });
   };
-  const close = async (): Promise<void> => {
+  const close = async (letInFlightFinish = false): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
+    draining = letInFlightFinish;
+    for (const socket of sockets) if (!letInFlightFinish || !busy.has(socket)) socket.destroy();
+    // A hanging request never finishes: after a while its connection is cut too.
+    const cut = letInFlightFinish ? setTimeout(() => sockets.forEach((socket) => socket.destroy()), 2000) : undefined;
     await closed;
+    clearTimeout(cut);
+    draining = false;
+    sockets.clear();
   };
 
   const port = await listen(0);
@@ -115,10 +162,16 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     },
     pending: () => queue.length,
     requests: () => seen,
-    async down() {
+    respond(next) {
+      rule = next;
+    },
+    observe(next) {
+      listener = next;
+    },
+    async down(options) {
       if (!listening) return;
       listening = false;
-      await close();
+      await close(options?.letInFlightFinish ?? false);
     },
     async up() {
       if (listening) return;
@@ -127,6 +180,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     },
     async stop() {
       queue.length = 0;
+      rule = undefined;
+      listener = undefined;
       if (listening) await close();
       listening = false;
     },
