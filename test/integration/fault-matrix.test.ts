@@ -49,7 +49,7 @@ interface FaultKind {
 }
 
 const QUICK = 2000;
-const SILENCE = 150;
+const SILENCE = 250;
 
 const FAULTS: readonly FaultKind[] = [
   { name: '429 with Retry-After', class: 'retryable', status: 429, make: () => ({ status: 429, body: 'slow down', headers: { 'Retry-After': '1' } }), timeoutMs: QUICK },
@@ -466,6 +466,22 @@ async function check(c: Combination, server: TsdbServer, proxy: FaultProxy, run:
 
 const COMBINATIONS = combinations();
 console.log(`fault matrix: ${COMBINATIONS.length} combinations per server, ${COMBINATIONS.length * 2} in all`);
+
+describe(`fault matrix combinations (${COMBINATIONS.length} per server)`, () => {
+  it('covers every fault at every moment, each policy where it applies, under distinct names', () => {
+    assert.ok(COMBINATIONS.length >= 40);
+    assert.equal(new Set(COMBINATIONS.map((c) => c.name)).size, COMBINATIONS.length, 'names are unique');
+    for (const fault of FAULTS) {
+      for (const when of WHENS) assert.ok(COMBINATIONS.some((c) => c.fault === fault && c.when === when), `${fault.name}, ${when}`);
+    }
+    for (const onMaxRetriesExceeded of ['fail', 'discard'] as const) {
+      assert.ok(COMBINATIONS.some((c) => c.persistence === 'until-limit' && c.when !== 'during unsubscribe' && c.policy.onMaxRetriesExceeded === onMaxRetriesExceeded));
+    }
+    for (const onNonRetryable of ['fail', 'discard'] as const) {
+      assert.ok(COMBINATIONS.some((c) => c.fault.class === 'non-retryable' && c.when !== 'during unsubscribe' && c.policy.onNonRetryable === onNonRetryable));
+    }
+  });
+});
 
 for (const [label, binary, start] of [
   ['Prometheus', 'prometheus', () => startPrometheus()],
