@@ -49,7 +49,8 @@ interface FaultKind {
 }
 
 const QUICK = 2000;
-const SILENCE = 250;
+// Long enough that a real answer from a loaded machine never looks like silence.
+const SILENCE = 600;
 
 const FAULTS: readonly FaultKind[] = [
   { name: '429 with Retry-After', class: 'retryable', status: 429, make: () => ({ status: 429, body: 'slow down', headers: { 'Retry-After': '1' } }), timeoutMs: QUICK },
@@ -58,7 +59,7 @@ const FAULTS: readonly FaultKind[] = [
   { name: '503', class: 'retryable', status: 503, make: () => ({ status: 503, body: 'unavailable' }), timeoutMs: QUICK },
   { name: 'reset', class: 'retryable', make: () => ({ reset: true }), timeoutMs: QUICK },
   { name: 'hang', class: 'retryable', make: () => ({ hang: true }), timeoutMs: SILENCE },
-  { name: 'timeout', class: 'retryable', make: () => ({ delayMs: SILENCE * 4 }), timeoutMs: SILENCE },
+  { name: 'timeout', class: 'retryable', make: () => ({ delayMs: SILENCE * 3 }), timeoutMs: SILENCE },
   { name: 'refused', class: 'retryable', make: 'refused', timeoutMs: QUICK },
   { name: '400', class: 'non-retryable', status: 400, make: 'poison', timeoutMs: QUICK },
   { name: '413', class: 'non-retryable', status: 413, make: () => ({ status: 413, body: 'request entity too large' }), timeoutMs: QUICK },
@@ -238,7 +239,7 @@ async function runCombination(c: Combination, proxy: FaultProxy, metric: string,
     maxSamplesPerRequest: SERIES,
     maxDelayMs: 5,
     timeoutMs: c.fault.timeoutMs,
-    retry: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0.2, maxRetryAfterMs: 20, maxRetries: c.persistence === 'once' ? 4 : 2 },
+    retry: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0.2, maxRetryAfterMs: 20, maxRetries: c.persistence === 'once' ? 4 : 1 },
     onMaxRetriesExceeded: c.policy.onMaxRetriesExceeded,
     onNonRetryable: c.policy.onNonRetryable,
     logger: silentLogger,
