@@ -286,8 +286,8 @@ async function runCombination(c: Combination, proxy: FaultProxy, metric: string,
   const arm = (): void => {
     if (armed || poison) return;
     armed = true;
-    // Not under a forwarded request: cutting it after the receiver stored it would make the sink
-    // send it again (at least once), which is another fault than a refused connection.
+    // Requests already being handled still get their answer: cutting one after the receiver
+    // stored it would make the sink send it again (at least once), another fault than a refusal.
     if (refused) transition = transition.then(() => proxy.down({ letInFlightFinish: true }));
     else if (proxyFault && c.persistence === 'once') proxy.plan([proxyFault]);
     else if (proxyFault) proxy.respond(() => proxyFault);
@@ -358,9 +358,9 @@ async function runCombination(c: Combination, proxy: FaultProxy, metric: string,
       complete: () => stop({ kind: 'complete' }),
     });
     await finished;
-    // A request the sink gave up when the pipeline ended may still be on its way to the receiver:
-    // read back only once the proxy has seen the end of every request.
-    // A given-up request can also reach the proxy a moment after the sink let it go.
+    // A request the sink gave up when the pipeline ended may still be on its way to the receiver
+    // (it can even reach the proxy a moment later): read back only once the proxy has seen the
+    // end of every request.
     await sleep(end?.kind === 'complete' ? 5 : 30);
     for (let waited = 0; inFlightAtProxy() > 0 && waited < 1500; waited += 5) await sleep(5);
   } finally {
