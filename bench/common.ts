@@ -101,10 +101,6 @@ export function benchScript(name: string): string {
   return new URL(`./${name}.js`, import.meta.url).pathname;
 }
 
-/** Path of ../shared/tools/raw-sender.mjs from the repository root (dist/bench/ is three levels below /work). */
-export function rawSenderPath(): string {
-  return new URL('../../../shared/tools/raw-sender.mjs', import.meta.url).pathname;
-}
 
 export function fmt(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);

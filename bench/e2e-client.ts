@@ -1,6 +1,6 @@
 /**
  * A remote-write client in its own process, so that its CPU and throughput are measured like
- * ../shared/tools/raw-sender.mjs: same series, labels, batch size, lanes and time order.
+ * the reference sender (`reference-sender.ts`): same series, labels, batch size, lanes and time order.
  * Prints one JSON line (see `ClientResult`).
  *
  *   node dist/bench/e2e-client.js --impl rxprom|peer|source --url URL [--series 10000]
@@ -9,7 +9,7 @@
  * - `rxprom`: a generator Observable into `remoteWrite` (one reused label object per series,
  *   chunks of samples per macrotask, paused while the sink holds more than a few batches per lane).
  * - `peer`: `prometheus-remote-write` 0.5.1, one `pushTimeseries` call per batch, `lanes` calls
- *   in flight, each lane owning its series like raw-sender.
+ *   in flight, each lane owning its series like the reference sender.
  * - `source`: the rxprom generator alone, into a no-op subscriber (the cost of feeding the sink).
  */
 import { parseArgs } from 'node:util';
@@ -62,7 +62,7 @@ const MAX_SAMPLES = o.samples !== undefined ? Number(o.samples) : Infinity;
 if (!Number.isFinite(SECONDS) && !Number.isFinite(MAX_SAMPLES)) throw new Error('give --seconds or --samples');
 
 const sets = buildLabelSets(SERIES, Number(o.labels));
-// Same start as raw-sender: an hour ago, one second further on every pass over the series.
+// Same start as the reference sender: an hour ago, one second further on every pass over the series.
 const startTime = Date.now() - 3_600_000;
 
 /**

@@ -1,13 +1,13 @@
 /**
  * Benchmark 3: samples/s a real Prometheus and a real VictoriaMetrics accept from `remoteWrite`,
- * against ../shared/tools/raw-sender.mjs (labels pre-encoded, no compression: the ceiling) on the
+ * against the reference sender (`reference-sender.ts`: labels pre-encoded, no compression: the ceiling) on the
  * same workload: same series, 4 labels, batch 2000, 4 lanes, same time order. Each client runs
  * in its own process for the same duration, each against a fresh server; the two runs alternate.
  * Client and server share the machine's two cores, so client CPU is receiver CPU lost: the CPU of
  * both is reported.
  */
 import { startPrometheus, startVictoriaMetrics, type TsdbServer } from '../test/harness/servers.js';
-import { benchScript, figure, fmt, rawSenderPath, runNodeJson, sleep, type BenchContext, type Figure } from './common.js';
+import { benchScript, figure, fmt, runNodeJson, sleep, type BenchContext, type Figure } from './common.js';
 import type { ClientResult } from './e2e-client.js';
 import { processCpuSeconds } from './procstat.js';
 
@@ -56,23 +56,23 @@ export async function e2eBenchmark(context: BenchContext): Promise<Figure[]> {
   for (const { series, seconds, floor } of configs) {
     for (const server of servers) {
       const common = ['--series', String(series), '--batch', '2000', '--lanes', '4', '--labels', '4', '--seconds', String(seconds)];
-      const raw = await measure(server.start, (url) => [rawSenderPath(), '--url', url, ...common], seconds);
-      // rxprom as configured by default (snappy-compressed bodies), and with raw-sender's own
+      const raw = await measure(server.start, (url) => [benchScript('reference-sender'), '--url', url, ...common], seconds);
+      // rxprom as configured by default (snappy-compressed bodies), and with the reference sender's own
       // framing (literal-only snappy blocks: `compression: 'literal'`).
       for (const compression of ['snappy', 'literal'] as const) {
         const rx = await measure(server.start, (url) => [benchScript('e2e-client'), '--impl', 'rxprom', '--compression', compression, '--url', url, ...common], seconds);
         const ratio = rx.samplesPerSec / Math.max(1, raw.samplesPerSec);
         context.log(
           `e2e ${server.name} ${series} series, ${compression}: rxprom ${rx.samplesPerSec}/s (client ${fmt(rx.clientCpuPerMillion)} CPU-s/M, server ${fmt(rx.serverCpuPerMillion)}), ` +
-            `raw-sender ${raw.samplesPerSec}/s (client ${fmt(raw.clientCpuPerMillion)}, server ${fmt(raw.serverCpuPerMillion)}), ratio ${ratio.toFixed(2)}`,
+            `reference ${raw.samplesPerSec}/s (client ${fmt(raw.clientCpuPerMillion)}, server ${fmt(raw.serverCpuPerMillion)}), ratio ${ratio.toFixed(2)}`,
         );
-        const how = compression === 'snappy' ? '' : ", compression 'literal' (raw-sender's framing)";
+        const how = compression === 'snappy' ? '' : ", compression 'literal' (the reference sender's framing)";
         figures.push(
           figure('e2e', `${server.name} accepts from rxprom, ${series.toLocaleString('en-US')} series, ${seconds} s${how}`, rx.samplesPerSec, 'samples/s', {
-            comparison: { name: 'raw-sender.mjs (ceiling), same workload', value: raw.samplesPerSec },
-            floor: { text: `>= ${floor} x raw-sender`, met: ratio >= floor && rx.errors === 0 },
+            comparison: { name: 'reference sender (ceiling), same workload', value: raw.samplesPerSec },
+            floor: { text: `>= ${floor} x reference sender`, met: ratio >= floor && rx.errors === 0 },
             note:
-              `client CPU-s/M: rxprom ${fmt(rx.clientCpuPerMillion)}, raw-sender ${fmt(raw.clientCpuPerMillion)}; ` +
+              `client CPU-s/M: rxprom ${fmt(rx.clientCpuPerMillion)}, reference ${fmt(raw.clientCpuPerMillion)}; ` +
               `server CPU-s/M: ${fmt(rx.serverCpuPerMillion)} vs ${fmt(raw.serverCpuPerMillion)}` +
               (rx.errors + raw.errors > 0 ? `; errors rxprom ${rx.errors} (${rx.lastError}), raw ${raw.errors} (${raw.lastError})` : ''),
           }),

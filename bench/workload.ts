@@ -1,5 +1,5 @@
 /**
- * The benchmark workload, identical to ../shared/tools/raw-sender.mjs: series i has the labels
+ * The benchmark workload, identical to the reference sender's (`reference-sender.ts`): series i has the labels
  * `__name__="raw_sender_metric"`, `l1="s<i>"` and `l<k>="v<i % (10k)>"` for k = 2..labels-1.
  * One label object is built per series and reused for every sample of it, as a pipeline that
  * keys devices would do.
