@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { asyncScheduler, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { BatchWriter } from '../src/remote-write/batch-writer.js';
 import { DropLog } from '../src/remote-write/drop-log.js';
@@ -73,15 +74,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           maxRefusalSplits: config.maxRefusalSplits,
           metrics,
           logger,
+          // Every answer, halved pieces included, tells the health check whether the endpoint works.
+          onAnswer: (result, samples) => health.answered(result, samples),
         },
         new WriteRequestEncoder({ compression: config.compression }),
         client,
       );
       const abort = new AbortController();
+      // Each lane's request in flight listens on it (and the client once): not a leak.
+      setMaxListeners(config.shards + 8, abort.signal);
       const dropLog = new DropLog(logger);
       let sourceDone = false;
       let ended = false;
-      let misconfigured: Error | undefined;
       /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
       let clockError: { readonly error: unknown } | undefined;
 
@@ -96,8 +100,6 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         pending -= outcome.samples;
         metrics.activeSeriesCounted(interner.size);
         subscriber.next(outcome);
-        // A wrong URL path (the same 4xx again and again, nothing ever written) may fail the pipeline.
-        misconfigured ??= health.observe(outcome);
       };
 
       const send = async (batch: LaneBatch): Promise<void> => {
@@ -107,7 +109,6 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         } catch (caught) {
           error = caught;
         }
-        error ??= misconfigured;
         if (error !== undefined) end(error);
       };
 

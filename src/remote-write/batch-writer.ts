@@ -32,6 +32,12 @@ export interface BatchWriterOptions {
   readonly metrics: RemoteWriteMetrics;
   /** Must not throw (the sink wraps the user's logger). */
   readonly logger: Logger;
+  /**
+   * Sees every answer, halved pieces included, before it is acted on; an error it returns ends the
+   * pipeline at once, the answered piece dropped with it (the sink's check for a wrong URL path,
+   * which must not wait for a refused batch to be halved down to single samples).
+   */
+  readonly onAnswer?: (result: WriteResult, samples: number) => RemoteWriteError | undefined;
 }
 
 /** A range of a batch to send; `request` is its body when already encoded. */
@@ -91,6 +97,14 @@ export class BatchWriter {
       const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
       const result = await this.send(request, signal);
       if (result === undefined || signal.aborted) return undefined;
+      const stop = this.options.onAnswer?.(result, request.samples);
+      if (stop !== undefined) {
+        const detail = { samples: request.samples, series: request.series, attempts: result.attempts, ...(result.kind === 'response' ? { status: result.status, responseBody: result.body } : {}) };
+        this.options.metrics.requestFailed('non-retryable', detail.samples);
+        batch.settled = piece.end;
+        report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail });
+        return stop;
+      }
       if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits && this.options.onNonRetryable === 'discard') {
         refusals++;
         splits++;

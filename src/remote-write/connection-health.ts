@@ -11,6 +11,8 @@
 import { RemoteWriteError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteOutcome } from '../core/model.js';
+import { classifyStatus } from './http/classify.js';
+import type { WriteResult } from './http/write-client.js';
 
 /** Same-status rejections, before anything was written, that make the ERROR. */
 export const REJECTIONS_BEFORE_ERROR = 3;
@@ -88,6 +90,15 @@ export class ConnectionHealth {
    * The final outcome of a request (or of a sample dropped before sending, which is ignored).
    * Returns the error to fail the pipeline with when `failFastAfterRejections` is reached.
    */
+  /** One answer of the receiver to a request of `samples` samples (a network error is not an answer). */
+  answered(result: WriteResult, samples: number): RemoteWriteError | undefined {
+    if (result.kind !== 'response') return undefined;
+    const verdict = classifyStatus(result.status);
+    if (verdict === 'written') return this.observe({ type: 'written', samples, series: 0, attempts: result.attempts, status: result.status });
+    if (verdict !== 'non-retryable') return undefined;
+    return this.observe({ type: 'dropped', reason: 'non-retryable', samples, series: 0, attempts: result.attempts, status: result.status, responseBody: result.body });
+  }
+
   observe(outcome: WriteOutcome): RemoteWriteError | undefined {
     if (outcome.type === 'written') {
       this.everWritten = true;

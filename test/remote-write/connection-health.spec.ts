@@ -181,7 +181,8 @@ describe('ConnectionHealth', () => {
         assert.equal(error.status, 400);
         assert.equal(error.responseBody, 'unsupported path requested: /api/v1/writ');
         assert.match(error.message, /check the URL path/);
-        assert.deepEqual(outcomes, Array(4).fill('dropped non-retryable'));
+        // The 4 rejected requests, then every other accepted sample as aborted before the error.
+        assert.deepEqual(outcomes, [...Array(4).fill('dropped non-retryable'), ...Array(6).fill('dropped aborted')]);
         assert.equal(errors.length, 1, 'one ERROR');
       } finally {
         await server.close();
