@@ -4,9 +4,10 @@ import type { Labels, Sample } from '../src/core/model.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import { operate } from './internal/operate.js';
-import { SCALARS, sketchSettings, WindowAccumulator, type Aggregation, type ScalarAggregation } from './internal/window-accumulator.js';
+import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
+import { sketchSettings, WindowAccumulator } from './internal/window-accumulator.js';
 
-export type { Aggregation } from './internal/window-accumulator.js';
+export type { Aggregation } from './internal/aggregation.js';
 
 /** Why `tumblingWindow` dropped an element. */
 export type WindowDropReason = 'late' | 'invalid';

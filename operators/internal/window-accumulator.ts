@@ -4,10 +4,9 @@
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 
-/** A scalar aggregation, or a quantile (0 ≤ q ≤ 1) estimated with a DDSketch. */
-export type Aggregation = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'first' | 'last' | { readonly quantile: number };
-export type ScalarAggregation = Exclude<Aggregation, { quantile: number }>;
-export const SCALARS: readonly ScalarAggregation[] = ['count', 'sum', 'min', 'max', 'avg', 'first', 'last'];
+import type { Aggregation } from './aggregation.js';
+
+export { SCALARS, type Aggregation, type ScalarAggregation } from './aggregation.js';
 
 /** Windows of a series with up to this many values keep them and compute quantiles exactly. */
 export const EXACT_QUANTILE_VALUES = 64;

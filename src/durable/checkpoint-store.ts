@@ -59,7 +59,8 @@ export interface Checkpoint<S> {
   /** When it was saved, ms since the epoch. */
   readonly savedAt: number;
   readonly state: S;
-  readonly blobs: Readonly<Record<string, Buffer>>;
+  /** Node `Buffer`s at run time. */
+  readonly blobs: Readonly<Record<string, Uint8Array>>;
   /** The file it was read from or written to. */
   readonly file: string;
 }

@@ -61,7 +61,8 @@ export interface SpoolRecordRef {
 export interface SpoolRecord extends SpoolRecordRef {
   /** Samples in the body, as given to `append()`. */
   readonly samples: number;
-  readonly body: Buffer;
+  /** A Node `Buffer` at run time. */
+  readonly body: Uint8Array;
 }
 
 /** Damage found in a segment; everything from `offset` to the end of the segment is lost. */

@@ -11,8 +11,10 @@
  * at once without being sent as is: one bad sample in n costs between log2(n) and 2·log2(n)
  * extra requests.
  *
- * A policy of `'fail'` (and a fatal 401/403/404) ends in a `RemoteWriteError` after the outcome
- * that accounts for the refused piece; the rest of the batch is left unsettled for the sink.
+ * Halving happens under either `onNonRetryable` policy: with `'fail'` the pipeline then fails on
+ * the refused sample itself, its batch-mates sent before it written. A policy of `'fail'` (and a
+ * fatal 401/403/404) ends in a `RemoteWriteError` after the outcome that accounts for the refused
+ * piece; the rest of the batch is left unsettled for the sink.
  */
 import { classifyStatus } from './http/classify.js';
 import type { EncodedRequest, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
@@ -105,7 +107,7 @@ export class BatchWriter {
         report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail });
         return stop;
       }
-      if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits && this.options.onNonRetryable === 'discard') {
+      if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits) {
         refusals++;
         splits++;
         this.options.metrics.requestSplit();

@@ -40,7 +40,7 @@ export interface RemoteWriteOptions {
    */
   readonly failFastAfterRejections?: number;
   /**
-   * With `onNonRetryable: 'discard'`, a batch refused with 400 is halved and its halves sent again
+   * A batch refused with 400 is halved and its halves sent again
    * (recursively) so that only the refused samples are lost; this bounds the halvings per batch
    * (each costs at most two requests). 0 to 1000, default 32; 0 drops a refused batch whole.
    */

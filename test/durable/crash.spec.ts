@@ -56,7 +56,7 @@ describe('crash safety (SIGKILL)', () => {
       const spool = await DiskSpool.open({ directory, fsync: 'never', onProblem: (p) => problems.push(p) });
       const samples: number[] = [];
       for await (const record of spool.replay('0')) {
-        assert.ok(record.body.equals(crashBody(record.samples)), `record ${record.samples} intact`);
+        assert.ok(Buffer.from(record.body).equals(crashBody(record.samples)), `record ${record.samples} intact`);
         samples.push(record.samples);
       }
       await spool.close();
@@ -85,7 +85,7 @@ describe('crash safety (SIGKILL)', () => {
       assert.ok(loaded, 'a checkpoint loads');
       assert.ok(loaded.state.i >= last, `state ${loaded.state.i} covers the last reported save ${last}`);
       assert.equal(loaded.state.pad.length, loaded.state.i % 500);
-      assert.ok(loaded.blobs['blob']!.equals(crashBody(loaded.state.i)));
+      assert.ok(Buffer.from(loaded.blobs['blob']!).equals(crashBody(loaded.state.i)));
       assert.deepEqual(problems, [], 'rename makes a save all or nothing');
     }
   });

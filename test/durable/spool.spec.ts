@@ -164,7 +164,7 @@ describe('DiskSpool', () => {
     await reopened.append('t', body(2), 1);
     await reopened.close();
     const final = await open(dir);
-    assert.deepEqual((await replayAll(final, 't')).map((r) => [r.sequence, r.body.equals(body(r.sequence))]), [[0, true], [1, true], [2, true]]);
+    assert.deepEqual((await replayAll(final, 't')).map((r) => [r.sequence, Buffer.from(r.body).equals(body(r.sequence))]), [[0, true], [1, true], [2, true]]);
     assert.equal(final.stats().tornTails, 0);
     await final.close();
   });
@@ -219,7 +219,7 @@ describe('DiskSpool', () => {
           const problems: SpoolProblem[] = [];
           const reopened = await open(dir, { onProblem: (p) => problems.push(p) });
           const replayed = await replayAll(reopened, 'p');
-          for (const record of replayed) assert.ok(record.body.equals(body(record.sequence)), `record ${record.sequence} intact`);
+          for (const record of replayed) assert.ok(Buffer.from(record.body).equals(body(record.sequence)), `record ${record.sequence} intact`);
           const sequences = replayed.map((r) => r.sequence);
           assert.deepEqual(sequences, [...sequences].sort((a, b) => a - b));
           assert.equal(problems.length, 1, 'the damage is reported');

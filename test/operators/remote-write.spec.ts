@@ -651,15 +651,22 @@ describe('remoteWrite: a batch refused with 400 loses only the refused samples',
     assertSettled(sink.metrics, 101);
   });
 
-  it("with onNonRetryable 'fail', does not halve: the pipeline fails on the first refusal", async () => {
+  it("with onNonRetryable 'fail', halves too: the pipeline fails on the refused sample itself, what was sent before it written", async () => {
     await storeStaleSeries();
-    const { input } = workloadWithOneRefused(1);
+    const { input, refused } = workloadWithOneRefused(1);
     const sink = remoteWrite({ url: receiver.url, shards: 1, maxSamplesPerRequest: 101, maxDelayMs: 60_000, onNonRetryable: 'fail', logger: silentLogger });
     const outcomes: WriteOutcome[] = [];
     const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve }));
     assert.ok(error instanceof RemoteWriteError && error.status === 400);
-    assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 101]]);
-    assert.equal(receiver.stats().requests, 2);
+    const refusedOutcomes = outcomes.filter((o) => o.reason === 'non-retryable');
+    assert.equal(refusedOutcomes.length, 1);
+    assert.equal(refusedOutcomes[0].samples, 1);
+    assert.deepEqual(refusedOutcomes[0].sample, refused);
+    const written = outcomes.filter((o) => o.type === 'written').reduce((n, o) => n + o.samples, 0);
+    const aborted = outcomes.filter((o) => o.reason === 'aborted').reduce((n, o) => n + o.samples, 0);
+    assert.ok(written >= 37, `the 37 samples before the refused one are written (${written})`);
+    assert.equal(written + aborted + 1, 101);
+    assert.equal(stored().length, written, 'the receiver stores exactly what the outcomes call written');
     assertSettled(sink.metrics, 101);
   });
 });

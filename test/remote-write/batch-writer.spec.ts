@@ -86,16 +86,26 @@ describe('BatchWriter', () => {
     assert.equal(none.client.requests.length, 1);
   });
 
-  it('does not halve other refusals (413) nor under onNonRetryable fail', async () => {
+  it('does not halve other refusals (413), nor at all with maxRefusalSplits 0', async () => {
     const tooLarge = setup([1, 2, 3, 4]);
     tooLarge.client.script.push({ result: status(413, 'too large') });
     await tooLarge.write();
     assert.deepEqual(tooLarge.outcomes.map((o) => [o.type, o.reason, o.samples, o.status]), [['dropped', 'non-retryable', 4, 413]]);
-    const failing = setup([1, 2, 3, 4], { onNonRetryable: 'fail' });
+    const failing = setup([1, 2, 3, 4], { onNonRetryable: 'fail', maxRefusalSplits: 0 });
     failing.client.script.push({ result: status(400, 'nope') });
     const error = await failing.write();
     assert.ok(error instanceof RemoteWriteError && error.status === 400 && error.samples === 4);
     assert.equal(failing.outcomes.length, 1, 'the outcome comes before the error');
+  });
+
+  it("halves under onNonRetryable 'fail' too, then fails on the refused sample with the rest unsettled", async () => {
+    const failing = setup([1, 2, 3, 4], { onNonRetryable: 'fail' });
+    // Whole batch refused; first half written; second half halved unsent; its first sample refused.
+    failing.client.script.push({ result: status(400, 'nope') }, { result: written }, { result: status(400, 'nope') });
+    const error = await failing.write();
+    assert.ok(error instanceof RemoteWriteError && error.status === 400 && error.samples === 1);
+    assert.deepEqual(failing.outcomes.map((o) => [o.type, o.reason ?? '', o.samples]), [['written', '', 2], ['dropped', 'non-retryable', 1]]);
+    assert.equal(failing.client.requests.length, 3);
   });
 
   it('at the retry limit: discard, or fail with the rest of the batch left unsettled', async () => {
