@@ -1,39 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import { checkLabels } from '../../src/protocol/label-rules.js';
 import { decodeLabelsKey, encodeLabelsKey } from '../../src/core/series-key.js';
-
-/** The key as protobufjs-style code would write it: Buffer's UTF-8 for every string. */
-function referenceKey(names: string[], values: string[]): string {
-  const field = (tag: number, bytes: Buffer): Buffer => {
-    const length: number[] = [];
-    let n = bytes.length;
-    while (n >= 0x80) {
-      length.push((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    length.push(n);
-    return Buffer.concat([Buffer.from([tag, ...length]), bytes]);
-  };
-  const parts = names.map((name, i) => field(0x0a, Buffer.concat([field(0x0a, Buffer.from(name, 'utf8')), field(0x12, Buffer.from(values[i], 'utf8'))])));
-  return Buffer.concat(parts).toString('latin1');
-}
-
-describe('encodeLabelsKey', () => {
-  it('writes the bytes Buffer would for any strings: ASCII, UTF-8, lone surrogates, long ones (property)', () => {
-    const text = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ minLength: 60, maxLength: 300 }));
-    fc.assert(
-      fc.property(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 12 }), (pairs) => {
-        const names = pairs.map(([name]) => name);
-        const values = pairs.map(([, value]) => value);
-        assert.equal(encodeLabelsKey({ names, values }), referenceKey(names, values));
-      }),
-      { numRuns: 500 },
-    );
-    assert.equal(encodeLabelsKey({ names: ['\ud800'], values: ['é'] }), referenceKey(['\ud800'], ['é']));
-  });
-});
 
 describe('checkLabels', () => {
   it('sorts names byte-wise and removes empty values', () => {
