@@ -228,7 +228,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             dropReason = 'invalid';
             problem = `sample could not be read: ${describeError(error)}`;
           }
-          if (clockError !== undefined) return end(clockError.error);
+          if (clockError !== undefined) {
+            // The sample the clock failed on was read: it gets its outcome before the error.
+            const { error } = clockError;
+            dropOne(sample, 'aborted', `the clock failed: ${describeError(error)}`);
+            return end(error);
+          }
           if (problem !== null) return dropOne(sample, dropReason, problem);
           if (pending >= maxPendingSamples) {
             return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples are waiting to be sent`);
