@@ -216,8 +216,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const input = source.subscribe({
         next(sample) {
           metrics.sampleIn();
-          if (ended) {
-            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes): nobody can be told.
+          if (ended || subscriber.closed) {
+            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes), or after the
+            // subscriber left while a synchronous source was still pushing (the teardown runs only once
+            // the source's subscribe returns): nobody can be told, and nothing more may be sent.
             metrics.sampleDropped('aborted');
             return;
           }
@@ -246,6 +248,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         },
         error: (error: unknown) => end(error),
         complete: () => {
+          if (ended || subscriber.closed) return; // the teardown accounts for what the lanes hold
           // Flush every lane, then let each finish its queue: the last answer completes the output.
           sourceDone = true;
           for (const lane of lanes) lane.flush();

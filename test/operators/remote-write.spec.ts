@@ -2,7 +2,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter } from 'rxjs';
+import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import fc from 'fast-check';
 import { remoteWrite } from '../../operators/remote-write.js';
@@ -672,6 +672,19 @@ describe('remoteWrite: a batch refused with 400 loses only the refused samples',
 });
 
 describe('remoteWrite: samples pushed while the pipeline ends', () => {
+  it('a subscriber that unsubscribes while a synchronous source is still pushing stops the sink: nothing more is accepted or sent', async () => {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 10, maxDelayMs: 60_000, logger: silentLogger });
+    const unreadable: Sample = { labels: { __name__: 'm' }, value: 'not a number' as never, timestamp: 1_700_000_000_000 };
+    // take(1) unsubscribes on the first outcome (the unreadable sample's), while from() still pushes the other 100.
+    const outcomes = await lastValueFrom(from([unreadable, ...series(1, 100)]).pipe(sink, take(1), toArray()));
+    assert.deepEqual(outcomes.map((o) => o.reason), ['invalid']);
+    await tick();
+    assert.equal(client.requests.length, 0, 'no request is sent after the unsubscription');
+    assertSettled(sink.metrics, 101);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 100);
+  });
+
   it('a sample pushed from a handler of the aborted outcomes is counted as aborted, not left pending', async () => {
     const client = new ScriptedClient({ result: status(401, 'denied') });
     const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 60_000, logger: silentLogger });
