@@ -51,7 +51,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         url: config.displayUrl,
         logger,
         failFastAfterRejections: config.failFastAfterRejections,
-        pending: () => ({ samples: pending, requests: metrics.requestsInFlight }),
+        // This subscription's own: the metrics may be shared by other sinks and subscriptions.
+        pending: (): { samples: number; requests: number } => ({ samples: pending, requests: writer.requestsInFlight }),
       });
       const timestampGuard = new TimestampGuard(config);
       const client = config.client ?? new AxiosWriteClient({

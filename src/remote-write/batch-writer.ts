@@ -60,11 +60,19 @@ interface OutcomeDetail {
 }
 
 export class BatchWriter {
+  /** Requests of this writer being sent or retried now (the metrics may sum several sinks). */
+  private inFlight = 0;
+
   constructor(
     private readonly options: BatchWriterOptions,
     private readonly encoder: WriteRequestEncoder,
     private readonly client: WriteClient,
   ) {}
+
+  /** Requests this writer has in flight now: its sink's own, whoever else shares the metrics. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
 
   /**
    * Encodes a batch now, to be sent later. The sink encodes a batch as soon as it is full, so
@@ -131,6 +139,7 @@ export class BatchWriter {
     const { metrics } = this.options;
     if (signal.aborted) return Promise.resolve(undefined);
     metrics.requestStarted();
+    this.inFlight++;
     return new Promise<WriteResult | undefined>((resolve) => {
       let ended = false;
       const end = (result: WriteResult | undefined): void => {
@@ -138,6 +147,7 @@ export class BatchWriter {
         ended = true;
         signal.removeEventListener('abort', onAbort);
         metrics.requestEnded();
+        this.inFlight--;
         resolve(signal.aborted ? undefined : result);
       };
       // A client may settle late, or never, after an abort: the request ends now for the sink.

@@ -11,6 +11,8 @@ import { ConnectionHealth, REJECTIONS_BEFORE_ERROR, type ConnectionHealthOptions
 import { RemoteWriteError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { WriteOutcome } from '../../src/core/model.js';
+import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
+import { ScriptedClient } from './scripted-client.js';
 
 interface Line {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -162,6 +164,34 @@ describe('ConnectionHealth', () => {
         assert.equal(lines[0], 'warn remote-write endpoint is failing (status 503); retrying, samples wait in memory');
         assert.match(lines[1], /^info remote-write endpoint recovered after \d+\.\d s \(3 failed attempts\)$/);
       } finally {
+        await server.close();
+      }
+    });
+
+    it("the outage WARN counts the subscription's own pending samples and requests, not those of other sinks sharing its metrics", async () => {
+      let failuresLeft = 1;
+      const server = await serve((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(failuresLeft-- > 0 ? 503 : 204).end());
+      });
+      const metrics = new RemoteWriteMetrics();
+      const hung = new ScriptedClient();
+      hung.fallback = { hang: true };
+      // Another sink on the same metrics, with 5 samples in 5 requests that never end.
+      const other = from(samples(5)).pipe(remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: hung, metrics, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 1, logger: silentLogger })).subscribe();
+      const warnings: Array<Record<string, unknown>> = [];
+      const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void warnings.push(fields) };
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(metrics.requestsInFlight, 1, "the other sink's request is in flight");
+        const sink = remoteWrite({ url: `${server.url}/api/v1/write`, metrics, shards: 1, maxDelayMs: 1, retry: { initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }, logger });
+        const outcomes = await lastValueFrom(from(samples(2)).pipe(sink, toArray()));
+        assert.equal(outcomes[0].attempts, 2);
+        assert.equal(warnings.length, 1);
+        assert.equal(warnings[0]['pendingSamples'], 2);
+        assert.equal(warnings[0]['requestsInFlight'], 1);
+      } finally {
+        other.unsubscribe();
         await server.close();
       }
     });
