@@ -271,6 +271,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         ended = true;
         input.unsubscribe();
         abandon(false);
+        // Drops summed up for the log interval are logged now: an unsubscription must not hide them.
+        dropLog.flush();
         housekeeping.unsubscribe();
         try {
           client.close?.();

@@ -580,6 +580,20 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
     assertSettled(sink.metrics, 2);
   });
+
+  it('drops summed up in the log interval are logged when the subscriber unsubscribes, not lost from the logs', () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields) => void warnings.push(fields) };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: new ScriptedClient(), maxDelayMs: 60_000, logger });
+    const source = new Subject<Sample>();
+    const subscription = source.pipe(sink).subscribe();
+    for (let i = 0; i < 3; i++) source.next({ labels: { __name__: 'm' }, value: 'x' as never, timestamp: 1_700_000_000_000 + i });
+    // The first drop is logged at once, the next two are summed for the interval.
+    assert.deepEqual(warnings.map((w) => [w['reason'], w['samples']]), [['invalid', 1]]);
+    subscription.unsubscribe();
+    assert.deepEqual(warnings.map((w) => [w['reason'], w['samples']]), [['invalid', 1], ['invalid', 2]]);
+    assert.equal(sink.metrics.snapshot().samplesDropped.invalid, 3);
+  });
 });
 
 describe('remoteWrite: a batch refused with 400 loses only the refused samples', () => {
