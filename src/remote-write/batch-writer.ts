@@ -112,7 +112,8 @@ export class BatchWriter {
         const detail = { samples: request.samples, series: request.series, attempts: result.attempts, ...(result.kind === 'response' ? { status: result.status, responseBody: result.body } : {}) };
         this.options.metrics.requestFailed('non-retryable', detail.samples);
         batch.settled = piece.end;
-        report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail });
+        // Named when refused alone, as in every other outcome of a single refused sample.
+        report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail, ...(size === 1 ? { sample: sampleAt(columns, piece.start) } : {}) });
         return stop;
       }
       if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits) {

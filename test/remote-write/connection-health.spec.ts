@@ -219,6 +219,18 @@ describe('ConnectionHealth', () => {
       }
     });
 
+    it('a sample refused alone that reaches failFastAfterRejections is named in its outcome, as any sample refused alone', async () => {
+      const client = new ScriptedClient();
+      client.fallback = { result: { kind: 'response', status: 400, body: 'unsupported path', attempts: 1 } };
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/writ', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 60_000, failFastAfterRejections: 2, logger: silentLogger });
+      const input = samples(3);
+      const outcomes: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve(undefined) }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.deepEqual(outcomes.map((o) => [o.reason, o.samples, o.sample?.value]), [['non-retryable', 1, 0], ['non-retryable', 1, 1], ['aborted', 1, undefined]]);
+      assert.deepEqual(outcomes[1].sample, input[1]);
+    });
+
     it('validates failFastAfterRejections', () => {
       for (const bad of [-1, 1.5, 'yes', 2_000_000]) {
         assert.throws(
