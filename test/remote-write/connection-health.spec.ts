@@ -219,6 +219,22 @@ describe('ConnectionHealth', () => {
       }
     });
 
+    it('failFastAfterRejections reached while a refused batch is being halved: the answered half dropped, the rest of the batch aborted, each sample once', async () => {
+      const client = new ScriptedClient();
+      client.fallback = { result: { kind: 'response', status: 400, body: 'unsupported path', attempts: 1 } };
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/writ', client, shards: 1, maxSamplesPerRequest: 8, maxDelayMs: 60_000, failFastAfterRejections: 2, logger: silentLogger });
+      const outcomes: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(samples(8)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve(undefined) }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.match(error.message, /check the URL path/);
+      // The batch of 8 refused (1), its first half refused (2): the check stops there.
+      assert.deepEqual(client.requests.map((r) => r.samples), [8, 4]);
+      assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['non-retryable', 4], ['aborted', 4]]);
+      const m = sink.metrics.snapshot();
+      assert.deepEqual([m.samplesIn, m.samplesDropped['non-retryable'], m.samplesDropped.aborted, m.samplesPending, m.requestsInFlight], [8, 4, 4, 0, 0]);
+      assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn);
+    });
+
     it('a sample refused alone that reaches failFastAfterRejections is named in its outcome, as any sample refused alone', async () => {
       const client = new ScriptedClient();
       client.fallback = { result: { kind: 'response', status: 400, body: 'unsupported path', attempts: 1 } };
