@@ -8,7 +8,7 @@ import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
-import { guardOrder, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
+import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
@@ -202,7 +202,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         }
         const series = interner.resolve(sample.labels);
         if (typeof series === 'string') return series;
-        const verdict = guardOrder(series, millis);
+        // Only checked here: the series' newest moves once the sample is admitted (an overflow is not).
+        const verdict = orderOf(series, millis);
         if (verdict !== 'ok') {
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
@@ -245,6 +246,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           metrics.samplesAccepted(1);
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
+          series.lastTimestamp = acceptedMillis;
           lanes[series.lane].push(series, acceptedValue, acceptedMillis);
         },
         error: (error: unknown) => end(error),

@@ -334,6 +334,24 @@ describe('remoteWrite', () => {
     assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 3);
   });
 
+  it('a sample dropped as overflow does not become its series\' newest: sent again once there is room, it is written', async () => {
+    const client = new ScriptedClient({ result: written, delayMs: 5 });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 0, maxPendingSamples: 1, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const done = new Promise<void>((resolve) => source.pipe(sink).subscribe({ next: (o) => outcomes.push(o), complete: resolve }));
+    const [first, second] = series(1, 2);
+    source.next(first); // accepted, its request answered after 5 ms
+    source.next(second); // no room yet: overflow
+    await tick();
+    source.next(second); // the source sends it again (e.g. redelivery) once there is room
+    source.complete();
+    await done;
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason]), [['dropped', 'overflow'], ['written', undefined], ['written', undefined]]);
+    assert.deepEqual(client.requests.map((r) => r.request.timeseries[0].samples.map((x) => Number(x.timestamp))), [[first.timestamp], [second.timestamp]]);
+    assertSettled(sink.metrics, 3);
+  });
+
   it('signs every attempt, with the body it sends', async () => {
     server.answers.push({ status: 503 });
     const bodies: number[] = [];
