@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Sample, WriteOutcome } from '../../src/core/model.js';
 import { decodeWriteRequest } from '../../src/protocol/reference.js';
@@ -51,6 +52,15 @@ describe('TimestampGuard', () => {
     assert.equal(reads, readsBefore, 'samples well inside the bound do not read the clock');
     now += 1000; // the clock moved on: the same timestamp is now inside
     assert.equal(guard.check(1_600_001), 'ok');
+  });
+
+  it('a clock reading that is no time (NaN, Infinity, not a number) throws a ConfigError naming the clock, instead of turning the bounds off', () => {
+    for (const reading of [NaN, Infinity, undefined]) {
+      const future = new TimestampGuard({ maxFutureMs: 600_000, maxAgeMs: Infinity, now: () => reading as number });
+      assert.throws(() => future.check(1e15), (e: unknown) => e instanceof ConfigError && /"clock"/.test(e.message) && e.message.includes(String(reading)));
+      const past = new TimestampGuard({ maxFutureMs: Infinity, maxAgeMs: 1000, now: () => reading as number });
+      assert.throws(() => past.check(0), (e: unknown) => e instanceof ConfigError && /"clock"/.test(e.message));
+    }
   });
 
   it('refuses a timestamp more than maxAgeMs behind the clock, only when the bound is on', () => {
@@ -118,6 +128,20 @@ describe('remoteWrite: timestamp checks', () => {
     assert.equal(m.samplesDropped.aborted, 2);
     assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn, 'samplesIn = written + dropped + pending');
     assert.equal(client.requests.length, 0);
+  });
+
+  it('a clock that later returns NaN errors the stream rather than letting a far-future sample through', async () => {
+    let readings = 0;
+    const clock = (): number => (++readings > 1 ? NaN : NOW);
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock, maxDelayMs: 60_000, logger: silentLogger });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      from([{ labels, value: 1, timestamp: NOW + 365 * 86_400_000 }]).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }),
+    );
+    assert.ok(error instanceof ConfigError && /"clock"/.test(error.message), String(error));
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['aborted', 1]]);
+    assert.equal(client.requests.length, 0, 'nothing sent');
   });
 
   it('drops a timestamp of 2^63 or 1e20 as invalid, sends 2^60 with the exact varint, and counts every sample', async () => {
