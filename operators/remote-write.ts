@@ -8,7 +8,7 @@ import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
-import { guardOrder, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
+import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
@@ -51,7 +51,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         url: config.displayUrl,
         logger,
         failFastAfterRejections: config.failFastAfterRejections,
-        pending: () => ({ samples: pending, requests: metrics.requestsInFlight }),
+        // This subscription's own: the metrics may be shared by other sinks and subscriptions.
+        pending: (): { samples: number; requests: number } => ({ samples: pending, requests: writer.requestsInFlight }),
       });
       const timestampGuard = new TimestampGuard(config);
       const client = config.client ?? new AxiosWriteClient({
@@ -201,7 +202,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         }
         const series = interner.resolve(sample.labels);
         if (typeof series === 'string') return series;
-        const verdict = guardOrder(series, millis);
+        // Only checked here: the series' newest moves once the sample is admitted (an overflow is not).
+        const verdict = orderOf(series, millis);
         if (verdict !== 'ok') {
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
@@ -216,8 +218,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const input = source.subscribe({
         next(sample) {
           metrics.sampleIn();
-          if (ended) {
-            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes): nobody can be told.
+          if (ended || subscriber.closed) {
+            // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes), or after the
+            // subscriber left while a synchronous source was still pushing (the teardown runs only once
+            // the source's subscribe returns): nobody can be told, and nothing more may be sent.
             metrics.sampleDropped('aborted');
             return;
           }
@@ -228,7 +232,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             dropReason = 'invalid';
             problem = `sample could not be read: ${describeError(error)}`;
           }
-          if (clockError !== undefined) return end(clockError.error);
+          if (clockError !== undefined) {
+            // The sample the clock failed on was read: it gets its outcome before the error.
+            const { error } = clockError;
+            dropOne(sample, 'aborted', `the clock failed: ${describeError(error)}`);
+            return end(error);
+          }
           if (problem !== null) return dropOne(sample, dropReason, problem);
           if (pending >= maxPendingSamples) {
             return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples are waiting to be sent`);
@@ -237,10 +246,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           metrics.samplesAccepted(1);
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
+          series.lastTimestamp = acceptedMillis;
           lanes[series.lane].push(series, acceptedValue, acceptedMillis);
         },
         error: (error: unknown) => end(error),
         complete: () => {
+          if (ended || subscriber.closed) return; // the teardown accounts for what the lanes hold
           // Flush every lane, then let each finish its queue: the last answer completes the output.
           sourceDone = true;
           for (const lane of lanes) lane.flush();
@@ -262,6 +273,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         ended = true;
         input.unsubscribe();
         abandon(false);
+        // Drops summed up for the log interval are logged now: an unsubscription must not hide them.
+        dropLog.flush();
         housekeeping.unsubscribe();
         try {
           client.close?.();

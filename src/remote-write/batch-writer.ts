@@ -60,11 +60,19 @@ interface OutcomeDetail {
 }
 
 export class BatchWriter {
+  /** Requests of this writer being sent or retried now (the metrics may sum several sinks). */
+  private inFlight = 0;
+
   constructor(
     private readonly options: BatchWriterOptions,
     private readonly encoder: WriteRequestEncoder,
     private readonly client: WriteClient,
   ) {}
+
+  /** Requests this writer has in flight now: its sink's own, whoever else shares the metrics. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
 
   /**
    * Encodes a batch now, to be sent later. The sink encodes a batch as soon as it is full, so
@@ -104,7 +112,8 @@ export class BatchWriter {
         const detail = { samples: request.samples, series: request.series, attempts: result.attempts, ...(result.kind === 'response' ? { status: result.status, responseBody: result.body } : {}) };
         this.options.metrics.requestFailed('non-retryable', detail.samples);
         batch.settled = piece.end;
-        report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail });
+        // Named when refused alone, as in every other outcome of a single refused sample.
+        report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail, ...(size === 1 ? { sample: sampleAt(columns, piece.start) } : {}) });
         return stop;
       }
       if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits) {
@@ -131,6 +140,7 @@ export class BatchWriter {
     const { metrics } = this.options;
     if (signal.aborted) return Promise.resolve(undefined);
     metrics.requestStarted();
+    this.inFlight++;
     return new Promise<WriteResult | undefined>((resolve) => {
       let ended = false;
       const end = (result: WriteResult | undefined): void => {
@@ -138,6 +148,7 @@ export class BatchWriter {
         ended = true;
         signal.removeEventListener('abort', onAbort);
         metrics.requestEnded();
+        this.inFlight--;
         resolve(signal.aborted ? undefined : result);
       };
       // A client may settle late, or never, after an abort: the request ends now for the sink.

@@ -126,9 +126,16 @@ export type OrderVerdict = 'ok' | 'duplicate' | 'out-of-order';
 
 /** Accepts a timestamp newer than the series' newest (and remembers it); refuses any other. */
 export function guardOrder(record: SeriesRecord, timestamp: number): OrderVerdict {
-  if (timestamp > record.lastTimestamp) {
-    record.lastTimestamp = timestamp;
-    return 'ok';
-  }
+  const verdict = orderOf(record, timestamp);
+  if (verdict === 'ok') record.lastTimestamp = timestamp;
+  return verdict;
+}
+
+/**
+ * What `guardOrder` would say, without remembering the timestamp: for a caller that may still
+ * refuse the sample for another reason (the sink's admission), and remembers it once accepted.
+ */
+export function orderOf(record: SeriesRecord, timestamp: number): OrderVerdict {
+  if (timestamp > record.lastTimestamp) return 'ok';
   return timestamp === record.lastTimestamp ? 'duplicate' : 'out-of-order';
 }

@@ -10,6 +10,8 @@
  * alone what Prometheus would refuse with a whole batch.
  */
 
+import { ConfigError, Undisclosed } from '../core/errors.js';
+
 /** The smallest int64. */
 export const INT64_MIN = -(2 ** 63);
 /** The largest int64 a double holds (the next double up is 2^63, past the int64 maximum). */
@@ -62,15 +64,27 @@ export class TimestampGuard {
     if (this.maxFutureMs !== Infinity && millis > this.clock + this.maxFutureMs) {
       // The clock moves forward, so an old reading can only make the bound stricter: read it
       // again before refusing, and not at all for the usual sample that is well inside.
-      this.clock = this.now();
+      this.clock = this.read();
       if (millis > this.clock + this.maxFutureMs) return 'too-far-in-future';
     }
     if (this.maxAgeMs !== Infinity) {
       // An old reading would make this bound looser: read the clock for every sample.
-      this.clock = this.now();
+      this.clock = this.read();
       if (millis < this.clock - this.maxAgeMs) return 'too-old';
     }
     return 'ok';
+  }
+
+  /**
+   * Reads the clock. A reading that is no time (NaN, infinite, not a number) would make every
+   * comparison false and let any timestamp through: it throws, as a clock that throws does.
+   */
+  private read(): number {
+    const reading: unknown = this.now();
+    if (typeof reading !== 'number' || !Number.isFinite(reading)) {
+      throw new ConfigError('clock', 'a function returning the time in ms since the epoch (a finite number)', new Undisclosed(`a function that returned ${String(reading)}`));
+    }
+    return reading;
   }
 
   /** A message for a refused timestamp (after `check` said so: uses its clock reading). */

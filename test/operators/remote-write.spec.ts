@@ -2,7 +2,7 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter } from 'rxjs';
+import { from, lastValueFrom, toArray, Subject, firstValueFrom, filter, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import fc from 'fast-check';
 import { remoteWrite } from '../../operators/remote-write.js';
@@ -334,6 +334,24 @@ describe('remoteWrite', () => {
     assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 3);
   });
 
+  it('a sample dropped as overflow does not become its series\' newest: sent again once there is room, it is written', async () => {
+    const client = new ScriptedClient({ result: written, delayMs: 5 });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 0, maxPendingSamples: 1, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes: WriteOutcome[] = [];
+    const done = new Promise<void>((resolve) => source.pipe(sink).subscribe({ next: (o) => outcomes.push(o), complete: resolve }));
+    const [first, second] = series(1, 2);
+    source.next(first); // accepted, its request answered after 5 ms
+    source.next(second); // no room yet: overflow
+    await tick();
+    source.next(second); // the source sends it again (e.g. redelivery) once there is room
+    source.complete();
+    await done;
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason]), [['dropped', 'overflow'], ['written', undefined], ['written', undefined]]);
+    assert.deepEqual(client.requests.map((r) => r.request.timeseries[0].samples.map((x) => Number(x.timestamp))), [[first.timestamp], [second.timestamp]]);
+    assertSettled(sink.metrics, 3);
+  });
+
   it('signs every attempt, with the body it sends', async () => {
     server.answers.push({ status: 503 });
     const bodies: number[] = [];
@@ -580,6 +598,20 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
     assertSettled(sink.metrics, 2);
   });
+
+  it('drops summed up in the log interval are logged when the subscriber unsubscribes, not lost from the logs', () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields) => void warnings.push(fields) };
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: new ScriptedClient(), maxDelayMs: 60_000, logger });
+    const source = new Subject<Sample>();
+    const subscription = source.pipe(sink).subscribe();
+    for (let i = 0; i < 3; i++) source.next({ labels: { __name__: 'm' }, value: 'x' as never, timestamp: 1_700_000_000_000 + i });
+    // The first drop is logged at once, the next two are summed for the interval.
+    assert.deepEqual(warnings.map((w) => [w['reason'], w['samples']]), [['invalid', 1]]);
+    subscription.unsubscribe();
+    assert.deepEqual(warnings.map((w) => [w['reason'], w['samples']]), [['invalid', 1], ['invalid', 2]]);
+    assert.equal(sink.metrics.snapshot().samplesDropped.invalid, 3);
+  });
 });
 
 describe('remoteWrite: a batch refused with 400 loses only the refused samples', () => {
@@ -672,6 +704,19 @@ describe('remoteWrite: a batch refused with 400 loses only the refused samples',
 });
 
 describe('remoteWrite: samples pushed while the pipeline ends', () => {
+  it('a subscriber that unsubscribes while a synchronous source is still pushing stops the sink: nothing more is accepted or sent', async () => {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 10, maxDelayMs: 60_000, logger: silentLogger });
+    const unreadable: Sample = { labels: { __name__: 'm' }, value: 'not a number' as never, timestamp: 1_700_000_000_000 };
+    // take(1) unsubscribes on the first outcome (the unreadable sample's), while from() still pushes the other 100.
+    const outcomes = await lastValueFrom(from([unreadable, ...series(1, 100)]).pipe(sink, take(1), toArray()));
+    assert.deepEqual(outcomes.map((o) => o.reason), ['invalid']);
+    await tick();
+    assert.equal(client.requests.length, 0, 'no request is sent after the unsubscription');
+    assertSettled(sink.metrics, 101);
+    assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 100);
+  });
+
   it('a sample pushed from a handler of the aborted outcomes is counted as aborted, not left pending', async () => {
     const client = new ScriptedClient({ result: status(401, 'denied') });
     const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 2, maxDelayMs: 60_000, logger: silentLogger });

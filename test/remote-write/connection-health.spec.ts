@@ -11,6 +11,8 @@ import { ConnectionHealth, REJECTIONS_BEFORE_ERROR, type ConnectionHealthOptions
 import { RemoteWriteError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { WriteOutcome } from '../../src/core/model.js';
+import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
+import { ScriptedClient } from './scripted-client.js';
 
 interface Line {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -166,6 +168,34 @@ describe('ConnectionHealth', () => {
       }
     });
 
+    it("the outage WARN counts the subscription's own pending samples and requests, not those of other sinks sharing its metrics", async () => {
+      let failuresLeft = 1;
+      const server = await serve((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(failuresLeft-- > 0 ? 503 : 204).end());
+      });
+      const metrics = new RemoteWriteMetrics();
+      const hung = new ScriptedClient();
+      hung.fallback = { hang: true };
+      // Another sink on the same metrics, with 5 samples in 5 requests that never end.
+      const other = from(samples(5)).pipe(remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client: hung, metrics, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 1, logger: silentLogger })).subscribe();
+      const warnings: Array<Record<string, unknown>> = [];
+      const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void warnings.push(fields) };
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(metrics.requestsInFlight, 1, "the other sink's request is in flight");
+        const sink = remoteWrite({ url: `${server.url}/api/v1/write`, metrics, shards: 1, maxDelayMs: 1, retry: { initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }, logger });
+        const outcomes = await lastValueFrom(from(samples(2)).pipe(sink, toArray()));
+        assert.equal(outcomes[0].attempts, 2);
+        assert.equal(warnings.length, 1);
+        assert.equal(warnings[0]['pendingSamples'], 2);
+        assert.equal(warnings[0]['requestsInFlight'], 1);
+      } finally {
+        other.unsubscribe();
+        await server.close();
+      }
+    });
+
     it('failFastAfterRejections fails the pipeline when nothing was written and every request got the same 400', async () => {
       const server = await serve((req, res) => {
         req.resume();
@@ -187,6 +217,34 @@ describe('ConnectionHealth', () => {
       } finally {
         await server.close();
       }
+    });
+
+    it('failFastAfterRejections reached while a refused batch is being halved: the answered half dropped, the rest of the batch aborted, each sample once', async () => {
+      const client = new ScriptedClient();
+      client.fallback = { result: { kind: 'response', status: 400, body: 'unsupported path', attempts: 1 } };
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/writ', client, shards: 1, maxSamplesPerRequest: 8, maxDelayMs: 60_000, failFastAfterRejections: 2, logger: silentLogger });
+      const outcomes: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(samples(8)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve(undefined) }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.match(error.message, /check the URL path/);
+      // The batch of 8 refused (1), its first half refused (2): the check stops there.
+      assert.deepEqual(client.requests.map((r) => r.samples), [8, 4]);
+      assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['non-retryable', 4], ['aborted', 4]]);
+      const m = sink.metrics.snapshot();
+      assert.deepEqual([m.samplesIn, m.samplesDropped['non-retryable'], m.samplesDropped.aborted, m.samplesPending, m.requestsInFlight], [8, 4, 4, 0, 0]);
+      assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn);
+    });
+
+    it('a sample refused alone that reaches failFastAfterRejections is named in its outcome, as any sample refused alone', async () => {
+      const client = new ScriptedClient();
+      client.fallback = { result: { kind: 'response', status: 400, body: 'unsupported path', attempts: 1 } };
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/writ', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 60_000, failFastAfterRejections: 2, logger: silentLogger });
+      const input = samples(3);
+      const outcomes: WriteOutcome[] = [];
+      const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve(undefined) }));
+      assert.ok(error instanceof RemoteWriteError);
+      assert.deepEqual(outcomes.map((o) => [o.reason, o.samples, o.sample?.value]), [['non-retryable', 1, 0], ['non-retryable', 1, 1], ['aborted', 1, undefined]]);
+      assert.deepEqual(outcomes[1].sample, input[1]);
     });
 
     it('validates failFastAfterRejections', () => {

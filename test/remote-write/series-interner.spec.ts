@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { guardOrder, SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
+import { guardOrder, orderOf, SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
 
 describe('SeriesInterner', () => {
   it('gives one record per series whatever the label order or object identity', () => {
@@ -59,5 +59,15 @@ describe('guardOrder', () => {
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     assert.deepEqual([10, 10, 9, 11, 11, 5, 12].map((t) => guardOrder(record, t)), ['ok', 'duplicate', 'out-of-order', 'ok', 'duplicate', 'out-of-order', 'ok']);
     assert.equal(record.lastTimestamp, 12);
+  });
+});
+
+describe('orderOf', () => {
+  it('says what guardOrder would, without remembering the timestamp', () => {
+    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
+    guardOrder(record, 10);
+    assert.deepEqual([11, 11, 10, 9].map((t) => orderOf(record, t)), ['ok', 'ok', 'duplicate', 'out-of-order']);
+    assert.equal(record.lastTimestamp, 10, 'unchanged');
   });
 });

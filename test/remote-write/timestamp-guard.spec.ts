@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { Sample } from '../../src/core/model.js';
+import type { Sample, WriteOutcome } from '../../src/core/model.js';
 import { decodeWriteRequest } from '../../src/protocol/reference.js';
 import { snappyUncompress } from '../../src/protocol/snappy.js';
 import type { WriteClient, WriteResult } from '../../src/remote-write/http/write-client.js';
@@ -53,6 +54,15 @@ describe('TimestampGuard', () => {
     assert.equal(guard.check(1_600_001), 'ok');
   });
 
+  it('a clock reading that is no time (NaN, Infinity, not a number) throws a ConfigError naming the clock, instead of turning the bounds off', () => {
+    for (const reading of [NaN, Infinity, undefined]) {
+      const future = new TimestampGuard({ maxFutureMs: 600_000, maxAgeMs: Infinity, now: () => reading as number });
+      assert.throws(() => future.check(1e15), (e: unknown) => e instanceof ConfigError && /"clock"/.test(e.message) && e.message.includes(String(reading)));
+      const past = new TimestampGuard({ maxFutureMs: Infinity, maxAgeMs: 1000, now: () => reading as number });
+      assert.throws(() => past.check(0), (e: unknown) => e instanceof ConfigError && /"clock"/.test(e.message));
+    }
+  });
+
   it('refuses a timestamp more than maxAgeMs behind the clock, only when the bound is on', () => {
     let now = 10_000_000;
     const guard = new TimestampGuard({ maxFutureMs: Infinity, maxAgeMs: 3_000_000, now: () => now });
@@ -88,6 +98,50 @@ describe('remoteWrite: timestamp checks', () => {
     await assert.rejects(lastValueFrom(from(input).pipe(sink, toArray())), (error) => error === broken);
     assert.equal(readings, 4);
     assert.equal(sink.metrics.snapshot().samplesIn, 2);
+  });
+
+  it('a clock that throws accounts for the sample it was reading and for every accepted one before the error', async () => {
+    let readings = 0;
+    const broken = new Error('clock broke');
+    const clock = (): number => {
+      if (++readings > 3) throw broken;
+      return NOW;
+    };
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock, maxAgeMs: 60_000, maxDelayMs: 60_000, logger: silentLogger });
+    const input: Sample[] = [
+      { labels, value: 1, timestamp: NOW - 10 },
+      { labels, value: 2, timestamp: NOW - 5 },
+    ];
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }));
+    assert.equal(error, broken);
+    // Sample 1 waits in its lane (aborted by the end); sample 2 is the one the clock failed on.
+    assert.equal(outcomes.reduce((n, o) => n + o.samples, 0), 2, 'one outcome per input sample');
+    const own = outcomes.find((o) => o.sample?.value === 2);
+    assert.equal(own?.type, 'dropped');
+    assert.equal(own?.reason, 'aborted');
+    assert.match(own?.message ?? '', /clock broke/);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesIn, 2);
+    assert.equal(m.samplesPending, 0);
+    assert.equal(m.samplesDropped.aborted, 2);
+    assert.equal(m.samplesWritten + m.samplesDroppedTotal + m.samplesPending, m.samplesIn, 'samplesIn = written + dropped + pending');
+    assert.equal(client.requests.length, 0);
+  });
+
+  it('a clock that later returns NaN errors the stream rather than letting a far-future sample through', async () => {
+    let readings = 0;
+    const clock = (): number => (++readings > 1 ? NaN : NOW);
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, clock, maxDelayMs: 60_000, logger: silentLogger });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      from([{ labels, value: 1, timestamp: NOW + 365 * 86_400_000 }]).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }),
+    );
+    assert.ok(error instanceof ConfigError && /"clock"/.test(error.message), String(error));
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['aborted', 1]]);
+    assert.equal(client.requests.length, 0, 'nothing sent');
   });
 
   it('drops a timestamp of 2^63 or 1e20 as invalid, sends 2^60 with the exact varint, and counts every sample', async () => {
