@@ -3,6 +3,7 @@ import { ConfigError } from '../src/core/errors.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 import { operate } from './internal/operate.js';
 import { KeyState } from './internal/reorder-key-state.js';
+import { releaseInOrder } from './internal/release-in-order.js';
 import { WatermarkHeap } from './internal/watermark-heap.js';
 
 export interface ReorderByWatermarkOptions<T> {
@@ -258,17 +259,13 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         timer?.unsubscribe();
         timer = null;
         // Everything left, in event-time order across keys (arrival order on ties).
-        const rest: Array<{ time: number; seq: number; state: KeyState<T> }> = [];
-        for (let state = head; state !== null; state = state.next) {
-          for (let i = 0; i < state.times.length; i++) rest.push({ time: state.times[i], seq: state.seqs[i], state });
-        }
-        rest.sort((a, b) => a.time - b.time || a.seq - b.seq);
-        // Each key's heap pops in the same order as its entries sort, so popping per entry releases them in order.
-        for (const entry of rest) {
-          if (destination.closed) return;
-          releaseTop(entry.state);
-        }
-        destination.complete();
+        const holding: Array<KeyState<T>> = [];
+        for (let state = head; state !== null; state = state.next) holding.push(state);
+        releaseInOrder(holding, (state) => {
+          releaseTop(state);
+          return !destination.closed;
+        });
+        if (!destination.closed) destination.complete();
       },
       finalize() {
         live.splice(live.indexOf(output), 1);

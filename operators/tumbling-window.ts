@@ -114,6 +114,12 @@ const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
   count: '_count', sum: '_sum', min: '_min', max: '_max', avg: '_avg', first: '_first', last: '_last',
 };
 
+/** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
+function setLabel(target: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
+}
+
 /**
  * The series key of an output label set (the canonical one, shared with the sink), or why the set
  * cannot name a series here: not an object, no `__name__`, a value that is not a string.
@@ -223,13 +229,14 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       let state = series.get(checked.key);
       if (state === undefined) {
         const metric = labels['__name__'];
-        const entries = Object.keys(labels).map((name): [string, string] => [name, labels[name]]);
+        const names = Object.keys(labels).filter((name) => name !== '__name__');
+        // Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
         const built = aggregations.map((aggregation): Labels => {
-          const own = entries.filter(([name]) => name !== '__name__' && (typeof aggregation !== 'object' || name !== 'quantile'));
-          own.push(['__name__', outputName(aggregation, metric)]);
-          if (typeof aggregation === 'object') own.push(['quantile', String(aggregation.quantile)]);
-          // fromEntries defines own properties: a label named __proto__ stays a label.
-          return Object.freeze(Object.fromEntries(own));
+          const own: Record<string, string> = {};
+          for (const name of names) if (typeof aggregation !== 'object' || name !== 'quantile') setLabel(own, name, labels[name]);
+          setLabel(own, '__name__', outputName(aggregation, metric));
+          if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
+          return Object.freeze(own);
         });
         state = { key: checked.key, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
         series.set(checked.key, state);

@@ -12,7 +12,7 @@
  * - `finalize` runs exactly once, when the output closes however it closes: it clears timers and
  *   buffers. Timers armed with `context.schedule` are cancelled before it runs.
  */
-import { Observable, type OperatorFunction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscriber, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 
 /** What an operator's subscription may use. */
 export interface OperatorContext<R> {
@@ -38,22 +38,89 @@ export interface OperatorHooks<T> {
   finalize?(): void;
 }
 
+/** Errors the output unless it has closed already (then the error has nowhere to go, and rethrowing would escape). */
+function fail(destination: Subscriber<unknown>, error: unknown): void {
+  if (!destination.closed) destination.error(error);
+}
+
+/**
+ * The subscriber handed to the source. Being a `Subscriber`, the source calls it directly: no
+ * wrapping observer and no second try/catch per element, and one guarded call to the hook.
+ */
+class HookSubscriber<T, R> extends Subscriber<T> {
+  constructor(
+    private readonly output: Subscriber<R>,
+    private readonly hooks: OperatorHooks<T>,
+  ) {
+    // No destination: the operator's teardown unsubscribes this; events go to the hooks.
+    super();
+  }
+
+  protected override _next(value: T): void {
+    // The output may close while the source is still emitting synchronously, before the teardown is registered.
+    if (this.output.closed) return;
+    try {
+      this.hooks.next(value);
+    } catch (error) {
+      fail(this.output, error);
+    }
+  }
+
+  // The source has ended: like any Subscriber, this one then unsubscribes (the source's teardown runs now,
+  // even when the operator completes its output later).
+  protected override _error(error: unknown): void {
+    try {
+      this.forwardError(error);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      this.forwardComplete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  private forwardError(error: unknown): void {
+    const output = this.output;
+    if (output.closed) return;
+    if (this.hooks.error !== undefined) {
+      try {
+        this.hooks.error(error);
+      } catch (hookError) {
+        return fail(output, hookError);
+      }
+    }
+    output.error(error);
+  }
+
+  private forwardComplete(): void {
+    const output = this.output;
+    if (output.closed) return;
+    if (this.hooks.complete === undefined) return output.complete();
+    try {
+      this.hooks.complete();
+    } catch (error) {
+      fail(output, error);
+    }
+  }
+}
+
 /** Builds an operator from what one subscription does. */
 export function operate<T, R>(init: (context: OperatorContext<R>) => OperatorHooks<T>): OperatorFunction<T, R> {
   return (source) =>
     new Observable<R>((destination) => {
       const timers = new Set<Subscription>();
-      const fail = (error: unknown): void => {
-        // Already closed: the error has nowhere to go, and rethrowing would escape.
-        if (!destination.closed) destination.error(error);
-      };
       const context: OperatorContext<R> = {
         destination,
         guard(work) {
           try {
             work();
           } catch (error) {
-            fail(error);
+            fail(destination, error);
           }
         },
         schedule(scheduler, work, delay) {
@@ -64,7 +131,7 @@ export function operate<T, R>(init: (context: OperatorContext<R>) => OperatorHoo
             try {
               work();
             } catch (error) {
-              fail(error);
+              fail(destination, error);
             }
           }, delay);
           // A scheduler may run the work synchronously (delay 0 on a queue scheduler): then it is done already.
@@ -93,36 +160,8 @@ export function operate<T, R>(init: (context: OperatorContext<R>) => OperatorHoo
         finalize();
         return undefined;
       }
-      const onComplete = hooks.complete;
-      const onError = hooks.error;
-      const upstream = source.subscribe({
-        next(value) {
-          if (destination.closed) return;
-          try {
-            hooks.next(value);
-          } catch (error) {
-            fail(error);
-          }
-        },
-        error(error: unknown) {
-          if (destination.closed) return;
-          try {
-            onError?.(error);
-          } catch (hookError) {
-            return fail(hookError);
-          }
-          destination.error(error);
-        },
-        complete() {
-          if (destination.closed) return;
-          if (onComplete === undefined) return destination.complete();
-          try {
-            onComplete();
-          } catch (error) {
-            fail(error);
-          }
-        },
-      });
+      const upstream = new HookSubscriber<T, R>(destination, hooks);
+      source.subscribe(upstream);
       return () => {
         upstream.unsubscribe();
         finalize();
