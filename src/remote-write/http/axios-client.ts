@@ -23,13 +23,14 @@ import { LinkedAbort } from './linked-abort.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
+import { redirectTarget } from './redirect-rule.js';
+export { MAX_REDIRECTS } from './redirect-rule.js';
 
 /** Longest response body kept for logs and outcomes. */
 const MAX_BODY_CHARS = 1024;
 /** Most of a response body ever read: beyond it the connection is closed instead of drained. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Most redirects followed for one request. */
-export const MAX_REDIRECTS = 5;
 
 /** Error code of an attempt whose signer threw or rejected. */
 export const SIGNER_ERROR_CODE = 'ESIGNER';
@@ -146,7 +147,7 @@ export class AxiosWriteClient implements WriteClient {
         const answer = await this.post(url, payload, state, linked.signal);
         if (signal.aborted) throw (signal as AbortSignal).reason;
         if (answer.result.kind !== 'response' || answer.result.status < 300 || answer.result.status >= 400) return answer.result;
-        const next = this.redirectTarget(url, answer.result.status, answer.location, redirects, visited);
+        const next = redirectTarget(url, answer.result.status, answer.location, redirects, visited);
         if (typeof next !== 'string') return { ...answer.result, ...next };
         visited.add(next);
         url = next;
@@ -185,42 +186,6 @@ export class AxiosWriteClient implements WriteClient {
       }
       return { result: { kind: 'network-error', message: describeNetworkError(caught), code: caught.code, attempts: attempts() } };
     }
-  }
-
-  /**
-   * Where a 3xx answer leads: the next URL for a 307 or 308 this client follows, or the fields
-   * that explain to the sink why it does not (which then fails on the 3xx, naming the Location).
-   */
-  private redirectTarget(
-    from: string,
-    status: number,
-    location: string | undefined,
-    redirects: number,
-    visited: Set<string>,
-  ): string | { location?: string; message: string } {
-    const named = location === undefined ? {} : { location };
-    if (location === undefined) return { message: `receiver answered ${status} without a Location header` };
-    let target: URL;
-    try {
-      target = new URL(location, from);
-    } catch {
-      return { ...named, message: `receiver redirected (${status}) to an invalid Location ${location}` };
-    }
-    const hint = `set url to the endpoint it names (${location})`;
-    if (status !== 307 && status !== 308) {
-      return { ...named, message: `receiver redirected (${status}) to ${location}; only 307 and 308 keep the POST and its body, so rxprom does not follow it: ${hint}` };
-    }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-      return { ...named, message: `receiver redirected (${status}) to ${location}, which is not http(s)` };
-    }
-    if (target.hostname !== new URL(from).hostname) {
-      return { ...named, message: `receiver redirected (${status}) to another host (${location}); not followed, so that credentials are not sent there: ${hint}` };
-    }
-    if (visited.has(target.href)) return { ...named, message: `receiver redirected (${status}) to ${location}: a redirect loop` };
-    if (redirects >= MAX_REDIRECTS) {
-      return { ...named, message: `receiver redirected (${status}) to ${location}: more than ${MAX_REDIRECTS} redirects` };
-    }
-    return target.href;
   }
 }
 

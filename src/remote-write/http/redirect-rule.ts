@@ -1,0 +1,47 @@
+/**
+ * Which redirects the client follows: 307 and 308 only (they keep the POST and its body), to
+ * http(s) on the same host, never from https down to http (the signer's credentials would travel
+ * unencrypted), without loops, at most `MAX_REDIRECTS`. Anything else is returned with a message
+ * naming the Location, for the sink to fail on.
+ */
+export const MAX_REDIRECTS = 5;
+
+/**
+ * Where a 3xx answer leads: the next URL for a 307 or 308 this client follows, or the fields
+ * that explain to the sink why it does not (which then fails on the 3xx, naming the Location).
+ */
+export function redirectTarget(
+  from: string,
+  status: number,
+  location: string | undefined,
+  redirects: number,
+  visited: Set<string>,
+): string | { location?: string; message: string } {
+  const named = location === undefined ? {} : { location };
+  if (location === undefined) return { message: `receiver answered ${status} without a Location header` };
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    return { ...named, message: `receiver redirected (${status}) to an invalid Location ${location}` };
+  }
+  const hint = `set url to the endpoint it names (${location})`;
+  if (status !== 307 && status !== 308) {
+    return { ...named, message: `receiver redirected (${status}) to ${location}; only 307 and 308 keep the POST and its body, so rxprom does not follow it: ${hint}` };
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    return { ...named, message: `receiver redirected (${status}) to ${location}, which is not http(s)` };
+  }
+  const origin = new URL(from);
+  if (origin.protocol === 'https:' && target.protocol !== 'https:') {
+    return { ...named, message: `receiver redirected (${status}) from https to ${location}; not followed, so that the request and its credentials are not sent unencrypted: ${hint}` };
+  }
+  if (target.hostname !== origin.hostname) {
+    return { ...named, message: `receiver redirected (${status}) to another host (${location}); not followed, so that credentials are not sent there: ${hint}` };
+  }
+  if (visited.has(target.href)) return { ...named, message: `receiver redirected (${status}) to ${location}: a redirect loop` };
+  if (redirects >= MAX_REDIRECTS) {
+    return { ...named, message: `receiver redirected (${status}) to ${location}: more than ${MAX_REDIRECTS} redirects` };
+  }
+  return target.href;
+}

@@ -1,0 +1,39 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_REDIRECTS, redirectTarget } from '../../../src/remote-write/http/redirect-rule.js';
+
+const from = 'https://prom.example:9090/api/v1/write';
+const refusal = (result: ReturnType<typeof redirectTarget>): string => {
+  assert.equal(typeof result, 'object', `refused: ${String(result)}`);
+  return (result as { message: string }).message;
+};
+
+describe('redirectTarget', () => {
+  it('follows a 307 or 308 to the same host, relative Locations resolved, an upgrade to https included', () => {
+    assert.equal(redirectTarget(from, 308, '/api/v1/push', 0, new Set()), 'https://prom.example:9090/api/v1/push');
+    assert.equal(redirectTarget(from, 307, 'https://prom.example:443/api/v1/write', 0, new Set()), 'https://prom.example/api/v1/write');
+    assert.equal(redirectTarget('http://prom.example/api/v1/write', 308, 'https://prom.example/api/v1/write', 0, new Set()), 'https://prom.example/api/v1/write');
+  });
+
+  it('never follows https down to http: the request and its credentials would travel unencrypted', () => {
+    const message = refusal(redirectTarget(from, 308, 'http://prom.example:9090/api/v1/write', 0, new Set()));
+    assert.match(message, /from https to http:\/\/prom\.example:9090\/api\/v1\/write; not followed/);
+  });
+
+  it('refuses other 3xx, another host, other schemes, a missing or invalid Location, loops and too many hops, naming the Location', () => {
+    assert.match(refusal(redirectTarget(from, 302, '/elsewhere', 0, new Set())), /\(302\) to \/elsewhere; only 307 and 308/);
+    assert.match(refusal(redirectTarget(from, 308, 'https://other.example/api/v1/write', 0, new Set())), /another host/);
+    assert.match(refusal(redirectTarget(from, 308, 'ftp://prom.example/x', 0, new Set())), /not http\(s\)/);
+    assert.match(refusal(redirectTarget(from, 308, undefined, 0, new Set())), /without a Location header/);
+    assert.match(refusal(redirectTarget(from, 308, 'http://[bad', 0, new Set())), /invalid Location/);
+    assert.match(refusal(redirectTarget(from, 308, '/api/v1/write', 0, new Set([from]))), /a redirect loop/);
+    assert.match(refusal(redirectTarget(from, 308, '/next', MAX_REDIRECTS, new Set())), new RegExp(`more than ${MAX_REDIRECTS} redirects`));
+  });
+
+  it('keeps the Location in what it returns, for the sink\'s outcome', () => {
+    assert.deepEqual(redirectTarget(from, 301, '/moved', 0, new Set()), {
+      location: '/moved',
+      message: 'receiver redirected (301) to /moved; only 307 and 308 keep the POST and its body, so rxprom does not follow it: set url to the endpoint it names (/moved)',
+    });
+  });
+});
