@@ -5,6 +5,7 @@ import { decodeBody, DecodeError, decodeWire, invalidUtf8Label, snappyAnnouncedL
 import { decodeWriteRequest, encodeWriteRequestReference } from '../../src/protocol/reference.js';
 import { snappyCompress, snappyFrameLiteral } from '../../src/protocol/snappy.js';
 import { STALE_NAN } from '../../src/core/model.js';
+import { fuzzedBodies } from './fuzz-bodies.js';
 
 const T = 1_700_000_000_000;
 // Through a typed array: an array literal would quiet a NaN payload.
@@ -68,18 +69,7 @@ describe('decodeBody', () => {
 
   it('never throws anything but a DecodeError, on random and mutated bodies (fuzz)', () => {
     const valid = request([['__name__', 'fuzz'], ['a', '1']], [{ timestamp: T, value: 1 }, { timestamp: T + 5, value: STALE_NAN }]);
-    const mutate = (base: Uint8Array) =>
-      fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
-        let bytes = Buffer.from(base);
-        for (const edit of edits) {
-          const at = edit.at % Math.max(1, bytes.length);
-          if (edit.op === 'flip') bytes[at] ^= edit.byte || 1;
-          else if (edit.op === 'cut') bytes = bytes.subarray(0, at);
-          else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([edit.byte]), bytes.subarray(at)]);
-        }
-        return bytes;
-      });
-    const bodies = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), mutate(snappyCompress(valid)), mutate(valid).map((r) => snappyCompress(r)));
+    const bodies = fuzzedBodies(valid);
     const seen = new Set<string>();
     fc.assert(
       fc.property(bodies, (body) => {

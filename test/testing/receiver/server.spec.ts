@@ -11,6 +11,7 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { remoteWrite } from '../../../operators/remote-write.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { STALE_NAN, type Sample } from '../../../src/core/model.js';
+import { fuzzedBodies } from '../../protocol/fuzz-bodies.js';
 
 type Series = { labels: Array<[string, string]>; samples: Array<[number, number]> };
 const raw = (series: Series[]): Buffer =>
@@ -297,26 +298,11 @@ describe('embedded receiver', () => {
     }
   });
 
-  const mutate = (base: Uint8Array) =>
-    fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
-      let bytes = Buffer.from(base);
-      for (const edit of edits) {
-        const at = edit.at % Math.max(1, bytes.length);
-        if (edit.op === 'flip') bytes[at] ^= edit.byte || 1;
-        else if (edit.op === 'cut') bytes = bytes.subarray(0, at);
-        else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([edit.byte]), bytes.subarray(at)]);
-      }
-      return bytes;
-    });
   const validRaw = raw([
     { labels: metric('fuzz', ['a', '1']), samples: [[T, 1], [T + 1, 2]] },
     { labels: metric('fuzz', ['a', '2'], ['b', 'x']), samples: [[T, 3], [T + 5, STALE_NAN]] },
   ]);
-  const fuzzBodies = fc.oneof(
-    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-    mutate(snappyCompress(validRaw)),
-    mutate(validRaw).map((r) => snappyCompress(r)),
-  );
+  const fuzzBodies = fuzzedBodies(validRaw);
 
   it('never crashes on random or mutated bodies over HTTP: every answer is 2xx or 4xx, and it still works after (fuzz)', async () => {
     const receiver = await startReceiver({ mode: 'strict' });

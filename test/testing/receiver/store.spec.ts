@@ -7,6 +7,7 @@ import { decodeWire, type WireRequest } from '../../../src/protocol/decoder.js';
 import { encodeWriteRequestReference } from '../../../src/protocol/reference.js';
 import { snappyCompress } from '../../../src/protocol/snappy.js';
 import { STALE_NAN } from '../../../src/core/model.js';
+import { fuzzedBodies } from '../../protocol/fuzz-bodies.js';
 
 const T = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -135,18 +136,7 @@ describe('SeriesStore', () => {
       { labels: metric('fuzz', ['a', '1']), samples: [[T, 1], [T + 1, 2]] },
       { labels: metric('fuzz', ['a', '2'], ['b', 'x']), samples: [[T, 3], [T + 5, STALE_NAN]] },
     ]);
-    const mutate = (base: Uint8Array) =>
-      fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('flip', 'cut', 'insert') }), { minLength: 1, maxLength: 4 }).map((edits) => {
-        let bytes = Buffer.from(base);
-        for (const edit of edits) {
-          const at = edit.at % Math.max(1, bytes.length);
-          if (edit.op === 'flip') bytes[at] ^= edit.byte || 1;
-          else if (edit.op === 'cut') bytes = bytes.subarray(0, at);
-          else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([edit.byte]), bytes.subarray(at)]);
-        }
-        return bytes;
-      });
-    const bodies = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), mutate(snappyCompress(validRaw)), mutate(validRaw).map((r) => snappyCompress(r)));
+    const bodies = fuzzedBodies(validRaw);
     for (const mode of ['strict', 'lenient'] as const) {
       const store = storeOf({ mode });
       let stored = 0;
