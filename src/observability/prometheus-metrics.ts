@@ -8,6 +8,7 @@ import { ConfigError } from '../core/errors.js';
 import { DROP_REASONS } from '../core/model.js';
 import type { RemoteWriteMetrics } from '../remote-write/metrics.js';
 import type { LiveFeedStats } from '../live/live-feed-stats.js';
+import { METRIC_NAME } from '../protocol/label-rules.js';
 
 /** Anything with operator stats: a flat record of numbers, or of records of numbers by reason. */
 export type OperatorStatsSource = { readonly stats: object } | (() => object);
@@ -75,7 +76,7 @@ function statsOf(source: OperatorStatsSource): object {
  */
 export function registerRxpromMetrics(registry: Registry, sources: RxpromMetricsSources, options: RxpromMetricsOptions = {}): RegisteredMetrics {
   const prefix = options.prefix ?? 'rxprom_';
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new ConfigError('prefix', 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
+  if (!METRIC_NAME.test(prefix)) throw new ConfigError('prefix', 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
   const names: string[] = [];
 
   function counter<L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Iterable<[Partial<Record<L, string>>, number]>): void {
