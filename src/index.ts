@@ -62,3 +62,4 @@ export { CheckpointStore, CheckpointError, CHECKPOINT_FORMAT_VERSION, type Check
 export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, type SpoolFsyncPolicy, type SpoolRecord, type SpoolRecordRef, type SpoolProblem, type SpoolDrop, type SpoolStats } from './durable/spool.js';
 export { checkpointThenCommit, type AcknowledgedSource, type Positioned } from './sources/acknowledged.js';
 export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';
+export { PipelineState, type StateSlot, type StageState, type StageSnapshots } from './durable/pipeline-state.js';
