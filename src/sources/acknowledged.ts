@@ -49,3 +49,21 @@ export async function checkpointThenCommit<P>(source: Pick<AcknowledgedSource<un
   await saveCheckpoint();
   await source.commit(position);
 }
+
+/**
+ * A source that can stop emitting for a while: the backpressure seam. A stage that buffers (the
+ * sink above its high water mark) asks the source to `pause()` and, once below its low water mark,
+ * to `resume()`. Pausing is best effort (an element already being read may still arrive); a source
+ * without it keeps the sink's overflow rule.
+ */
+export interface Pausable {
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+}
+
+/** Whether `source` implements `Pausable`. */
+export function isPausable(source: object): source is Pausable {
+  const candidate = source as Partial<Pausable>;
+  return typeof candidate.pause === 'function' && typeof candidate.resume === 'function';
+}

@@ -18,7 +18,7 @@ import { Observable } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { functionOption, numberOption } from '../core/options.js';
-import type { AcknowledgedSource, Positioned } from './acknowledged.js';
+import type { AcknowledgedSource, Pausable, Positioned } from './acknowledged.js';
 
 export interface JournalSourceOptions<T> {
   /** The JSON-lines file. */
@@ -69,7 +69,7 @@ export interface JournalStats {
 
 const NEWLINE = 0x0a;
 
-export class JournalSource<T = unknown> implements AcknowledgedSource<T, number> {
+export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>, Pausable {
   readonly path: string;
   private readonly follow: boolean;
   private readonly pollIntervalMs: number;

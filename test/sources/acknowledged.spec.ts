@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { from } from 'rxjs';
-import { checkpointThenCommit, type AcknowledgedSource, type Positioned } from '../../src/sources/acknowledged.js';
+import { checkpointThenCommit, isPausable, type AcknowledgedSource, type Positioned } from '../../src/sources/acknowledged.js';
 
 /** The smallest source that keeps the contract: an array, positions are indexes + 1. */
 class ArraySource implements AcknowledgedSource<string, number> {
@@ -32,5 +32,13 @@ describe('checkpointThenCommit', () => {
     const rest: string[] = [];
     source.resumeFrom().subscribe((e) => rest.push(e.value));
     assert.deepEqual(rest, ['c'], 'a resume after the commit emits what follows it');
+  });
+});
+
+describe('isPausable', () => {
+  it('recognises a source with pause and resume, and only that', () => {
+    assert.equal(isPausable({ pause() {}, resume() {}, paused: false }), true);
+    assert.equal(isPausable({ pause() {} }), false);
+    assert.equal(isPausable({}), false);
   });
 });
