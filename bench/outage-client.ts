@@ -38,8 +38,9 @@ export interface OutageResult {
   readonly lost: number;
   readonly maxRssMB: number;
   readonly maxSpoolBytes: number;
-  /** Seconds from `up` until the backlog was sent (pending back under two batches per lane). */
+  /** Seconds from `up` until the backlog was sent (pending back near its live level); when not drained, until the stop. */
   readonly drainSeconds: number;
+  readonly drained: boolean;
   readonly outageSeconds: number;
   readonly error: string;
 }
@@ -155,7 +156,8 @@ const result: OutageResult = {
   lost: m.samplesLostTotal,
   maxRssMB: Math.max(maxRss, process.memoryUsage().rss) / 1e6,
   maxSpoolBytes: maxSpool,
-  drainSeconds: drainedAt > 0 ? (drainedAt - upAt) / 1000 : -1,
+  drainSeconds: upAt === 0 ? 0 : ((drainedAt > 0 ? drainedAt : Date.now()) - upAt) / 1000,
+  drained: drainedAt > 0,
   outageSeconds: upAt > 0 && downAt > 0 ? (upAt - downAt) / 1000 : 0,
   error,
 };

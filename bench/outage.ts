@@ -101,6 +101,7 @@ export async function outageBenchmark(context: BenchContext & OutageOptions): Pr
         note: `${fmt(r.maxSpoolBytes / Math.max(1, outageSeconds * RATE))} bytes/sample`,
       }),
       figure('outage', 'drain time after the receiver is back (backlog sent, live rate kept)', r.drainSeconds, 's', {
+        floor: { text: 'drained before the stop', met: r.drained },
         note: `backlog about ${(outageSeconds * RATE).toLocaleString('en-US')} samples`,
       }),
       figure('outage', 'samples Prometheus holds / samples the sender took in', r.samplesIn > 0 ? stored / r.samplesIn : 0, 'ratio', {
