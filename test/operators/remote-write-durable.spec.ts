@@ -238,13 +238,27 @@ describe('remoteWrite with a spool', () => {
     assert.ok(m.samplesDropped.overflow > 0, 'drop-oldest dropped some');
   });
 
+  it('a spool written by a sink with more shards is replayed in full by one with fewer', async () => {
+    const directory = freshDir();
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 50, shards: 4, spool: { directory } });
+    const subscription = from(input(1000)).pipe(sink).subscribe();
+    await until(() => client.requests.length >= 4, 'a request per lane');
+    subscription.unsubscribe();
+    await sleep(100);
+    assert.equal(sink.metrics.snapshot().samplesDropped.spooled, 1000);
+    const client2 = new ScriptedClient();
+    const sink2 = remoteWrite({ url: URL, client: client2, logger: silentLogger, maxSamplesPerRequest: 50, shards: 2, spool: { directory } });
+    await lastValueFrom(from(input(0)).pipe(sink2, toArray()), { defaultValue: [] });
+    const m = sink2.metrics.snapshot();
+    assert.equal(m.samplesReplayedWritten, 1000);
+    assert.equal(writtenKeys(client2).size, 1000);
+    for (const [series, timestamps] of acceptedOrder(client2)) assert.deepEqual(timestamps, [...timestamps].sort((x, y) => x - y), `series ${series} in order`);
+  });
+
   it('with a spool, retries do not run out by default: an outage is waited out', async () => {
     const directory = freshDir();
-    let calls = 0;
-    const client: WriteClient = { send: async () => (++calls < 3 ? { kind: 'network-error', message: 'down', code: 'ECONNREFUSED', attempts: 1 } : status(204)) };
-    // A scripted client returns its final answer; what matters here is the resolved retry budget.
-    const sink = remoteWrite({ url: URL, client, logger: silentLogger, spool: { directory } });
-    assert.ok(sink);
     const { resolveRemoteWriteOptions } = await import('../../src/remote-write/options.js');
     assert.equal(resolveRemoteWriteOptions({ url: URL, spool: { directory } }).retry.maxRetries, 1_000_000);
     assert.equal(resolveRemoteWriteOptions({ url: URL, spool: { directory }, retry: { maxRetries: 5 } }).retry.maxRetries, 5);
