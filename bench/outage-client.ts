@@ -37,6 +37,7 @@ export interface OutageResult {
   readonly dropped: Readonly<Record<string, number>>;
   readonly lost: number;
   readonly maxRssMB: number;
+  readonly maxHeapMB: number;
   readonly maxSpoolBytes: number;
   /** Seconds from `up` until the backlog was sent (pending back near its live level); when not drained, until the stop. */
   readonly drainSeconds: number;
@@ -65,6 +66,7 @@ let downAt = 0;
 let upAt = 0;
 let drainedAt = 0;
 let maxRss = 0;
+let maxHeap = 0;
 let maxSpool = 0;
 
 /** The wall-clock source: every tick, the samples due since the last one, spread over the series in turn. */
@@ -77,15 +79,13 @@ const source = new Observable<Sample>((subscriber) => {
     if (stopRequested) return subscriber.complete();
     const now = Date.now();
     const due = Math.floor(((now - started) * RATE) / 1000) - emitted;
-    // One timestamp per tick, each series at most once per timestamp: the order guard sees them in order.
-    const timestamp = Math.max(now, lastTimestamp + 1);
-    const count = Math.min(due, SERIES);
-    for (let i = 0; i < count; i++) {
-      subscriber.next({ labels: labels[cursor]!, value: emitted + i, timestamp });
+    // A late tick catches up; each pass over the series takes a newer timestamp, so every series stays in order.
+    for (let i = 0; i < due; i++) {
+      if (cursor === 0) lastTimestamp = Math.max(now, lastTimestamp + 1);
+      subscriber.next({ labels: labels[cursor]!, value: emitted + i, timestamp: lastTimestamp });
       cursor = (cursor + 1) % SERIES;
     }
-    emitted += count;
-    lastTimestamp = timestamp;
+    emitted += Math.max(0, due);
     timer = setTimeout(tick, TICK_MS);
   };
   timer = setTimeout(tick, TICK_MS);
@@ -112,6 +112,7 @@ const reporter = setInterval(() => {
     const memory = process.memoryUsage();
     const spoolBytes = await directoryBytes(o.spool);
     maxRss = Math.max(maxRss, memory.rss);
+    maxHeap = Math.max(maxHeap, memory.heapUsed);
     maxSpool = Math.max(maxSpool, spoolBytes);
     if (upAt > 0 && drainedAt === 0 && m.samplesPending < 2 * 2000 * 4 + RATE) drainedAt = Date.now();
     const progress: OutageProgress = {
@@ -155,6 +156,7 @@ const result: OutageResult = {
   dropped: Object.fromEntries(Object.entries(m.samplesDropped).filter(([, n]) => n > 0)),
   lost: m.samplesLostTotal,
   maxRssMB: Math.max(maxRss, process.memoryUsage().rss) / 1e6,
+  maxHeapMB: maxHeap / 1e6,
   maxSpoolBytes: maxSpool,
   drainSeconds: upAt === 0 ? 0 : ((drainedAt > 0 ? drainedAt : Date.now()) - upAt) / 1000,
   drained: drainedAt > 0,

@@ -95,7 +95,7 @@ export async function outageBenchmark(context: BenchContext & OutageOptions): Pr
     figures.push(
       figure('outage', `sender RSS, max over a ${outageSeconds} s outage at ${RATE} samples/s (spool on disk)`, r.maxRssMB, 'MB', {
         floor: { text: '<= 150 MB', met: r.maxRssMB <= 150 },
-        note: `RSS MB over time (t:MB) ${rssAt(progress)}; during the outage ${fmt(Math.min(...duringOutage.map((p) => p.rssMB)))}-${fmt(Math.max(...duringOutage.map((p) => p.rssMB)))} MB`,
+        note: `RSS MB over time (t:MB) ${rssAt(progress)}; during the outage ${fmt(Math.min(...duringOutage.map((p) => p.rssMB)))}-${fmt(Math.max(...duringOutage.map((p) => p.rssMB)))} MB; heap used at most ${fmt(r.maxHeapMB)} MB; ${fmt(r.samplesIn / Math.max(1, progress.at(-1)?.t ?? 1))} samples/s taken in on average`,
       }),
       figure('outage', 'spool on disk at the end of the outage (max)', r.maxSpoolBytes / 1e6, 'MB', {
         note: `${fmt(r.maxSpoolBytes / Math.max(1, outageSeconds * RATE))} bytes/sample`,
