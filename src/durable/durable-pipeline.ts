@@ -151,6 +151,8 @@ export class DurablePipeline<T, P, R> {
   private subscription: Subscription | undefined;
   private pressureSubscription: Subscription | undefined;
   private resolveDone!: (summary: DurableSummary<P>) => void;
+  private readonly source: AcknowledgedSource<T, P>;
+  private readonly directory: string;
 
   /** Loads the last checkpoint, builds the chain with the restored states, and starts reading the source. */
   static async start<T, P, R>(options: DurablePipelineOptions<T, P, R>): Promise<DurablePipeline<T, P, R>> {
@@ -194,15 +196,11 @@ export class DurablePipeline<T, P, R> {
     if (typeof operator !== 'function') throw new ConfigError('build', 'a function returning an operator or { operator, pressure? }', built);
     const pressure = typeof built === 'function' ? (built as { pressure?: unknown }).pressure : built.pressure;
     const restoredPosition = checkpoint && checkpoint.state.position !== null ? checkpoint.state.position : undefined;
-    const pipeline = new DurablePipeline<T, P, R>(options, store, state, intervalMs, failAfter, logger, damaged, checkpoint && {
-      sequence: checkpoint.sequence,
-      file: checkpoint.file,
-      savedAt: checkpoint.savedAt,
-      position: restoredPosition,
-      stages,
-      untaken: [],
-    });
-    pipeline.run(operator, pressure instanceof Observable ? (pressure as Observable<boolean>) : undefined);
+    // Filled in once the chain has subscribed and every stage has taken its state.
+    const untaken: string[] = [];
+    const restored = checkpoint && { sequence: checkpoint.sequence, file: checkpoint.file, savedAt: checkpoint.savedAt, position: restoredPosition, stages, untaken };
+    const pipeline = new DurablePipeline<T, P, R>(options, store, state, intervalMs, failAfter, logger, damaged, restored);
+    pipeline.run(operator, pressure instanceof Observable ? (pressure as Observable<boolean>) : undefined, untaken);
     return pipeline;
   }
 
@@ -229,10 +227,7 @@ export class DurablePipeline<T, P, R> {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  private readonly source: AcknowledgedSource<T, P>;
-  private readonly directory: string;
-
-  private run(operator: OperatorFunction<T, R>, pressure: Observable<boolean> | undefined): void {
+  private run(operator: OperatorFunction<T, R>, pressure: Observable<boolean> | undefined, untakenOut: string[]): void {
     const restored = this.restored;
     if (restored) {
       this.logger.info(
@@ -289,7 +284,7 @@ export class DurablePipeline<T, P, R> {
     // The chain has subscribed: every stage that wanted its state has taken it.
     const untaken = this.state.untaken();
     if (restored && untaken.length > 0) {
-      (restored as { untaken: readonly string[] }).untaken = untaken;
+      untakenOut.push(...untaken);
       this.logger.warn(
         { stages: untaken, file: restored.file },
         `checkpoint #${restored.sequence} holds state for ${untaken.map((name) => `"${name}"`).join(', ')} that no stage took (renamed or removed?): it is dropped at the next checkpoint`,
