@@ -51,15 +51,20 @@ export interface CutRuns<R> {
 
 /** Runs `input` whole, and cut at `k` with a checkpoint and a restore into a new operator. */
 export function runCut<T, R>(make: MakeOperator<T, R>, input: readonly T[], k: number): CutRuns<R> {
+  return runCutPipeline((pipeline) => make(pipeline?.slot<never>(SLOT)), input, k);
+}
+
+/** `runCut` for a chain of stages that take their slots from one pipeline state (undefined: no slots). */
+export function runCutPipeline<T, R>(make: (pipeline: PipelineState | undefined) => OperatorFunction<T, R>, input: readonly T[], k: number): CutRuns<R> {
   const whole = feed(make(undefined), input);
   const first = new PipelineState();
-  const before = feed(make(first.slot<never>(SLOT)), input.slice(0, k), false);
+  const before = feed(make(first), input.slice(0, k), false);
   const saved = throughJson(first.snapshot());
   const emittedBefore = before.output.length;
   before.unsubscribe();
   if (before.output.length !== emittedBefore) throw new Error('unsubscribing emitted something');
   const second = new PipelineState(saved);
-  const after = feed(make(second.slot<never>(SLOT)), input.slice(k));
+  const after = feed(make(second), input.slice(k));
   if (second.untaken().length > 0) throw new Error(`state not taken: ${second.untaken().join(', ')}`);
   return { whole, before, after, saved };
 }
