@@ -11,6 +11,9 @@
  *   snapshot every stage + the position, in one synchronous pass → await the stages' flush()
  *   → save the file (write, fsync, rename) → stages' checkpointed() → source.commit(position)
  *
+ * `checkpointed()` is given the oldest checkpoint still kept (`keep`), not the newest: when the
+ * newest files are found damaged, a restart falls back to an older one, and what that one refers
+ * to (spool records) must still be there.
  * Checkpoints never overlap, and the source is never told to forget what a durable checkpoint
  * does not cover. `stop()` pauses the source, takes a last checkpoint (open windows are saved,
  * not flushed half full) and unsubscribes.
@@ -122,6 +125,12 @@ interface SavedState<P> {
 
 const STAGES_BLOB = 'stages';
 
+function pick(snapshots: StageSnapshots, names: readonly string[]): StageSnapshots {
+  const picked: StageSnapshots = {};
+  for (const name of names) if (name in snapshots) picked[name] = snapshots[name];
+  return picked;
+}
+
 export class DurablePipeline<T, P, R> {
   /** The checkpoint this run started from, if any. */
   readonly restored: RestoredCheckpoint<P> | undefined;
@@ -129,6 +138,9 @@ export class DurablePipeline<T, P, R> {
   readonly done: Promise<DurableSummary<P>>;
 
   private readonly intervalMs: number;
+  private readonly keep: number;
+  /** The listening stages' part of each kept checkpoint (the restored one first), oldest first. */
+  private readonly fallbacks: StageSnapshots[] = [];
   private readonly failAfter: number;
   private readonly logger: Logger;
   private readonly onOutput: ((value: R) => void) | undefined;
@@ -217,6 +229,8 @@ export class DurablePipeline<T, P, R> {
     this.source = options.source;
     this.directory = options.directory;
     this.intervalMs = intervalMs;
+    this.keep = options.keep ?? 3;
+    if (restored) this.fallbacks.push(restored.stages);
     this.failAfter = failAfter;
     this.logger = logger;
     this.onOutput = options.onOutput;
@@ -364,7 +378,11 @@ export class DurablePipeline<T, P, R> {
       const snapshotted = performance.now();
       await this.state.flush();
       const saved = await this.store.save({ format: 1, position: position ?? null, stages: Object.keys(stages) }, { [STAGES_BLOB]: stagesJson });
-      this.state.checkpointed(stages);
+      // Release only what no kept checkpoint needs: a restart falls back to an older kept one when
+      // the newest files are damaged, and must find the spool records it refers to.
+      this.fallbacks.push(pick(stages, this.state.checkpointListeners()));
+      while (this.fallbacks.length > this.keep) this.fallbacks.shift();
+      this.state.checkpointed(this.fallbacks[0]!);
       // Only now: everything up to `position` is covered by a durable checkpoint.
       if (position !== undefined) await this.source.commit(position);
       const info: CheckpointInfo<P> = {

@@ -282,6 +282,29 @@ describe('DurablePipeline', () => {
     await renamed.stop();
   });
 
+  it('tells checkpointed() the oldest checkpoint still kept, so a fallback to it finds what it refers to', async () => {
+    const told: number[] = [];
+    let sequence = 0;
+    const listening = (state: PipelineState): OperatorFunction<number, string> => {
+      const slot = state.slot<number>('sink');
+      const window = build(state);
+      return (input) =>
+        new Observable<string>((subscriber) => {
+          const detach = slot.attach({ snapshot: () => ++sequence, checkpointed: (snapshot) => told.push(snapshot) });
+          const inner = input.pipe(window).subscribe(subscriber);
+          return () => {
+            detach();
+            inner.unsubscribe();
+          };
+        });
+    };
+    const pipeline = await DurablePipeline.start({ directory: freshDir(), pipeline: 'p', source: new CountingSource(1_000_000, 1), build: listening, keep: 2, fsync: false });
+    for (let i = 0; i < 4; i++) await pipeline.checkpoint();
+    await pipeline.stop();
+    // Snapshots 1..5; with two kept, each save releases up to the older of the two.
+    assert.deepEqual(told, [1, 1, 2, 3, 4]);
+  });
+
   it('a throwing onOutput fails the pipeline instead of escaping', async () => {
     const pipeline = await DurablePipeline.start({
       directory: freshDir(),
