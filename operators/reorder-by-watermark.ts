@@ -125,6 +125,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     let buffered = 0;
     let seq = 0;
     let timer: Subscription | null = null;
+    // When the idle timer fires, for checkpoints (it may fire early and publish the watermark on the way).
+    let timerDue = 0;
     // The output watermark, when tracked: the smallest watermark among the active keys, published
     // only once what it passed has been released (a window downstream reads it between elements).
     let tracking = false;
@@ -207,6 +209,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       if (head === null || destination.closed) return;
       const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
       timer = schedule(scheduler, onIdle, delay > 0 ? delay : 0);
+      timerDue = scheduler.now() + (delay > 0 ? delay : 0);
     };
 
     const save = (): SavedReorder => {
@@ -221,7 +224,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       for (const [key, state] of keys) if (!state.linked) saved.push(saveReorderKey(key, state, quietMs(state)));
       const counters = {} as SavedReorder['counters'];
       for (const name of REORDER_COUNTERS) counters[name] = stats[name];
-      return { ...REORDER_STATE, keyed: single === null, seq, published: saveNumber(output.published), tracking, keys: saved, counters };
+      const idleTimerMs = timer === null ? null : Math.max(0, timerDue - now);
+      return { ...REORDER_STATE, keyed: single === null, seq, idleTimerMs, published: saveNumber(output.published), tracking, keys: saved, counters };
     };
 
     if (restored !== undefined) {
@@ -240,7 +244,13 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       if (restored.tracking) watched = true;
     }
     if (watched) output.track();
-    if (restored !== undefined && idleTimeoutMs !== undefined) armIdleTimer();
+    if (restored !== undefined && idleTimeoutMs !== undefined) {
+      if (restored.idleTimerMs === null) armIdleTimer();
+      else {
+        timer = schedule(scheduler, onIdle, restored.idleTimerMs);
+        timerDue = scheduler.now() + restored.idleTimerMs;
+      }
+    }
 
     return {
       next(element) {

@@ -30,6 +30,8 @@ export interface SavedReorderKey {
 export interface SavedReorder extends SavedOperatorState {
   readonly keyed: boolean;
   readonly seq: number;
+  /** In how long (processing time, ms) the idle timer was due when saved; null when not armed. */
+  readonly idleTimerMs: number | null;
   readonly published: SavedNumber;
   readonly tracking: boolean;
   readonly keys: SavedReorderKey[];
@@ -57,6 +59,7 @@ export interface RestoredReorderKey<T> {
 
 export interface RestoredReorder<T> {
   readonly seq: number;
+  readonly idleTimerMs: number | null;
   readonly published: number;
   readonly tracking: boolean;
   /** Keys holding elements first, least recently active first. */
@@ -101,5 +104,7 @@ export function loadReorder<T>(saved: SavedValue, single: KeyState<T> | null): R
     keys.push({ key, state, quietMs: Math.max(0, entry.get('quietMs').finite()) });
   }
   if (!keyed && keys.length !== 1) misfit('keys should hold the one key of an operator without the key option, holds none');
-  return { seq, published: saved.get('published').number(), tracking: saved.get('tracking').boolean(), keys, counters };
+  const idleTimer = saved.get('idleTimerMs');
+  const idleTimerMs = idleTimer.value === null ? null : Math.max(0, idleTimer.finite());
+  return { seq, idleTimerMs, published: saved.get('published').number(), tracking: saved.get('tracking').boolean(), keys, counters };
 }

@@ -145,8 +145,8 @@ describe('reorderByWatermark with state', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ operator: 'tumblingWindow', version: 1 }, /slot "stage".*saved by tumblingWindow/],
       [{ operator: 'reorderByWatermark', version: 99 }, /slot "stage".*format version 99/],
-      [{ operator: 'reorderByWatermark', version: 1, keyed: true, seq: 0, published: '-Infinity', tracking: false, keys: [], counters: {} }, /slot "stage".*saved with the key option/],
-      [{ operator: 'reorderByWatermark', version: 1, keyed: false, seq: 3, published: '-Infinity', tracking: false, keys: [{ key: null, maxTime: 1, watermark: 0, idle: false, quietMs: 0, times: [1], seqs: [0], values: [] }], counters: { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0 } }, /slot "stage".*keys\[0\] holds 1 times, 1 sequence numbers and 0 elements/],
+      [{ operator: 'reorderByWatermark', version: 1, keyed: true, seq: 0, idleTimerMs: null, published: '-Infinity', tracking: false, keys: [], counters: {} }, /slot "stage".*saved with the key option/],
+      [{ operator: 'reorderByWatermark', version: 1, keyed: false, seq: 3, idleTimerMs: null, published: '-Infinity', tracking: false, keys: [{ key: null, maxTime: 1, watermark: 0, idle: false, quietMs: 0, times: [1], seqs: [0], values: [] }], counters: { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0 } }, /slot "stage".*keys\[0\] holds 1 times, 1 sequence numbers and 0 elements/],
       ['nonsense', /slot "stage".*should be an object/],
     ];
     for (const [state, message] of cases) {
