@@ -154,6 +154,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
       const completeWhenIdle = (): void => {
         if (!sourceDone || ended || starting !== null) return;
+        // Records an earlier run left in the spool are only known once it is open.
+        if (spool !== undefined && !spool.isOpen) return;
         for (const lane of lanes) if (!lane.idle) return;
         ended = true;
         dropLog.flush();
@@ -189,6 +191,11 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
               },
               onLost: lostFromSpool,
             });
+      spool?.opened.then(() => {
+        // The records replayed from the spool are queued: send them (and complete when there are none).
+        for (const lane of lanes) lane.wake();
+        completeWhenIdle();
+      }, () => {});
       spool?.opened.catch((error: unknown) => {
         logger.error({ directory: config.spool?.directory, error: describeError(error) }, 'the spool could not be opened');
         end(error);

@@ -96,6 +96,8 @@ export interface SpoolDrop {
   readonly records: number;
   readonly samples: number;
   readonly bytes: number;
+  /** The unacknowledged records dropped, by sequence. */
+  readonly sequences: readonly number[];
 }
 
 export interface SpoolStats {
@@ -555,7 +557,7 @@ export class DiskSpool {
     if (!oldest) throw new SpoolError('rxprom: the spool is over its budget with no segment to drop');
     let samples = 0;
     for (const count of oldest.pending.values()) samples += count;
-    const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes };
+    const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes, sequences: [...oldest.pending.keys()] };
     oldest.pending.clear();
     await this.deleteSegment(oldest);
     this.counters.droppedRecords += drop.records;

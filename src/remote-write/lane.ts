@@ -168,6 +168,11 @@ export class Lane {
     return unsettled;
   }
 
+  /** The store has batches to send that the lane was not told of (records replayed at start). */
+  wake(): void {
+    this.pump();
+  }
+
   private pump(): void {
     if (this.sending !== null || this.busy || this.abandoned) return;
     const store = this.options.store;

@@ -29,10 +29,6 @@ export class Pressure {
   /** Forces the signal (a sink that is starting holds its source until it is ready). */
   set(value: boolean): void {
     if (this.subject.value === value) return;
-    try {
-      this.subject.next(value);
-    } catch {
-      // A subscriber's throw is RxJS' to report (it reports it asynchronously); the sink goes on.
-    }
+    this.subject.next(value);
   }
 }

@@ -34,6 +34,8 @@ export class SinkSpool {
   readonly opened: Promise<DiskSpool>;
   private spool: DiskSpool | undefined;
   private failed = false;
+  /** Open, with the replayed records queued. */
+  isOpen = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: SinkSpoolOptions) {
@@ -48,6 +50,7 @@ export class SinkSpool {
         fsync: config.fsync,
         fsyncIntervalMs: config.fsyncIntervalMs,
         retain: options.retain,
+        onDrop: (drop) => this.dropped(drop.lane, drop.sequences),
         ...(options.retainFrom ? { retainFrom: options.retainFrom } : {}),
         logger,
       });
@@ -58,6 +61,7 @@ export class SinkSpool {
       (spool) => {
         this.spool = spool;
         this.queueReplays(spool);
+        this.isOpen = true;
         return spool;
       },
       (error: unknown) => {
@@ -121,6 +125,16 @@ export class SinkSpool {
       () => undefined,
     );
     return this.closing;
+  }
+
+  /** The lane that sends the records of spool lane `name` (see `queueReplays`). */
+  private laneFor(name: string): SpooledLane {
+    const number = Number.parseInt(name, 10);
+    return this.lanes[Number.isFinite(number) ? number % this.options.shards : 0]!;
+  }
+
+  private dropped(name: string, sequences: readonly number[]): void {
+    if (sequences.length > 0) this.laneFor(name).dropped(name, new Set(sequences));
   }
 
   private queueReplays(spool: DiskSpool): void {

@@ -68,6 +68,13 @@ export class SpooledLane implements BatchStore {
     return this.entries.length;
   }
 
+  /** Batches held in memory now (the window, batches waiting for their append, one read back). */
+  get inMemory(): number {
+    let count = 0;
+    for (const entry of this.entries) if (entry.batch !== undefined || entry.reading !== undefined) count++;
+    return count;
+  }
+
   /** Records an earlier run left unacknowledged: sent first, in order. */
   addReplayed(records: ReadonlyArray<{ readonly lane: string; readonly sequence: number; readonly samples: number }>): void {
     const entries: Entry[] = records.map((record) => ({
@@ -145,6 +152,27 @@ export class SpooledLane implements BatchStore {
     return head.batch;
   }
 
+  /**
+   * The spool dropped these records of spool lane `lane` (`'drop-oldest'`). A batch still in
+   * memory is sent anyway; one that lived only on disk is gone, and accounted for now.
+   */
+  dropped(lane: string, sequences: ReadonlySet<number>): void {
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      const ref = entry.ref;
+      if (ref === undefined || ref.lane !== lane || !sequences.has(ref.sequence)) continue;
+      if (entry.batch !== undefined || entry.reading !== undefined) {
+        // Sent from memory; no longer on disk, so no longer safe from a restart.
+        entry.ref = undefined;
+        continue;
+      }
+      this.entries.splice(i--, 1);
+      const message = `${entry.samples} spooled samples dropped: the spool was full (whenFull: 'drop-oldest')`;
+      if (entry.replayed) this.options.metrics.replayDropped('overflow', entry.samples);
+      else this.options.onLost(entry.samples, entry.series, 'overflow', message);
+    }
+  }
+
   settled(batch: LaneBatch): void {
     const head = this.entries[0];
     if (head === undefined || head.batch !== batch) return;
@@ -165,12 +193,13 @@ export class SpooledLane implements BatchStore {
     for (const entry of this.entries.splice(0)) {
       const left = entry.samples - (entry.batch?.settled ?? 0);
       if (left <= 0) continue;
+      // On disk (or about to be): the next start sends them. Not on disk (a failed append, dropped from the spool): lost.
+      const spooled = entry.ref !== undefined || (!entry.isAppended && !blocked);
       if (entry.replayed) {
-        // Still in the spool: the next start replays them again.
-        this.options.metrics.replayDropped('spooled', left);
+        this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
         continue;
       }
-      unsettled.push({ samples: left, series: entry.series, spooled: entry.isAppended || !blocked });
+      unsettled.push({ samples: left, series: entry.series, spooled });
     }
     return unsettled;
   }
