@@ -21,7 +21,7 @@ import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { FleetSource } from './fleet-source.js';
-import { gatewayPipeline } from './gateway-pipeline.js';
+import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
   let sink: ReturnType<typeof remoteWrite>;
   let durable: DurablePipeline<DeviceReading, number, WriteOutcome> | undefined;
   let restoredHeld: HeldState | undefined;
+  let runStats = (): GatewayStats => pipeline.stats();
   let savedHeld: HeldState | undefined;
   if (stateDir === undefined) {
     pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
@@ -177,6 +178,10 @@ async function main(): Promise<void> {
     pipeline = built.pipeline!;
     sink = built.sink!;
     restoredHeld = heldState(pipeline, sink);
+    // Restored operators carry their counters on; the figures below are this run's.
+    const restoredCounters = pipeline.stats();
+    const current = pipeline;
+    runStats = () => sinceRestore(current.stats(), restoredCounters);
     log(describeRestored(durable, stateDir, restoredHeld));
   }
 
@@ -190,7 +195,7 @@ async function main(): Promise<void> {
           operators: pipeline.operators,
           readFlow: (): FlowReading => {
             const m = sink.metrics.snapshot();
-            const p = pipeline.stats();
+            const p = runStats();
             return {
               eventsIn, unregistered: p.unregistered, outliers: p.outliers, duplicates: p.duplicates, lateReorder: p.lateReorder, lateWindow: p.lateWindow,
               aggregates: p.samplesOut, written: m.samplesWritten, dropped: m.samplesDroppedTotal, retries: m.requestRetries,
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
   const display = statusDisplay();
   const rows = (): StatusRow[] => {
     const m = sink.metrics.snapshot();
-    const p = pipeline.stats();
+    const p = runStats();
     const now = Date.now();
     const dropped = Object.entries(m.samplesDropped).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${formatCount(n)}`);
     const result: StatusRow[] = [
@@ -295,7 +300,7 @@ async function main(): Promise<void> {
     display.done();
   }
   const m = sink.metrics.snapshot();
-  const p = pipeline.stats();
+  const p = runStats();
   const summary = {
     ending,
     url: shownUrl,
@@ -339,8 +344,22 @@ function heldState(pipeline: ReturnType<typeof gatewayPipeline>, sink: ReturnTyp
   return { openWindows: p.openWindows, heldReadings: p.heldForReorder, unsentSamples: sink.metrics.snapshot().samplesPending };
 }
 
+/** The counters of this run: the restored operators' counters go on from where the checkpoint left them. */
+function sinceRestore(now: GatewayStats, restored: GatewayStats): GatewayStats {
+  return {
+    ...now,
+    unregistered: now.unregistered - restored.unregistered,
+    outliers: now.outliers - restored.outliers,
+    duplicates: now.duplicates - restored.duplicates,
+    lateReorder: now.lateReorder - restored.lateReorder,
+    lateWindow: now.lateWindow - restored.lateWindow,
+    samplesOut: now.samplesOut - restored.samplesOut,
+    windowsClosed: now.windowsClosed - restored.windowsClosed,
+  };
+}
+
 function describeHeld(held: HeldState): string {
-  return `${formatCount(held.openWindows)} open windows, ${formatCount(held.heldReadings)} readings held for reordering, ${formatCount(held.unsentSamples)} samples not yet written`;
+  return `${formatCount(held.openWindows)} open window${held.openWindows === 1 ? '' : 's'}, ${formatCount(held.heldReadings)} readings held for reordering, ${formatCount(held.unsentSamples)} samples not yet written`;
 }
 
 function describeRestored(durable: DurablePipeline<DeviceReading, number, WriteOutcome>, stateDir: string, held: HeldState): string {
