@@ -83,6 +83,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       }
       /** Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped as 'replayed' when regenerated. */
       const replayMarks = new Map<string, { readonly from: number; readonly through: number }>();
+      /** Series key → the newest timestamp the pipeline has regenerated inside its replay mark. */
+      const regenerated = new Map<string, number>();
       const health = new ConnectionHealth({
         url: config.displayUrl,
         logger,
@@ -304,12 +306,17 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         if (verdict !== 'ok') {
           const mark = replayMarks.size > 0 ? replayMarks.get(series.key) : undefined;
           if (mark !== undefined && millis > mark.from && millis <= mark.through) {
+            // The pipeline has regenerated this far: once through the mark, the mark is used up.
+            if (millis === mark.through) replayMarks.delete(series.key);
+            else regenerated.set(series.key, millis);
             dropReason = 'replayed';
             return `timestamp ${millis} was accepted before the restart (spooled or written); not lost`;
           }
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
         }
+        // Newer than everything spooled before the restart: this series' mark is used up.
+        if (replayMarks.size > 0) replayMarks.delete(series.key);
         acceptedSeries = series;
         acceptedValue = value;
         acceptedMillis = millis;
@@ -431,7 +438,21 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const detachState = config.state?.attach({
         snapshot: (): RemoteWriteState => {
           const newest = snapshotGuard(interner);
-          if (spool !== undefined) return { version: 1, newest, spool: spool.positions() };
+          if (spool !== undefined) {
+            const base = restored?.spool;
+            if (base === undefined || (starting === null && replayMarks.size === 0)) return { version: 1, newest, spool: spool.positions() };
+            // Records spooled before the restart are still being regenerated (or not yet scanned): the
+            // guard was raised past what the pipeline has produced. Save what the pipeline has reached
+            // and the same scan base, so a restart from this checkpoint marks those records again.
+            for (const [key, mark] of replayMarks) {
+              const reached = regenerated.get(key) ?? mark.from;
+              if (reached === -Infinity) delete newest[key];
+              else newest[key] = reached;
+            }
+            const positions = spool.positions();
+            for (const [lane, sequence] of Object.entries(base)) positions[lane] = Math.min(positions[lane] ?? sequence, sequence);
+            return { version: 1, newest, spool: positions };
+          }
           const unwritten: Array<readonly [string, number | string, number]> = [];
           for (const lane of lanes) lane.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
           return { version: 1, newest, unwritten };

@@ -64,3 +64,12 @@ export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, typ
 export { checkpointThenCommit, isPausable, type AcknowledgedSource, type Pausable, type Positioned } from './sources/acknowledged.js';
 export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';
 export { PipelineState, type StateSlot, type StageState, type StageSnapshots } from './durable/pipeline-state.js';
+export {
+  DurablePipeline,
+  type DurablePipelineOptions,
+  type DurableStages,
+  type DurableSummary,
+  type DurableProblem,
+  type CheckpointInfo,
+  type RestoredCheckpoint,
+} from './durable/durable-pipeline.js';
