@@ -6,7 +6,8 @@ import { WriteRequestEncoder } from '../src/protocol/encoder.js';
 import { Lane, type LaneBatch, type UnsettledSamples } from '../src/remote-write/lane.js';
 import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
-import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
+import type { DropReason, Labels, Sample, WriteOutcome } from '../src/core/model.js';
+import { seriesHandle } from '../src/remote-write/series-handle.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
@@ -14,7 +15,16 @@ import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
 
 /** The sink operator, with the counters it updates. */
-export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
+export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & {
+  readonly metrics: RemoteWriteMetrics;
+  /**
+   * A handle for one series: its labels checked as this sink checks them (`validation`) and
+   * returned as a frozen label object (canonical: names sorted, empty values left out). Keep it
+   * and put it in every sample of the series: the sink recognises it by identity and skips all
+   * per-series work. Throws a `TypeError` for labels the sink would refuse.
+   */
+  series(labels: Labels): Labels;
+};
 
 /**
  * Ends a pipeline by writing its samples to a Prometheus Remote-Write endpoint.
@@ -284,7 +294,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       };
     });
 
-  return Object.assign(operator, { metrics });
+  const series = (labels: Labels): Labels => seriesHandle(labels, config.validation);
+  return Object.assign(operator, { metrics, series });
 }
 
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
