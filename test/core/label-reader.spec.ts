@@ -30,6 +30,14 @@ const asciiName = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/).filter((nam
 const asciiValue = fc.string({ maxLength: 20, unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
 const labelSet = fc.dictionary(asciiName, asciiValue, { minKeys: 1, maxKeys: 8 }).filter((set) => Object.values(set).some((v) => v !== ''));
 
+describe('hashLabels', () => {
+  it('spreads series evenly over lanes', () => {
+    const lanes = new Array<number>(8).fill(0);
+    for (let i = 0; i < 80_000; i++) lanes[hashLabels(['__name__', 'device', 'room'], ['m', `d${i}`, `r${i % 7}`]) % 8]++;
+    for (const count of lanes) assert.ok(count > 9_000 && count < 11_000, `${lanes.join(' ')}`);
+  });
+});
+
 describe('LabelReader', () => {
   it('does not read a shape it has not seen, then reads it in place', () => {
     const reader = new LabelReader();
