@@ -4,10 +4,12 @@
  * Prints one JSON line (see `ClientResult`).
  *
  *   node dist/bench/e2e-client.js --impl rxprom|peer|source --url URL [--series 10000]
- *     [--batch 2000] [--lanes 4] [--labels 4] [--compression snappy|literal] (--seconds S | --samples N)
+ *     [--batch 2000] [--lanes 4] [--labels 4] [--compression snappy|literal]
+ *     [--label-objects reused|fresh] (--seconds S | --samples N)
  *
- * - `rxprom`: a generator Observable into `remoteWrite` (one reused label object per series,
- *   chunks of samples per macrotask, paused while the sink holds more than a few batches per lane).
+ * - `rxprom`: a generator Observable into `remoteWrite` (one reused label object per series, or
+ *   with `--label-objects fresh` a new one per sample; chunks of samples per macrotask, paused
+ *   while the sink holds more than a few batches per lane).
  * - `peer`: `prometheus-remote-write` 0.5.1, one `pushTimeseries` call per batch, `lanes` calls
  *   in flight, each lane owning its series like the reference sender.
  * - `source`: the rxprom generator alone, into a no-op subscriber (the cost of feeding the sink).
@@ -18,7 +20,7 @@ import { Observable } from 'rxjs';
 import type { Labels, Sample, WriteOutcome } from '../src/core/model.js';
 import { remoteWrite } from '../operators/remote-write.js';
 import { SinkPacer } from './common.js';
-import { buildLabelSets } from './workload.js';
+import { buildLabelSets, freshLabels } from './workload.js';
 
 export interface ClientResult {
   readonly tool: string;
@@ -51,6 +53,7 @@ const { values: o } = parseArgs({
     chunk: { type: 'string', default: '1000' },
     queue: { type: 'string', default: '3' },
     compression: { type: 'string', default: 'snappy' },
+    'label-objects': { type: 'string', default: 'reused' },
   },
 });
 const SERIES = Number(o.series);
@@ -62,6 +65,9 @@ const MAX_SAMPLES = o.samples !== undefined ? Number(o.samples) : Infinity;
 if (!Number.isFinite(SECONDS) && !Number.isFinite(MAX_SAMPLES)) throw new Error('give --seconds or --samples');
 
 const sets = buildLabelSets(SERIES, Number(o.labels));
+if (o['label-objects'] !== 'reused' && o['label-objects'] !== 'fresh') throw new Error('--label-objects is reused or fresh');
+/** The labels of series i for one sample: the series' one object, or a new object per sample. */
+const labelsOf: (i: number) => Labels = o['label-objects'] === 'fresh' ? freshLabels(SERIES, Number(o.labels)) : (i) => sets[i];
 // Same start as the reference sender: an hour ago, one second further on every pass over the series.
 const startTime = Date.now() - 3_600_000;
 
@@ -85,7 +91,7 @@ function workload(ready: () => Promise<void> | undefined): Observable<Sample> {
       }
       const end = Math.min(emitted + CHUNK, MAX_SAMPLES);
       while (emitted < end) {
-        subscriber.next({ labels: sets[cursor], value: Math.random(), timestamp: t });
+        subscriber.next({ labels: labelsOf(cursor), value: Math.random(), timestamp: t });
         emitted++;
         if (++cursor === SERIES) {
           cursor = 0;

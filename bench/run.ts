@@ -5,6 +5,7 @@
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
+ *   --e2e-series <n> e2e: only the case with this many series (10000 or 1000000; repeatable)
  *   --out <file>     where to write the JSON results (default bench/results.json)
  *   --outage-minutes <n>  how long the receiver is down in the outage benchmark (default 10; --quick: 5 s)
  * Every figure comes with the comparison measured in the same run and the ratio; timings are
@@ -30,6 +31,7 @@ const { values: o } = parseArgs({
     json: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'e2e-series': { type: 'string', multiple: true },
     out: { type: 'string' },
     'outage-minutes': { type: 'string' },
   },
@@ -38,7 +40,7 @@ const { values: o } = parseArgs({
 const BENCHMARKS: Record<string, Benchmark> = {
   encoding: encodingBenchmark,
   'sink-cpu': (context) => sinkCpuBenchmark({ ...context, profile: o.profile ?? false }),
-  e2e: e2eBenchmark,
+  e2e: (context) => e2eBenchmark({ ...context, series: (o['e2e-series'] ?? []).map(Number) }),
   cardinality: cardinalityBenchmark,
   operators: operatorsBenchmark,
   outage: (context) => outageBenchmark({ ...context, ...(o['outage-minutes'] !== undefined ? { outageMinutes: Number(o['outage-minutes']) } : {}) }),

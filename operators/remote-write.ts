@@ -6,7 +6,8 @@ import { WriteRequestEncoder } from '../src/protocol/encoder.js';
 import { Lane, type LaneBatch, type UnsettledSamples } from '../src/remote-write/lane.js';
 import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
-import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
+import type { DropReason, Labels, Sample, WriteOutcome } from '../src/core/model.js';
+import { seriesHandle } from '../src/remote-write/series-handle.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
@@ -16,7 +17,7 @@ import { Pressure } from '../src/remote-write/pressure.js';
 import { SinkSpool } from '../src/remote-write/sink-spool.js';
 import { checkState, decodeValue, encodeValue, scanSpooledSince, snapshotGuard, type RemoteWriteState } from '../src/remote-write/sink-state.js';
 
-/** The sink operator, with the counters it updates and its backpressure signal. */
+/** The sink operator, with the counters it updates, its backpressure signal and its series handles. */
 export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & {
   readonly metrics: RemoteWriteMetrics;
   /**
@@ -25,6 +26,13 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & {
    * Replays the current value on subscribe. A source that cannot pause meets `maxPendingSamples`.
    */
   readonly pressure: Observable<boolean>;
+  /**
+   * A handle for one series: its labels checked as this sink checks them (`validation`) and
+   * returned as a frozen label object (canonical: names sorted, empty values left out). Keep it
+   * and put it in every sample of the series: the sink recognises it by identity and skips all
+   * per-series work. Throws a `TypeError` for labels the sink would refuse.
+   */
+  series(labels: Labels): Labels;
 };
 
 /**
@@ -497,7 +505,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       };
     });
 
-  return Object.assign(operator, { metrics, pressure: pressure.changes });
+  const series = (labels: Labels): Labels => seriesHandle(labels, config.validation);
+  return Object.assign(operator, { metrics, pressure: pressure.changes, series });
 }
 
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */

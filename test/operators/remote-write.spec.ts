@@ -746,3 +746,58 @@ describe('remoteWrite: samples pushed while the pipeline ends', () => {
     assert.equal(sink.metrics.snapshot().samplesDropped['aborted' as DropReason], 2);
   });
 });
+
+describe('remoteWrite: series handles and label objects that arrive fresh', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver({ mode: 'strict' });
+  });
+  after(() => receiver.close());
+  beforeEach(() => receiver.reset());
+
+  const T = 1_700_000_000_000;
+  const stored = (): string[] => receiver.samples().map((s) => `${JSON.stringify(s.labels)}@${s.timestamp}=${s.value}`).sort();
+
+  it('sink.series() returns a frozen, canonical label object that the sink writes, and throws for labels it would refuse', async () => {
+    const sink = remoteWrite({ url: receiver.url, maxDelayMs: 1, logger: silentLogger });
+    const kitchen = sink.series({ room: 'kitchen', __name__: 'room_temperature_celsius', floor: '' });
+    assert.deepEqual(Object.keys(kitchen), ['__name__', 'room']);
+    assert.ok(Object.isFrozen(kitchen));
+    assert.equal(Object.getPrototypeOf(kitchen), null);
+    assert.throws(() => sink.series({ room: 'hall' }), (error: unknown) => error instanceof TypeError && /missing __name__/.test(error.message));
+    assert.throws(() => sink.series({ __name__: 'm', __reserved: 'x' }), /reserved label name "__reserved"/);
+    const outcomes = await lastValueFrom(from([1, 2, 3].map((i) => ({ labels: kitchen, value: 20 + i, timestamp: T + i * 1000 }))).pipe(sink, toArray()));
+    assert.equal(total(outcomes, 'written'), 3);
+    assert.deepEqual(stored(), [1, 2, 3].map((i) => `{"__name__":"room_temperature_celsius","room":"kitchen"}@${T + i * 1000}=${20 + i}`));
+  });
+
+  it('writes the same series from fresh label objects in any key order as from reused ones, and guards their order', async () => {
+    const devices = Array.from({ length: 30 }, (_, i) => ({ __name__: 'fresh_test', device: `d${i}`, room: `r${i % 4}` }));
+    const input = (fresh: boolean): Sample[] => {
+      const out: Sample[] = [];
+      for (let t = 0; t < 5; t++) {
+        devices.forEach((labels, i) => {
+          // Fresh: a new object per sample, its keys in one of three orders.
+          const own = !fresh ? labels : [{ ...labels }, { room: labels.room, device: labels.device, __name__: labels.__name__ }, { device: labels.device, __name__: labels.__name__, room: labels.room, empty: '' }][(i + t) % 3];
+          out.push({ labels: own, value: t, timestamp: T + t * 1000 });
+        });
+      }
+      // A duplicate and an older sample, each in a fresh object.
+      out.push({ labels: { room: 'r1', device: 'd1', __name__: 'fresh_test' }, value: 99, timestamp: T + 4000 });
+      out.push({ labels: { __name__: 'fresh_test', device: 'd2', room: 'r2' }, value: 99, timestamp: T });
+      return out;
+    };
+    const results: string[][] = [];
+    for (const fresh of [false, true]) {
+      receiver.reset();
+      const sink = remoteWrite({ url: receiver.url, shards: 3, maxSamplesPerRequest: 40, maxDelayMs: 1, logger: silentLogger });
+      const outcomes = await lastValueFrom(from(input(fresh)).pipe(sink, toArray()));
+      assert.equal(total(outcomes, 'written'), 150);
+      assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => o.reason), ['duplicate', 'out-of-order']);
+      assert.equal(sink.metrics.snapshot().activeSeries, 30);
+      results.push(stored());
+    }
+    assert.equal(results[1].length, 150);
+    assert.deepEqual(results[1], results[0]);
+  });
+});
