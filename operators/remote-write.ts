@@ -3,7 +3,8 @@ import { asyncScheduler, Observable, type OperatorFunction, type Subscription } 
 import { BatchWriter } from '../src/remote-write/batch-writer.js';
 import { DropLog } from '../src/remote-write/drop-log.js';
 import { WriteRequestEncoder } from '../src/protocol/encoder.js';
-import { Lane, type LaneBatch, type UnsettledSamples } from '../src/remote-write/lane.js';
+import type { LaneBatch, UnsettledSamples } from '../src/remote-write/lane.js';
+import { LaneSet } from '../src/remote-write/lane-set.js';
 import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Sample, WriteOutcome } from '../src/core/model.js';
@@ -23,7 +24,8 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { rea
  * accepted timestamp before it is batched, so a bad sample is dropped alone instead of making the
  * receiver reject its whole batch; a sample that cannot even be read (a throwing getter, a revoked
  * Proxy) is dropped as `invalid` too. Series are partitioned onto `shards` lanes by the hash of
- * their labels (as `partitionBySeries` does); each lane batches (as `batchSamples` does: full at
+ * their labels (as `partitionBySeries` does; with a range of `shards`, the count follows the load
+ * and changes only after the lanes drained, see `LaneSet`); each lane batches (as `batchSamples` does: full at
  * `maxSamplesPerRequest`, or after `maxDelayMs`) and sends its batches one after the other (one
  * request in flight, retried in place; a batch refused with 400 is halved until the refused
  * samples are isolated), so a series never reorders. The hot path is inlined here rather than
@@ -44,7 +46,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
-      const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
+      const interner = new SeriesInterner({ validation: config.validation });
       /** Accepted samples without an outcome yet: this subscription's own, for admission and for the accounting at the end. */
       let pending = 0;
       const health = new ConnectionHealth({
@@ -60,7 +62,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         timeoutMs: config.timeoutMs,
         headers: config.headers,
         retry: config.retry,
-        maxSockets: config.shards,
+        maxSockets: config.shards.max,
         ...(config.signer ? { signer: config.signer } : {}),
         onRetry: (event) => {
           metrics.requestRetried();
@@ -83,7 +85,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       );
       const abort = new AbortController();
       // Each lane's request in flight listens on it (and the client once): not a leak.
-      setMaxListeners(config.shards + 8, abort.signal);
+      setMaxListeners(config.shards.max + 8, abort.signal);
       const dropLog = new DropLog(logger);
       let sourceDone = false;
       let ended = false;
@@ -115,28 +117,27 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
       const completeWhenIdle = (): void => {
         if (!sourceDone || ended) return;
-        for (const lane of lanes) if (!lane.idle) return;
+        if (!lanes.idle) return;
         ended = true;
         dropLog.flush();
         subscriber.complete();
       };
 
-      // One ordered lane per shard: a series always maps to the lane its record was given when
-      // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
-      // sample), encodes it when it is full or timed out, and sends its batches in order.
-      const lanes: Lane[] = [];
-      for (let i = 0; i < config.shards; i++) {
-        lanes.push(
-          new Lane({
-            maxSamples: config.maxSamplesPerRequest,
-            maxDelayMs: config.maxDelayMs,
-            scheduler,
-            encode: (columns) => writer.encode(columns),
-            send,
-            onIdle: completeWhenIdle,
-          }),
-        );
-      }
+      // Ordered lanes: a series goes to the lane of its hash modulo the current count. Each lane
+      // fills a column-wise batch (no object per sample), encodes it when it is full or timed
+      // out, and sends its batches in order. The count changes only between two drained layouts.
+      const lanes = new LaneSet({
+        shards: config.shards,
+        maxSamples: config.maxSamplesPerRequest,
+        maxDelayMs: config.maxDelayMs,
+        scheduler,
+        encode: (columns) => writer.encode(columns),
+        send,
+        onIdle: completeWhenIdle,
+        // A drain would wait on the retries: the count holds while the endpoint fails.
+        failing: () => health.down,
+        logger,
+      });
 
       /**
        * Stops every lane and request; every accepted sample still without an outcome is dropped
@@ -145,8 +146,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
        */
       const abandon = (emit: boolean): void => {
         abort.abort();
-        const unsettled: UnsettledSamples[] = [];
-        for (const lane of lanes) unsettled.push(...lane.abandon());
+        const unsettled: UnsettledSamples[] = lanes.abandon();
         for (const part of unsettled) {
           pending -= part.samples;
           metrics.samplesDropped('aborted', part.samples);
@@ -247,14 +247,14 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
           series.lastTimestamp = acceptedMillis;
-          lanes[series.lane].push(series, acceptedValue, acceptedMillis);
+          lanes.push(series, acceptedValue, acceptedMillis);
         },
         error: (error: unknown) => end(error),
         complete: () => {
           if (ended || subscriber.closed) return; // the teardown accounts for what the lanes hold
           // Flush every lane, then let each finish its queue: the last answer completes the output.
           sourceDone = true;
-          for (const lane of lanes) lane.flush();
+          lanes.finish();
           completeWhenIdle();
         },
       });

@@ -1,5 +1,5 @@
 /**
- * Series interning: a series' identity, hash, lane and encoded label bytes are computed once,
+ * Series interning: a series' identity, hash and encoded label bytes are computed once,
  * on its first sample, and every later sample of the series reuses them.
  */
 import { hashString } from '../core/hash.js';
@@ -24,8 +24,8 @@ export class SeriesRecord {
   constructor(
     /** Canonical key: the protobuf bytes of the sorted labels, one char per byte. */
     readonly key: string,
+    /** Picks the series' lane (modulo the lane count, which may change). */
     readonly hash: number,
-    readonly lane: number,
     tick: number,
   ) {
     this.lastSeenTick = tick;
@@ -34,8 +34,6 @@ export class SeriesRecord {
 
 export interface SeriesInternerOptions {
   readonly validation: ValidationMode;
-  /** Lanes the series are spread over; a record's `lane` is its hash modulo this. */
-  readonly lanes: number;
   /** Forgotten series whose newest timestamp is remembered one by one (see `ForgottenSeries`). Default 262,144. */
   readonly rememberForgotten?: number;
 }
@@ -74,7 +72,7 @@ export class SeriesInterner {
     let record = this.byKey.get(key);
     if (record === undefined) {
       const hash = hashString(key);
-      record = new SeriesRecord(key, hash, hash % this.options.lanes, this.tick);
+      record = new SeriesRecord(key, hash, this.tick);
       record.lastTimestamp = this.forgotten.recall(key, hash);
       this.byKey.set(key, record);
     } else {

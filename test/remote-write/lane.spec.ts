@@ -25,7 +25,7 @@ function harness(options: Partial<LaneOptions> = {}) {
   return { lane, scheduler, sent, idle: () => idle };
 }
 
-const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+const interner = new SeriesInterner({ validation: 'strict' });
 const a = interner.resolve({ __name__: 'a' }) as SeriesRecord;
 const b = interner.resolve({ __name__: 'b' }) as SeriesRecord;
 const flushMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -4,24 +4,23 @@ import { guardOrder, orderOf, SeriesInterner, type SeriesRecord } from '../../sr
 
 describe('SeriesInterner', () => {
   it('gives one record per series whatever the label order or object identity', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 8 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const a = interner.resolve({ __name__: 'm', a: '1', b: '2' }) as SeriesRecord;
     const b = interner.resolve({ b: '2', a: '1', __name__: 'm' }) as SeriesRecord;
     const c = interner.resolve({ __name__: 'm', a: '1', b: '3' }) as SeriesRecord;
     assert.equal(a, b);
     assert.notEqual(a, c);
     assert.equal(interner.size, 2);
-    assert.equal(a.lane, a.hash % 8);
   });
 
   it('returns the reason for a refused label set', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     assert.equal(interner.resolve({ job: 'x' }), 'missing __name__');
     assert.equal(interner.size, 0);
   });
 
   it('forgets idle series and keeps one record per series when they come back', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const reused = { __name__: 'm', k: 'reused' };
     const first = interner.resolve(reused) as SeriesRecord;
     guardOrder(first, 100);
@@ -41,7 +40,7 @@ describe('SeriesInterner', () => {
   });
 
   it('after forgetting, a new object of the series and the old object share one record', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const old = { __name__: 'm' };
     const first = interner.resolve(old) as SeriesRecord;
     interner.advance(0);
@@ -55,7 +54,7 @@ describe('SeriesInterner', () => {
 
 describe('guardOrder', () => {
   it('accepts only newer timestamps and tells duplicates from older ones', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     assert.deepEqual([10, 10, 9, 11, 11, 5, 12].map((t) => guardOrder(record, t)), ['ok', 'duplicate', 'out-of-order', 'ok', 'duplicate', 'out-of-order', 'ok']);
     assert.equal(record.lastTimestamp, 12);
@@ -64,7 +63,7 @@ describe('guardOrder', () => {
 
 describe('orderOf', () => {
   it('says what guardOrder would, without remembering the timestamp', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     guardOrder(record, 10);
     assert.deepEqual([11, 11, 10, 9].map((t) => orderOf(record, t)), ['ok', 'ok', 'duplicate', 'out-of-order']);

@@ -1,0 +1,238 @@
+/**
+ * The sink's lanes: routes each series to a lane by its hash modulo the current lane count, and
+ * changes the count without reordering any series.
+ *
+ * A change drains first: from the moment it starts, arriving samples are held (in arrival order)
+ * instead of going to the old layout; every old lane flushes its open batch and sends its queue
+ * to the end; once every old lane is idle (every request answered), the count changes and the
+ * held samples are routed by the new count. A series that moves to another lane therefore has
+ * nothing of its own left in flight on the old one. Holding adds no bound of its own: held
+ * samples are accepted samples, counted in the sink's pending total that `maxPendingSamples`
+ * admits against.
+ *
+ * With a range of counts (`min < max`) a `ShardController` picks the count every
+ * `updateEveryMs`, from what the lanes measured in between.
+ */
+import type { Subscription } from 'rxjs';
+import type { Logger } from '../core/logger.js';
+import type { SampleColumns } from '../protocol/encoder.js';
+import { countOf, Lane, type LaneBatch, type LaneOptions, type UnsettledSamples } from './lane.js';
+import type { ResolvedShards } from './options.js';
+import type { SeriesRecord } from './series-interner.js';
+import { ShardController } from './shard-controller.js';
+
+export interface LaneSetOptions extends Omit<LaneOptions, 'onIdle'> {
+  readonly shards: ResolvedShards;
+  /** Called whenever the last busy lane becomes idle and nothing is held. */
+  readonly onIdle: () => void;
+  /** The endpoint is failing now: the count is then held. */
+  readonly failing?: () => boolean;
+  /** Told about every change of the count. Must not throw. */
+  readonly logger?: Logger;
+}
+
+/** Held samples, column-wise, in arrival order. */
+interface Held {
+  readonly series: SeriesRecord[];
+  readonly values: number[];
+  readonly timestamps: number[];
+}
+
+export class LaneSet {
+  private lanes: Lane[] = [];
+  /** The count a drain is heading for; null when no drain runs. */
+  private target: number | null = null;
+  private held: Held | null = null;
+  private finishing = false;
+  private abandoned = false;
+  private readonly controller: ShardController | null;
+  private tick: Subscription | null = null;
+  private lastTickAt: number;
+  private changes = 0;
+  // Measured since the last tick, for the controller.
+  private samplesIn = 0;
+  private samplesSent = 0;
+  private busyMs = 0;
+  /** Samples in finished batches that wait for their lane. */
+  private queued = 0;
+  private inFlight = 0;
+
+  constructor(private readonly options: LaneSetOptions) {
+    const { shards, scheduler } = options;
+    this.resize(shards.min);
+    this.lastTickAt = scheduler.now();
+    this.controller = shards.min < shards.max ? new ShardController({ min: shards.min, max: shards.max }) : null;
+    if (this.controller !== null) {
+      const self = this;
+      this.tick = scheduler.schedule(function again() {
+        self.reconsider();
+        this.schedule(undefined, shards.updateEveryMs);
+      }, shards.updateEveryMs);
+    }
+  }
+
+  /** Lanes in the current layout (during a drain: the old one). */
+  get count(): number {
+    return this.lanes.length;
+  }
+
+  /** A change of the count is under way. */
+  get draining(): boolean {
+    return this.target !== null;
+  }
+
+  /** Changes of the count so far. */
+  get reshards(): number {
+    return this.changes;
+  }
+
+  /** Nothing open, queued, in flight or held, and no drain under way. */
+  get idle(): boolean {
+    if (this.target !== null || this.held !== null) return false;
+    for (const lane of this.lanes) if (!lane.idle) return false;
+    return true;
+  }
+
+  /** Routes a sample to its series' lane; holds it while a drain runs. */
+  push(series: SeriesRecord, value: number, timestamp: number): void {
+    this.samplesIn++;
+    const held = this.held;
+    if (held !== null) {
+      held.series.push(series);
+      held.values.push(value);
+      held.timestamps.push(timestamp);
+      return;
+    }
+    this.lanes[series.hash % this.lanes.length].push(series, value, timestamp);
+  }
+
+  /**
+   * The source is done: flushes every lane now, and from now on flushes what a drain releases;
+   * the count no longer changes (a drain under way still ends).
+   */
+  finish(): void {
+    this.finishing = true;
+    this.stopTicking();
+    for (const lane of this.lanes) lane.flush();
+  }
+
+  /**
+   * Starts changing the count to `count` (clamped to the range): drains the current layout, then
+   * switches. False when nothing starts (same count, a drain under way, finishing, abandoned).
+   */
+  reshard(count: number): boolean {
+    const { min, max } = this.options.shards;
+    const wanted = Math.min(max, Math.max(min, Math.floor(count)));
+    if (wanted === this.lanes.length || this.target !== null || this.finishing || this.abandoned) return false;
+    this.options.logger?.info({ from: this.lanes.length, to: wanted, need: this.controller?.need }, `changing the number of lanes from ${this.lanes.length} to ${wanted}`);
+    this.target = wanted;
+    this.held = { series: [], values: [], timestamps: [] };
+    for (const lane of this.lanes) lane.flush();
+    this.switchWhenDrained();
+    return true;
+  }
+
+  /**
+   * Stops for good: every lane abandoned, the held samples forgotten, the timer stopped. Returns
+   * what had no outcome, for the sink to account for as aborted.
+   */
+  abandon(): UnsettledSamples[] {
+    this.stopTicking();
+    if (this.abandoned) return [];
+    this.abandoned = true;
+    const unsettled: UnsettledSamples[] = [];
+    for (const lane of this.lanes) unsettled.push(...lane.abandon());
+    const held = this.held;
+    if (held !== null && held.series.length > 0) {
+      const columns: SampleColumns = { length: held.series.length, series: held.series, values: Float64Array.from(held.values), timestamps: Float64Array.from(held.timestamps) };
+      unsettled.push(countOf(columns, 0, columns.length));
+    }
+    this.held = null;
+    this.target = null;
+    return unsettled;
+  }
+
+  /** One interval's measurements to the controller, and its answer carried out. */
+  private reconsider(): void {
+    const now = this.options.scheduler.now();
+    const load = {
+      intervalMs: now - this.lastTickAt,
+      samplesIn: this.samplesIn,
+      samplesSent: this.samplesSent,
+      busyMs: this.busyMs,
+      backlog: this.queued + (this.held?.series.length ?? 0),
+      inFlight: this.inFlight,
+      failing: this.options.failing?.() ?? false,
+    };
+    this.lastTickAt = now;
+    this.samplesIn = 0;
+    this.samplesSent = 0;
+    this.busyMs = 0;
+    // A drain distorts what is measured (nothing new is sent meanwhile): that interval is skipped.
+    if (this.controller === null || this.target !== null) return;
+    const wanted = this.controller.decide(this.lanes.length, load);
+    if (wanted !== this.lanes.length) this.reshard(wanted);
+  }
+
+  private switchWhenDrained(): void {
+    if (this.target === null || this.abandoned) return;
+    for (const lane of this.lanes) if (!lane.idle) return;
+    this.resize(this.target);
+    this.changes++;
+    this.target = null;
+    const held = this.held as Held;
+    this.held = null;
+    // Routed by the new count, in the order they arrived: each lane sees its series in order.
+    const lanes = this.lanes;
+    for (let i = 0; i < held.series.length; i++) {
+      const series = held.series[i];
+      lanes[series.hash % lanes.length].push(series, held.values[i], held.timestamps[i]);
+    }
+    if (this.finishing) for (const lane of lanes) lane.flush();
+    if (this.idle) this.options.onIdle();
+  }
+
+  private laneIdle(): void {
+    if (this.target !== null) return this.switchWhenDrained();
+    if (this.idle) this.options.onIdle();
+  }
+
+  /** Keeps the first `count` lanes (idle, during a switch) and adds new ones up to it. */
+  private resize(count: number): void {
+    const { shards: _shards, onIdle: _onIdle, failing: _failing, logger: _logger, ...laneOptions } = this.options;
+    if (this.lanes.length > count) this.lanes.length = count;
+    while (this.lanes.length < count) {
+      this.lanes.push(
+        new Lane({
+          ...laneOptions,
+          encode: (columns) => {
+            this.queued += columns.length;
+            return this.options.encode(columns);
+          },
+          send: (batch) => this.send(batch),
+          onIdle: () => this.laneIdle(),
+        }),
+      );
+    }
+  }
+
+  /** Sends a batch, measuring how long the lane was busy with it. */
+  private async send(batch: LaneBatch): Promise<void> {
+    const samples = batch.columns.length;
+    this.queued -= samples;
+    this.inFlight++;
+    const started = this.options.scheduler.now();
+    try {
+      await this.options.send(batch);
+    } finally {
+      this.inFlight--;
+      this.busyMs += this.options.scheduler.now() - started;
+      this.samplesSent += samples;
+    }
+  }
+
+  private stopTicking(): void {
+    this.tick?.unsubscribe();
+    this.tick = null;
+  }
+}
