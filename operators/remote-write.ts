@@ -137,6 +137,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         // A drain would wait on the retries: the count holds while the endpoint fails.
         failing: () => health.down,
         logger,
+        metrics,
       });
 
       /**

@@ -3,12 +3,15 @@
  * changes the count without reordering any series.
  *
  * A change drains first: from the moment it starts, arriving samples are held (in arrival order)
- * instead of going to the old layout; every old lane flushes its open batch and sends its queue
- * to the end; once every old lane is idle (every request answered), the count changes and the
- * held samples are routed by the new count. A series that moves to another lane therefore has
- * nothing of its own left in flight on the old one. Holding adds no bound of its own: held
- * samples are accepted samples, counted in the sink's pending total that `maxPendingSamples`
- * admits against.
+ * instead of going to the old layout, and each old lane gives back what it has not sent yet (its
+ * queued batches and its open one); once every old lane's request in flight is answered, the
+ * count changes and the given-back samples, then the held ones, are routed by the new count. A
+ * series lives on one old lane, whose given-back samples all came before the held ones, so each
+ * series keeps its order, and a series that moves has nothing of its own in flight on the old
+ * lane. The drain waits for one request per lane, not for a backlog (Prometheus' queue manager
+ * sends its queues to the end before it reshards; a lane here may hold far more). Holding adds
+ * no bound of its own: held samples are accepted samples, counted in the sink's pending total
+ * that `maxPendingSamples` admits against.
  *
  * With a range of counts (`min < max`) a `ShardController` picks the count every
  * `updateEveryMs`, from what the lanes measured in between.
@@ -19,6 +22,7 @@ import type { SampleColumns } from '../protocol/encoder.js';
 import { countOf, Lane, type LaneBatch, type LaneOptions, type UnsettledSamples } from './lane.js';
 import type { ResolvedShards } from './options.js';
 import type { SeriesRecord } from './series-interner.js';
+import type { RemoteWriteMetrics } from './metrics.js';
 import { ShardController } from './shard-controller.js';
 
 export interface LaneSetOptions extends Omit<LaneOptions, 'onIdle'> {
@@ -29,6 +33,8 @@ export interface LaneSetOptions extends Omit<LaneOptions, 'onIdle'> {
   readonly failing?: () => boolean;
   /** Told about every change of the count. Must not throw. */
   readonly logger?: Logger;
+  /** Keeps the `lanes` gauge and the `reshards` counter. */
+  readonly metrics?: RemoteWriteMetrics;
 }
 
 /** Held samples, column-wise, in arrival order. */
@@ -43,16 +49,16 @@ export class LaneSet {
   /** The count a drain is heading for; null when no drain runs. */
   private target: number | null = null;
   private held: Held | null = null;
+  /** What the old lanes gave back when the drain started, oldest first per lane. */
+  private carried: SampleColumns[] = [];
   private finishing = false;
   private abandoned = false;
   private readonly controller: ShardController | null;
   private tick: Subscription | null = null;
   private lastTickAt: number;
   private changes = 0;
-  // Measured since the last tick, for the controller.
+  /** Samples pushed since the last tick, for the controller. */
   private samplesIn = 0;
-  private samplesSent = 0;
-  private busyMs = 0;
   /** Samples in finished batches that wait for their lane. */
   private queued = 0;
   private inFlight = 0;
@@ -60,8 +66,9 @@ export class LaneSet {
   constructor(private readonly options: LaneSetOptions) {
     const { shards, scheduler } = options;
     this.resize(shards.min);
+    options.metrics?.lanesChanged(0, shards.min);
     this.lastTickAt = scheduler.now();
-    this.controller = shards.min < shards.max ? new ShardController({ min: shards.min, max: shards.max }) : null;
+    this.controller = shards.min < shards.max ? new ShardController({ min: shards.min, max: shards.max, maxSamples: options.maxSamples }) : null;
     if (this.controller !== null) {
       const self = this;
       this.tick = scheduler.schedule(function again() {
@@ -127,7 +134,14 @@ export class LaneSet {
     this.options.logger?.info({ from: this.lanes.length, to: wanted, need: this.controller?.need }, `changing the number of lanes from ${this.lanes.length} to ${wanted}`);
     this.target = wanted;
     this.held = { series: [], values: [], timestamps: [] };
-    for (const lane of this.lanes) lane.flush();
+    for (const lane of this.lanes) {
+      const { queued, open } = lane.takeUnsent();
+      for (const columns of queued) {
+        this.queued -= columns.length;
+        this.carried.push(columns);
+      }
+      if (open !== null) this.carried.push(open);
+    }
     this.switchWhenDrained();
     return true;
   }
@@ -140,8 +154,11 @@ export class LaneSet {
     this.stopTicking();
     if (this.abandoned) return [];
     this.abandoned = true;
+    this.options.metrics?.lanesChanged(this.lanes.length, 0);
     const unsettled: UnsettledSamples[] = [];
     for (const lane of this.lanes) unsettled.push(...lane.abandon());
+    for (const columns of this.carried) unsettled.push(countOf(columns, 0, columns.length));
+    this.carried = [];
     const held = this.held;
     if (held !== null && held.series.length > 0) {
       const columns: SampleColumns = { length: held.series.length, series: held.series, values: Float64Array.from(held.values), timestamps: Float64Array.from(held.timestamps) };
@@ -158,16 +175,12 @@ export class LaneSet {
     const load = {
       intervalMs: now - this.lastTickAt,
       samplesIn: this.samplesIn,
-      samplesSent: this.samplesSent,
-      busyMs: this.busyMs,
-      backlog: this.queued + (this.held?.series.length ?? 0),
+      backlog: this.queued + this.carriedSamples() + (this.held?.series.length ?? 0),
       inFlight: this.inFlight,
       failing: this.options.failing?.() ?? false,
     };
     this.lastTickAt = now;
     this.samplesIn = 0;
-    this.samplesSent = 0;
-    this.busyMs = 0;
     // A drain distorts what is measured (nothing new is sent meanwhile): that interval is skipped.
     if (this.controller === null || this.target !== null) return;
     const wanted = this.controller.decide(this.lanes.length, load);
@@ -177,19 +190,34 @@ export class LaneSet {
   private switchWhenDrained(): void {
     if (this.target === null || this.abandoned) return;
     for (const lane of this.lanes) if (!lane.idle) return;
+    this.options.metrics?.lanesChanged(this.lanes.length, this.target);
     this.resize(this.target);
     this.changes++;
     this.target = null;
     const held = this.held as Held;
     this.held = null;
-    // Routed by the new count, in the order they arrived: each lane sees its series in order.
+    const carried = this.carried;
+    this.carried = [];
+    // Routed by the new count, given back first, then held, each in order: every series keeps its order.
     const lanes = this.lanes;
+    for (const columns of carried) {
+      for (let i = 0; i < columns.length; i++) {
+        const series = columns.series[i];
+        lanes[series.hash % lanes.length].push(series, columns.values[i], columns.timestamps[i]);
+      }
+    }
     for (let i = 0; i < held.series.length; i++) {
       const series = held.series[i];
       lanes[series.hash % lanes.length].push(series, held.values[i], held.timestamps[i]);
     }
     if (this.finishing) for (const lane of lanes) lane.flush();
     if (this.idle) this.options.onIdle();
+  }
+
+  private carriedSamples(): number {
+    let samples = 0;
+    for (const columns of this.carried) samples += columns.length;
+    return samples;
   }
 
   private laneIdle(): void {
@@ -199,7 +227,7 @@ export class LaneSet {
 
   /** Keeps the first `count` lanes (idle, during a switch) and adds new ones up to it. */
   private resize(count: number): void {
-    const { shards: _shards, onIdle: _onIdle, failing: _failing, logger: _logger, ...laneOptions } = this.options;
+    const { shards: _shards, onIdle: _onIdle, failing: _failing, logger: _logger, metrics: _metrics, ...laneOptions } = this.options;
     if (this.lanes.length > count) this.lanes.length = count;
     while (this.lanes.length < count) {
       this.lanes.push(
@@ -216,7 +244,7 @@ export class LaneSet {
     }
   }
 
-  /** Sends a batch, measuring how long the lane was busy with it. */
+  /** Sends a batch, telling the controller how long it took. */
   private async send(batch: LaneBatch): Promise<void> {
     const samples = batch.columns.length;
     this.queued -= samples;
@@ -226,8 +254,7 @@ export class LaneSet {
       await this.options.send(batch);
     } finally {
       this.inFlight--;
-      this.busyMs += this.options.scheduler.now() - started;
-      this.samplesSent += samples;
+      this.controller?.observe(samples, this.options.scheduler.now() - started);
     }
   }
 

@@ -34,6 +34,10 @@ export interface RemoteWriteMetricsSnapshot {
   readonly samplesPending: number;
   /** Series the sink currently remembers (interned, order-guarded). */
   readonly activeSeries: number;
+  /** Lanes the sink has now (during a change: the layout being drained). */
+  readonly lanes: number;
+  /** Changes of the lane count so far. */
+  readonly reshards: number;
 }
 
 function zeroDrops(): Record<DropReason, number> {
@@ -53,6 +57,8 @@ export class RemoteWriteMetrics {
   private inFlightCount = 0;
   private pendingCount = 0;
   private seriesCount = 0;
+  private laneCount = 0;
+  private reshardCount = 0;
   private readonly drops: Record<DropReason, number> = zeroDrops();
 
   // Events. Each is called once per event by the sink (or a client), never a field written from outside.
@@ -118,6 +124,12 @@ export class RemoteWriteMetrics {
     this.seriesCount = count;
   }
 
+  /** A sink's lane count went from `from` to `to` (0 when its lanes start or end): a reshard when both are lanes. */
+  lanesChanged(from: number, to: number): void {
+    this.laneCount += to - from;
+    if (from > 0 && to > 0) this.reshardCount++;
+  }
+
   // Readers. `snapshot()` reads everything at once (drops by reason included); a getter reads one counter cheaply.
 
   get samplesIn(): number {
@@ -150,6 +162,12 @@ export class RemoteWriteMetrics {
   get activeSeries(): number {
     return this.seriesCount;
   }
+  get lanes(): number {
+    return this.laneCount;
+  }
+  get reshards(): number {
+    return this.reshardCount;
+  }
 
   snapshot(): RemoteWriteMetricsSnapshot {
     let total = 0;
@@ -167,6 +185,8 @@ export class RemoteWriteMetrics {
       requestsInFlight: this.inFlightCount,
       samplesPending: this.pendingCount,
       activeSeries: this.seriesCount,
+      lanes: this.laneCount,
+      reshards: this.reshardCount,
     };
   }
 
@@ -193,6 +213,8 @@ export class RemoteWriteMetrics {
     emit('requests_in_flight', 'gauge', 'Requests being sent or waiting to retry.', s.requestsInFlight);
     emit('samples_pending', 'gauge', 'Samples in lanes, not yet written or dropped.', s.samplesPending);
     emit('active_series', 'gauge', 'Series the sink remembers.', s.activeSeries);
+    emit('lanes', 'gauge', 'Parallel ordered lanes, one request in flight each.', s.lanes);
+    emit('reshards_total', 'counter', 'Changes of the lane count.', s.reshards);
     return lines.join('\n') + '\n';
   }
 }

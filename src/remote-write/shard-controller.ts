@@ -1,32 +1,33 @@
 /**
- * Decides how many lanes the sink should have, from what one interval measured: samples in,
- * samples sent, the time lanes spent sending them, the backlog. No timer of its own: the lane set
- * calls `decide` once per interval, so tests drive it with made-up intervals.
+ * Decides how many lanes the sink should have, from what one interval measured: samples in, the
+ * batches sent (their sizes and how long each took), the backlog. No timer of its own: the lane
+ * set reports each batch and calls `decide` once per interval, so tests drive it with made-up
+ * intervals.
  *
- * The idea is Prometheus' queue manager's (lanes needed = time to send one sample × samples
- * arriving per second, plus a share of the backlog to catch up on; rates smoothed over
- * intervals), with a hysteresis of our own instead of its symmetric tolerance band, so a load
- * that sits on a boundary does not flip the count every interval:
- * - up when the lanes are busy more than `UP_AT` of the time, to the count that leaves each busy
- *   `TARGET` of the time;
- * - down only when fewer lanes would still be busy at most `TARGET` of the time, and the sink is
- *   not far behind (draining a backlog first is cheaper than resharding under it).
+ * The idea is Prometheus' queue manager's: lanes needed = time to send one sample × samples
+ * arriving per second, plus a share of the backlog to catch up on, with the measurements smoothed
+ * over intervals. Two things differ:
+ * - The time per sample is that of a full request, read off a least-squares line through the
+ *   (batch size, send time) of the batches sent. A lane whose request takes longer than
+ *   `maxDelayMs` is busy all the time yet keeps up, by sending bigger batches; dividing its busy
+ *   time by the samples it sent (as Prometheus does, whose batch deadline is seconds) would call
+ *   it saturated at any lane count and add lanes without end.
+ * - A hysteresis of our own instead of a symmetric tolerance band, so a load that sits on a
+ *   boundary does not flip the count every interval: up when the lanes would be busy more than
+ *   `UP_AT` of the time, to the count that keeps each busy `TARGET` of the time; down only when
+ *   fewer lanes would still be busy at most `TARGET` of the time, and the sink is not far behind.
  * It holds the count while the endpoint is failing, or when lanes are sending and nothing was
- * answered during the interval: the measured latency then says nothing about capacity, and a
- * reshard would wait for the retries to drain.
+ * answered during the interval: send times then say nothing about capacity, and a change would
+ * wait for the retries.
  */
 
-/** What one interval measured. */
+/** What one interval measured, besides the batches reported one by one. */
 export interface IntervalLoad {
   /** Length of the interval (ms). */
   readonly intervalMs: number;
   /** Samples that arrived at the lanes. */
   readonly samplesIn: number;
-  /** Samples of the batches whose sending ended (written, dropped or split, whatever the answer). */
-  readonly samplesSent: number;
-  /** Time lanes spent sending those batches, summed over lanes (ms). */
-  readonly busyMs: number;
-  /** Samples waiting now for a lane to be free (finished batches queued, samples held during a drain). */
+  /** Samples waiting now for a lane to be free (finished batches queued, samples held during a change). */
   readonly backlog: number;
   /** Batches being sent now. */
   readonly inFlight: number;
@@ -37,11 +38,13 @@ export interface IntervalLoad {
 export interface ShardControllerOptions {
   readonly min: number;
   readonly max: number;
-  /** Weight of the newest interval in the smoothed rates, in (0, 1]. Default 0.2. */
+  /** Samples in a full request (`maxSamplesPerRequest`). */
+  readonly maxSamples: number;
+  /** Weight of the newest interval in the smoothed measurements, in (0, 1]. Default 0.2. */
   readonly smoothing?: number;
 }
 
-/** Lanes are added when they are busy more than this share of the time... */
+/** Lanes are added when they would be busy more than this share of the time... */
 export const UP_AT = 0.8;
 /** ...to the count that keeps each busy about this share; fewer are taken only when they would stay below it. */
 export const TARGET = 0.5;
@@ -49,37 +52,54 @@ export const TARGET = 0.5;
 export const CATCH_UP_PER_SECOND = 0.05;
 /** No lanes are taken away while the backlog is more than this many seconds of arrivals. */
 export const BEHIND_SECONDS = 10;
+/** Batch sizes that vary less than this (coefficient of variation) place no line. */
+const MIN_SIZE_SPREAD = 0.1;
 
 export class ShardController {
   private readonly smoothing: number;
-  private inRate = new SmoothedRate();
-  private outRate = new SmoothedRate();
-  /** Lane-seconds spent sending, per second. */
-  private busyRate = new SmoothedRate();
+  private readonly inRate = new Smoothed();
+  // Smoothed sums over the batches sent, for the least-squares line: n, Σb, Σt, Σb², Σbt.
+  private readonly batches = new Smoothed();
+  private readonly sizes = new Smoothed();
+  private readonly times = new Smoothed();
+  private readonly sizeSquares = new Smoothed();
+  private readonly sizeTimes = new Smoothed();
+  // This interval's sums, not yet smoothed.
+  private n = 0;
+  private b = 0;
+  private t = 0;
+  private bb = 0;
+  private bt = 0;
   private lastNeed = 0;
 
   constructor(private readonly options: ShardControllerOptions) {
     this.smoothing = options.smoothing ?? 0.2;
   }
 
-  /** Lanes the load needs (unrounded) as of the last decision: busy lane-seconds per second. */
+  /** Lanes the load needs (unrounded) as of the last decision. */
   get need(): number {
     return this.lastNeed;
   }
 
-  /** Takes one interval's measurements; returns the lane count to have, `current` to keep it. */
+  /** One batch of `samples` samples took `ms` to send (answers, retries and splits included). */
+  observe(samples: number, ms: number): void {
+    this.n++;
+    this.b += samples;
+    this.t += ms;
+    this.bb += samples * samples;
+    this.bt += samples * ms;
+  }
+
+  /** Closes the interval; returns the lane count to have, `current` to keep it. */
   decide(current: number, load: IntervalLoad): number {
+    const sent = this.n;
+    this.closeInterval(load);
     if (!(load.intervalMs > 0)) return current;
-    const seconds = load.intervalMs / 1000;
-    this.inRate.add(load.samplesIn / seconds, this.smoothing);
-    this.outRate.add(load.samplesSent / seconds, this.smoothing);
-    this.busyRate.add(load.busyMs / 1000 / seconds, this.smoothing);
     if (load.failing) return current;
-    if (load.samplesSent === 0 && load.inFlight > 0) return current; // stalled: latency unknown
-    const outRate = this.outRate.value;
-    if (outRate <= 0) return current; // nothing sent yet: no latency to go by
-    const secondsPerSample = this.busyRate.value / outRate;
-    const need = secondsPerSample * (this.inRate.value + load.backlog * CATCH_UP_PER_SECOND);
+    if (sent === 0 && load.inFlight > 0) return current; // stalled: send times unknown
+    const msPerSample = this.msPerSampleInFullRequest();
+    if (msPerSample === undefined) return current; // nothing sent yet
+    const need = (msPerSample / 1000) * (this.inRate.value + load.backlog * CATCH_UP_PER_SECOND);
     this.lastNeed = need;
     const { min, max } = this.options;
     const fitting = Math.min(max, Math.max(min, Math.ceil(need / TARGET)));
@@ -90,10 +110,48 @@ export class ShardController {
     }
     return current;
   }
+
+  private closeInterval(load: IntervalLoad): void {
+    if (load.intervalMs > 0) {
+      const w = this.smoothing;
+      const seconds = load.intervalMs / 1000;
+      this.inRate.add(load.samplesIn / seconds, w);
+      this.batches.add(this.n / seconds, w);
+      this.sizes.add(this.b / seconds, w);
+      this.times.add(this.t / seconds, w);
+      this.sizeSquares.add(this.bb / seconds, w);
+      this.sizeTimes.add(this.bt / seconds, w);
+    }
+    this.n = this.b = this.t = this.bb = this.bt = 0;
+  }
+
+  /** Send time per sample of a full request (ms), from the line through the smoothed batches. */
+  private msPerSampleInFullRequest(): number | undefined {
+    const n = this.batches.value;
+    const sb = this.sizes.value;
+    const st = this.times.value;
+    if (n <= 0 || sb <= 0) return undefined;
+    const full = this.options.maxSamples;
+    const meanSize = sb / n;
+    const variance = this.sizeSquares.value / n - meanSize * meanSize;
+    // Batches of one size place no line: take their time as a full request's. Exact when they are
+    // full; when they are not, the lanes keep up with room to spare, which fuller batches would use.
+    if (variance <= (MIN_SIZE_SPREAD * meanSize) ** 2) return st / n / Math.max(full, meanSize);
+    let slope = (this.sizeTimes.value / n - meanSize * (st / n)) / variance;
+    let intercept = st / n - slope * meanSize;
+    if (slope < 0) {
+      slope = 0;
+      intercept = st / n;
+    } else if (intercept < 0) {
+      slope = st / sb;
+      intercept = 0;
+    }
+    return (intercept + slope * full) / full;
+  }
 }
 
-/** An exponentially weighted rate: starts at the first non-zero reading, then moves by the weight. */
-class SmoothedRate {
+/** An exponentially weighted value: starts at the first non-zero reading, then moves by the weight. */
+class Smoothed {
   private started = false;
   value = 0;
 

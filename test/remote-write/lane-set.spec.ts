@@ -83,18 +83,16 @@ describe('LaneSet', () => {
     assert.equal(sent[0].values.length, SERIES.length);
   });
 
-  it('drains before it switches: held while old batches are in flight, routed by the new count once every old request is answered', async () => {
-    const { set, sent, scheduler } = harness({ maxSamples: 1000 });
-    for (const s of SERIES) set.push(s, 1, 1);
-    set.push(SERIES[0], 2, 2);
-    assert.equal(sent.length, 0, 'open, waiting for the timer');
+  it('drains before it switches: waits for the request in flight, holds arrivals, then routes what was unsent and what was held by the new count', async () => {
+    const { set, sent, scheduler } = harness({ maxSamples: 4 });
+    for (let v = 1; v <= 13; v++) set.push(SERIES[v % SERIES.length], v, v); // one lane: 4 in flight, 8 queued, 1 open
+    assert.equal(sent.length, 1);
     assert.equal(set.reshard(4), true);
     assert.equal(set.draining, true);
-    assert.equal(sent.length, 1, 'the drain flushed the open batch without waiting for the timer');
     assert.equal(set.reshard(2), false, 'one change at a time');
-    for (const s of SERIES) set.push(s, 3, 3);
+    for (let v = 14; v <= 20; v++) set.push(SERIES[v % SERIES.length], v, v);
     scheduler.flush();
-    assert.equal(sent.length, 1, 'nothing new is sent while the old layout drains');
+    assert.equal(sent.length, 1, 'nothing more is sent while the request in flight is unanswered');
     assert.equal(set.count, 1);
     sent[0].settle();
     await flushMicrotasks();
@@ -102,10 +100,28 @@ describe('LaneSet', () => {
     assert.equal(set.count, 4);
     assert.equal(set.reshards, 1);
     scheduler.flush();
+    await settleAll(sent);
+    scheduler.flush();
+    await settleAll(sent);
     const after = sent.slice(1);
-    assert.ok(after.length > 1 && after.every((b) => b.layout === 4));
-    assert.deepEqual(after.flatMap((b) => b.values), SERIES.map(() => 3), 'the held samples, each once');
-    for (const batch of after) assert.equal(new Set(batch.series.map((s) => s.hash % 4)).size, 1);
+    assert.ok(after.length > 1 && after.every((b) => b.layout === 4), 'the rest went out on the new layout');
+    assert.deepEqual(after.flatMap((b) => b.values).sort((x, y) => x - y), Array.from({ length: 16 }, (_, i) => i + 5), 'the unsent and the held samples, each once');
+    for (const batch of after) {
+      assert.equal(new Set(batch.series.map((s) => s.hash % 4)).size, 1, 'routed by the new count');
+      const ordered = batch.values.slice().sort((x, y) => x - y);
+      assert.deepEqual(batch.values, ordered, 'in arrival order');
+    }
+  });
+
+  it('a drain with nothing in flight switches at once, taking the open batch along', () => {
+    const { set, sent, scheduler } = harness({ maxSamples: 1000 });
+    for (const s of SERIES) set.push(s, 1, 1);
+    assert.equal(set.reshard(3), true);
+    assert.equal(set.draining, false);
+    assert.equal(set.count, 3);
+    scheduler.flush();
+    assert.deepEqual(sent.map((b) => b.layout), sent.map(() => 3));
+    assert.equal(sent.reduce((n, b) => n + b.values.length, 0), SERIES.length);
   });
 
   it('switches at once when the old layout is already idle; clamps to the range; refuses the same count', () => {
@@ -187,17 +203,19 @@ describe('LaneSet', () => {
   });
 
   it('finishing during a drain: the held samples go out once the drain ends, then the set is idle', async () => {
-    const { set, sent, idle } = harness({ maxSamples: 1000 });
+    const { set, sent, idle } = harness({ maxSamples: 2 });
     set.push(SERIES[0], 1, 1);
+    set.push(SERIES[0], 2, 2); // in flight
     set.reshard(3);
-    for (const s of SERIES) set.push(s, 2, 2);
+    assert.equal(set.draining, true);
+    for (const s of SERIES) set.push(s, 3, 3);
     set.finish();
     assert.equal(sent.length, 1);
     assert.equal(set.idle, false);
     await settleAll(sent);
     assert.equal(set.idle, true);
     assert.equal(idle() >= 1, true);
-    assert.equal(sent.reduce((n, b) => n + b.values.length, 0), 1 + SERIES.length);
+    assert.equal(sent.reduce((n, b) => n + b.values.length, 0), 2 + SERIES.length);
   });
 
   it('abandoned during a drain: what is in flight, queued, open and held is returned unsettled, nothing twice', async () => {
@@ -209,7 +227,7 @@ describe('LaneSet', () => {
     for (const s of SERIES) set.push(s, 9, 9); // held
     const unsettled = set.abandon();
     const samples = unsettled.reduce((n, u) => n + u.samples, 0);
-    assert.equal(samples, 3 + SERIES.length, 'in flight and open (flushed into the queue) plus held');
+    assert.equal(samples, 3 + SERIES.length, 'in flight, given back (open) and held');
     assert.equal(unsettled.at(-1)?.series, SERIES.length, 'the held part names its series');
     assert.deepEqual(set.abandon(), [], 'a second abandon counts nothing again');
   });
