@@ -120,7 +120,7 @@ export interface ShardRange {
   readonly min?: number;
   /** Most lanes. `min` to 256, default 8 (and at least `min`). */
   readonly max?: number;
-  /** How often the count is reconsidered (ms). 100 to 600,000, default 10,000. */
+  /** How often the count is reconsidered (ms). 100 to 600,000, default 1000. */
   readonly updateEveryMs?: number;
 }
 
@@ -132,7 +132,7 @@ export interface ResolvedShards {
 }
 
 /** The default lane range: see `RemoteWriteOptions.shards`. */
-export const DEFAULT_SHARDS: ResolvedShards = { min: 1, max: 8, updateEveryMs: 10_000 };
+export const DEFAULT_SHARDS: ResolvedShards = { min: 1, max: 8, updateEveryMs: 1000 };
 
 export const RXPROM_USER_AGENT = 'rxprom/0.1.0';
 

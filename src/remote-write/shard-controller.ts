@@ -16,6 +16,9 @@
  *   boundary does not flip the count every interval: up when the lanes would be busy more than
  *   `UP_AT` of the time, to the count that keeps each busy `TARGET` of the time; down only when
  *   fewer lanes would still be busy at most `TARGET` of the time, and the sink is not far behind.
+ * - Quick up, slow down: lanes are added on the last interval's figure or the smoothed one,
+ *   whichever is higher (a sink that starts under a backlog gets its lanes within seconds), and
+ *   taken away only when both fit in fewer.
  * It holds the count while the endpoint is failing, or when lanes are sending and nothing was
  * answered during the interval: send times then say nothing about capacity, and a change would
  * wait for the retries.
@@ -92,18 +95,28 @@ export class ShardController {
 
   /** Closes the interval; returns the lane count to have, `current` to keep it. */
   decide(current: number, load: IntervalLoad): number {
-    const sent = this.n;
-    this.closeInterval(load);
     if (!(load.intervalMs > 0)) return current;
+    const seconds = load.intervalMs / 1000;
+    const sent = this.n;
+    // This interval alone, before smoothing: lanes are added on it at once (a load that jumps
+    // is met within one interval), and taken away only on the smoothed figure (slowly).
+    const msNow = msPerSampleInFullRequest(this.options.maxSamples, this.n, this.b, this.t, this.bb, this.bt);
+    const inNow = load.samplesIn / seconds;
+    this.closeInterval(load.samplesIn, seconds);
     if (load.failing) return current;
     if (sent === 0 && load.inFlight > 0) return current; // stalled: send times unknown
-    const msPerSample = this.msPerSampleInFullRequest();
-    if (msPerSample === undefined) return current; // nothing sent yet
-    const need = (msPerSample / 1000) * (this.inRate.value + load.backlog * CATCH_UP_PER_SECOND);
+    const msSmoothed = msPerSampleInFullRequest(this.options.maxSamples, this.batches.value, this.sizes.value, this.times.value, this.sizeSquares.value, this.sizeTimes.value);
+    if (msSmoothed === undefined) return current; // nothing sent yet
+    const catchUp = load.backlog * CATCH_UP_PER_SECOND;
+    const need = (msSmoothed / 1000) * (this.inRate.value + catchUp);
+    const needNow = msNow === undefined ? 0 : (msNow / 1000) * (inNow + catchUp);
     this.lastNeed = need;
     const { min, max } = this.options;
-    const fitting = Math.min(max, Math.max(min, Math.ceil(need / TARGET)));
-    if (fitting > current) return need > current * UP_AT ? fitting : current;
+    const rising = Math.max(need, needNow);
+    const more = Math.min(max, Math.max(min, Math.ceil(rising / TARGET)));
+    if (more > current && rising > current * UP_AT) return more;
+    // Fewer only when both figures fit in fewer: a smoothed figure still lagging a rise never undoes it.
+    const fitting = Math.min(max, Math.max(min, Math.ceil(need / TARGET), Math.ceil(needNow / TARGET)));
     if (fitting < current) {
       const behind = load.backlog > this.inRate.value * BEHIND_SECONDS;
       return behind ? current : fitting;
@@ -111,43 +124,39 @@ export class ShardController {
     return current;
   }
 
-  private closeInterval(load: IntervalLoad): void {
-    if (load.intervalMs > 0) {
-      const w = this.smoothing;
-      const seconds = load.intervalMs / 1000;
-      this.inRate.add(load.samplesIn / seconds, w);
-      this.batches.add(this.n / seconds, w);
-      this.sizes.add(this.b / seconds, w);
-      this.times.add(this.t / seconds, w);
-      this.sizeSquares.add(this.bb / seconds, w);
-      this.sizeTimes.add(this.bt / seconds, w);
-    }
+  private closeInterval(samplesIn: number, seconds: number): void {
+    const w = this.smoothing;
+    this.inRate.add(samplesIn / seconds, w);
+    this.batches.add(this.n / seconds, w);
+    this.sizes.add(this.b / seconds, w);
+    this.times.add(this.t / seconds, w);
+    this.sizeSquares.add(this.bb / seconds, w);
+    this.sizeTimes.add(this.bt / seconds, w);
     this.n = this.b = this.t = this.bb = this.bt = 0;
   }
+}
 
-  /** Send time per sample of a full request (ms), from the line through the smoothed batches. */
-  private msPerSampleInFullRequest(): number | undefined {
-    const n = this.batches.value;
-    const sb = this.sizes.value;
-    const st = this.times.value;
-    if (n <= 0 || sb <= 0) return undefined;
-    const full = this.options.maxSamples;
-    const meanSize = sb / n;
-    const variance = this.sizeSquares.value / n - meanSize * meanSize;
-    // Batches of one size place no line: take their time as a full request's. Exact when they are
-    // full; when they are not, the lanes keep up with room to spare, which fuller batches would use.
-    if (variance <= (MIN_SIZE_SPREAD * meanSize) ** 2) return st / n / Math.max(full, meanSize);
-    let slope = (this.sizeTimes.value / n - meanSize * (st / n)) / variance;
-    let intercept = st / n - slope * meanSize;
-    if (slope < 0) {
-      slope = 0;
-      intercept = st / n;
-    } else if (intercept < 0) {
-      slope = st / sb;
-      intercept = 0;
-    }
-    return (intercept + slope * full) / full;
+/**
+ * Send time per sample of a full request (ms), from the least-squares line through batches given
+ * by their sums (count, Σ size, Σ time, Σ size², Σ size·time); undefined when nothing was sent.
+ */
+function msPerSampleInFullRequest(full: number, n: number, sb: number, st: number, sbb: number, sbt: number): number | undefined {
+  if (n <= 0 || sb <= 0) return undefined;
+  const meanSize = sb / n;
+  const variance = sbb / n - meanSize * meanSize;
+  // Batches of one size place no line: take their time as a full request's. Exact when they are
+  // full; when they are not, the lanes keep up with room to spare, which fuller batches would use.
+  if (variance <= (MIN_SIZE_SPREAD * meanSize) ** 2) return st / n / Math.max(full, meanSize);
+  let slope = (sbt / n - meanSize * (st / n)) / variance;
+  let intercept = st / n - slope * meanSize;
+  if (slope < 0) {
+    slope = 0;
+    intercept = st / n;
+  } else if (intercept < 0) {
+    slope = st / sb;
+    intercept = 0;
   }
+  return (intercept + slope * full) / full;
 }
 
 /** An exponentially weighted value: starts at the first non-zero reading, then moves by the weight. */

@@ -195,8 +195,8 @@ describe('remoteWrite lanes', () => {
     for (const [shards, message] of cases) {
       assert.throws(() => remoteWrite({ url: URL_UNUSED, shards: shards as number }), (error: unknown) => error instanceof ConfigError && message.test(error.message));
     }
-    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED, shards: { min: 12 } }).shards, { min: 12, max: 12, updateEveryMs: 10_000 }, 'max follows a min above the default max');
-    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED, shards: 3 }).shards, { min: 3, max: 3, updateEveryMs: 10_000 }, 'a number is a fixed count');
-    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED }).shards, { min: 1, max: 8, updateEveryMs: 10_000 });
+    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED, shards: { min: 12 } }).shards, { min: 12, max: 12, updateEveryMs: 1000 }, 'max follows a min above the default max');
+    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED, shards: 3 }).shards, { min: 3, max: 3, updateEveryMs: 1000 }, 'a number is a fixed count');
+    assert.deepEqual(resolveRemoteWriteOptions({ url: URL_UNUSED }).shards, { min: 1, max: 8, updateEveryMs: 1000 });
   });
 });
