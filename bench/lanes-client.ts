@@ -5,8 +5,8 @@
  *   node dist/bench/lanes-client.js --url URL --shards 4|adaptive --rate N|max --seconds S
  *     [--series 1000] [--batch 2000] [--delay 1000]
  *
- * A paced rate pushes `rate / 100` samples every 10 ms; `max` pushes chunks as fast as the sink
- * takes them (paused while it holds more than three full batches per lane it may have).
+ * A paced rate pushes, every 10 ms or so, what the rate owes since the start (a late timer on a
+ * busy machine does not lower it); `max` pushes chunks as fast as the sink takes them (paused while it holds more than three full batches per lane it may have).
  */
 import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
@@ -68,8 +68,11 @@ function workload(): Observable<Sample> {
     let cursor = 0;
     let t = startTime;
     let stopped = false;
-    const deadline = Date.now() + SECONDS * 1000;
+    const begun = Date.now();
+    const deadline = begun + SECONDS * 1000;
+    let emitted = 0;
     const emit = (count: number): void => {
+      emitted += count;
       for (let i = 0; i < count; i++) {
         subscriber.next({ labels: sets[cursor], value: i, timestamp: t });
         if (++cursor === SERIES) {
@@ -87,7 +90,7 @@ function workload(): Observable<Sample> {
         if (wait) void wait.then(() => setImmediate(step));
         else setImmediate(step);
       } else {
-        emit(Math.round(RATE / 100));
+        emit(Math.floor(((Date.now() - begun) * RATE) / 1000) - emitted);
         setTimeout(step, 10);
       }
     };

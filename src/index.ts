@@ -7,7 +7,7 @@ export { sample, STALE_NAN, DROP_REASONS } from './core/model.js';
 
 // The sink and its building blocks
 export { remoteWrite, type RemoteWriteOperator } from '../operators/remote-write.js';
-export type { RemoteWriteOptions } from './remote-write/options.js';
+export type { RemoteWriteOptions, ShardRange } from './remote-write/options.js';
 export { partitionBySeries, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
 export { sampleSeriesKey } from './core/series-key.js';
 export { batchSamples, type BatchSamplesOptions } from '../operators/batch-samples.js';
