@@ -21,6 +21,8 @@ export interface LanesResult {
   readonly seconds: number;
   readonly samples: number;
   readonly samplesPerSec: number;
+  /** Samples/s written after the first `WARM_UP_SECONDS` (the count settled, connections open). */
+  readonly steadySamplesPerSec: number;
   readonly requests: number;
   readonly requestsPerSec: number;
   readonly samplesPerRequest: number;
@@ -49,6 +51,7 @@ const SECONDS = Number(o.seconds);
 const RATE = o.rate === 'max' ? Infinity : Number(o.rate);
 const FIXED = o.shards === 'adaptive' ? undefined : Number(o.shards);
 
+const WARM_UP_SECONDS = 3;
 const sets = buildLabelSets(SERIES, 4);
 const startTime = Date.now() - 3_600_000;
 
@@ -108,6 +111,12 @@ const probe = setInterval(() => {
   mostLanes = Math.max(mostLanes, lastLanes);
 }, 100);
 const started = Date.now();
+let warmWritten = 0;
+let warmAt = started;
+const warmUp = setTimeout(() => {
+  warmWritten = metrics.samplesWritten;
+  warmAt = Date.now();
+}, WARM_UP_SECONDS * 1000);
 await new Promise<void>((resolve, reject) => {
   workload()
     .pipe(sink)
@@ -115,6 +124,7 @@ await new Promise<void>((resolve, reject) => {
 });
 const seconds = (Date.now() - started) / 1000;
 clearInterval(probe);
+clearTimeout(warmUp);
 const s = metrics.snapshot();
 const result: LanesResult = {
   shards: o.shards ?? 'adaptive',
@@ -122,6 +132,7 @@ const result: LanesResult = {
   seconds,
   samples: s.samplesWritten,
   samplesPerSec: Math.round(s.samplesWritten / seconds),
+  steadySamplesPerSec: Math.round((s.samplesWritten - warmWritten) / Math.max(0.001, (Date.now() - warmAt) / 1000)),
   requests: s.requestsWritten,
   requestsPerSec: s.requestsWritten / seconds,
   samplesPerRequest: s.samplesWritten / Math.max(1, s.requestsWritten),

@@ -18,7 +18,7 @@
  *   fewer lanes would still be busy at most `TARGET` of the time, and the sink is not far behind.
  * - Quick up, slow down: lanes are added on the last interval's figure or the smoothed one,
  *   whichever is higher (a sink that starts under a backlog gets its lanes within seconds), and
- *   taken away only when both fit in fewer.
+ *   taken away only when both fit in fewer, and not within `DOWN_AFTER_INTERVALS` of a change.
  * It holds the count while the endpoint is failing, or when lanes are sending and nothing was
  * answered during the interval: send times then say nothing about capacity, and a change would
  * wait for the retries.
@@ -55,6 +55,8 @@ export const TARGET = 0.5;
 export const CATCH_UP_PER_SECOND = 0.05;
 /** No lanes are taken away while the backlog is more than this many seconds of arrivals. */
 export const BEHIND_SECONDS = 10;
+/** Intervals after a change before lanes may be taken away: a change costs a drain, and a load near a boundary must not make the count saw. */
+export const DOWN_AFTER_INTERVALS = 5;
 /** Batch sizes that vary less than this (coefficient of variation) place no line. */
 const MIN_SIZE_SPREAD = 0.1;
 
@@ -74,6 +76,7 @@ export class ShardController {
   private bb = 0;
   private bt = 0;
   private lastNeed = 0;
+  private intervalsSinceChange = Infinity;
 
   constructor(private readonly options: ShardControllerOptions) {
     this.smoothing = options.smoothing ?? 0.2;
@@ -95,6 +98,12 @@ export class ShardController {
 
   /** Closes the interval; returns the lane count to have, `current` to keep it. */
   decide(current: number, load: IntervalLoad): number {
+    const wanted = this.want(current, load);
+    this.intervalsSinceChange = wanted === current ? this.intervalsSinceChange + 1 : 0;
+    return wanted;
+  }
+
+  private want(current: number, load: IntervalLoad): number {
     if (!(load.intervalMs > 0)) return current;
     const seconds = load.intervalMs / 1000;
     const sent = this.n;
@@ -117,7 +126,7 @@ export class ShardController {
     if (more > current && rising > current * UP_AT) return more;
     // Fewer only when both figures fit in fewer: a smoothed figure still lagging a rise never undoes it.
     const fitting = Math.min(max, Math.max(min, Math.ceil(need / TARGET), Math.ceil(needNow / TARGET)));
-    if (fitting < current) {
+    if (fitting < current && this.intervalsSinceChange + 1 >= DOWN_AFTER_INTERVALS) {
       const behind = load.backlog > this.inRate.value * BEHIND_SECONDS;
       return behind ? current : fitting;
     }

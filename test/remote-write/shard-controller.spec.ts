@@ -93,6 +93,12 @@ describe('ShardController', () => {
     assert.equal(decide(controller, 2, steady(10_000, 0.45 * 200)), 1, 'down at 0.45');
   });
 
+  it('takes no lane away within five intervals of a change, however the load falls', () => {
+    const controller = controllerOf(1, 8, 1);
+    const counts = run(controller, 1, [steady(60_000, 100), ...repeat(6, () => steady(1000, 100))]);
+    assert.deepEqual(counts, [6, 6, 6, 6, 6, 1, 1]);
+  });
+
   it('a lane busy all the time with partial batches keeps up: its requests cost the same whatever their size', () => {
     // 2000 samples/s; a receiver 40 ms away: every request takes 40 ms, so the lane is never idle,
     // and sends 60 to 100 samples a time. Full requests of 2000 would take 40 ms too.
