@@ -6,7 +6,7 @@
  *
  * The idea is Prometheus' queue manager's: lanes needed = time to send one sample × samples
  * arriving per second, plus a share of the backlog to catch up on, with the measurements smoothed
- * over intervals. Two things differ:
+ * over intervals. Three things differ:
  * - The time per sample is that of a full request, read off a least-squares line through the
  *   (batch size, send time) of the batches sent. A lane whose request takes longer than
  *   `maxDelayMs` is busy all the time yet keeps up, by sending bigger batches; dividing its busy
