@@ -57,8 +57,13 @@ export const CATCH_UP_PER_SECOND = 0.05;
 export const BEHIND_SECONDS = 10;
 /** Intervals after a change before lanes may be taken away: a change costs a drain, and a load near a boundary must not make the count saw. */
 export const DOWN_AFTER_INTERVALS = 5;
-/** Batch sizes that vary less than this (coefficient of variation) place no line. */
-const MIN_SIZE_SPREAD = 0.1;
+/**
+ * Batch sizes that vary less than this (coefficient of variation), or fewer batches than
+ * `MIN_BATCHES_FOR_LINE` in one interval, place no line: stretched from a narrow range to a full
+ * request, timer noise would decide the count.
+ */
+const MIN_SIZE_SPREAD = 0.25;
+const MIN_BATCHES_FOR_LINE = 10;
 
 export class ShardController {
   private readonly smoothing: number;
@@ -109,12 +114,12 @@ export class ShardController {
     const sent = this.n;
     // This interval alone, before smoothing: lanes are added on it at once (a load that jumps
     // is met within one interval), and taken away only on the smoothed figure (slowly).
-    const msNow = msPerSampleInFullRequest(this.options.maxSamples, this.n, this.b, this.t, this.bb, this.bt);
+    const msNow = msPerSampleInFullRequest(this.options.maxSamples, this.n, this.b, this.t, this.bb, this.bt, this.n >= MIN_BATCHES_FOR_LINE);
     const inNow = load.samplesIn / seconds;
     this.closeInterval(load.samplesIn, seconds);
     if (load.failing) return current;
     if (sent === 0 && load.inFlight > 0) return current; // stalled: send times unknown
-    const msSmoothed = msPerSampleInFullRequest(this.options.maxSamples, this.batches.value, this.sizes.value, this.times.value, this.sizeSquares.value, this.sizeTimes.value);
+    const msSmoothed = msPerSampleInFullRequest(this.options.maxSamples, this.batches.value, this.sizes.value, this.times.value, this.sizeSquares.value, this.sizeTimes.value, true);
     if (msSmoothed === undefined) return current; // nothing sent yet
     const catchUp = load.backlog * CATCH_UP_PER_SECOND;
     const need = (msSmoothed / 1000) * (this.inRate.value + catchUp);
@@ -149,13 +154,13 @@ export class ShardController {
  * Send time per sample of a full request (ms), from the least-squares line through batches given
  * by their sums (count, Σ size, Σ time, Σ size², Σ size·time); undefined when nothing was sent.
  */
-function msPerSampleInFullRequest(full: number, n: number, sb: number, st: number, sbb: number, sbt: number): number | undefined {
+function msPerSampleInFullRequest(full: number, n: number, sb: number, st: number, sbb: number, sbt: number, lineAllowed: boolean): number | undefined {
   if (n <= 0 || sb <= 0) return undefined;
   const meanSize = sb / n;
   const variance = sbb / n - meanSize * meanSize;
   // Batches of one size place no line: take their time as a full request's. Exact when they are
   // full; when they are not, the lanes keep up with room to spare, which fuller batches would use.
-  if (variance <= (MIN_SIZE_SPREAD * meanSize) ** 2) return st / n / Math.max(full, meanSize);
+  if (!lineAllowed || variance <= (MIN_SIZE_SPREAD * meanSize) ** 2) return st / n / Math.max(full, meanSize);
   let slope = (sbt / n - meanSize * (st / n)) / variance;
   let intercept = st / n - slope * meanSize;
   if (slope < 0) {
