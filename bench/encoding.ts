@@ -69,7 +69,7 @@ export async function encodingBenchmark(context: BenchContext): Promise<Figure[]
     const t0 = 1_700_000_000_000;
     // Samples in time order: every series' k-th sample, then the (k+1)-th.
     const count = c.series * c.samplesPerSeries;
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const records = labelSets.map((labels) => interner.resolve(labels) as SeriesRecord);
     const columns: SampleColumns = {
       length: count,

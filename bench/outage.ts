@@ -119,7 +119,7 @@ export async function outageBenchmark(context: BenchContext & OutageOptions): Pr
 
 /** Appends 2,000-sample request bodies to a DiskSpool, against plain appends of the same bytes. */
 async function spoolThroughput(context: BenchContext): Promise<Figure[]> {
-  const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+  const interner = new SeriesInterner({ validation: 'strict' });
   const series: SeriesRecord[] = Array.from({ length: 1000 }, (_, i) => interner.resolve({ __name__: 'rxprom_outage', instance: `device-${i}`, site: `site-${i % 17}` }) as SeriesRecord);
   const encoder = new WriteRequestEncoder();
   const samples = 2000;

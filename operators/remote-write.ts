@@ -3,7 +3,8 @@ import { asyncScheduler, Observable, type OperatorFunction, type Subscription } 
 import { BatchWriter } from '../src/remote-write/batch-writer.js';
 import { DropLog } from '../src/remote-write/drop-log.js';
 import { WriteRequestEncoder } from '../src/protocol/encoder.js';
-import { Lane, type LaneBatch, type UnsettledSamples } from '../src/remote-write/lane.js';
+import type { LaneBatch, UnsettledSamples } from '../src/remote-write/lane.js';
+import { LaneSet } from '../src/remote-write/lane-set.js';
 import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Labels, Sample, WriteOutcome } from '../src/core/model.js';
@@ -42,7 +43,8 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & {
  * accepted timestamp before it is batched, so a bad sample is dropped alone instead of making the
  * receiver reject its whole batch; a sample that cannot even be read (a throwing getter, a revoked
  * Proxy) is dropped as `invalid` too. Series are partitioned onto `shards` lanes by the hash of
- * their labels (as `partitionBySeries` does); each lane batches (as `batchSamples` does: full at
+ * their labels (as `partitionBySeries` does; with a range of `shards`, the count follows the load
+ * and changes only after the lanes drained, see `LaneSet`); each lane batches (as `batchSamples` does: full at
  * `maxSamplesPerRequest`, or after `maxDelayMs`) and sends its batches one after the other (one
  * request in flight, retried in place; a batch refused with 400 is halved until the refused
  * samples are isolated), so a series never reorders. The hot path is inlined here rather than
@@ -69,7 +71,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
-      const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
+      const interner = new SeriesInterner({ validation: config.validation });
       /** Accepted samples without an outcome yet: this subscription's own, for admission and for the accounting at the end. */
       let pending = 0;
       /** With a spool: accepted samples held only in memory (open batches, batches waiting for their append). */
@@ -106,7 +108,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         timeoutMs: config.timeoutMs,
         headers: config.headers,
         retry: config.retry,
-        maxSockets: config.shards,
+        maxSockets: config.shards.max,
         ...(config.signer ? { signer: config.signer } : {}),
         onRetry: (event) => {
           metrics.requestRetried();
@@ -129,7 +131,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       );
       const abort = new AbortController();
       // Each lane's request in flight listens on it (and the client once): not a leak.
-      setMaxListeners(config.shards + 8, abort.signal);
+      setMaxListeners(config.shards.max + 8, abort.signal);
       const dropLog = new DropLog(logger);
       let sourceDone = false;
       let ended = false;
@@ -166,7 +168,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         if (!sourceDone || ended || starting !== null) return;
         // Records an earlier run left in the spool are only known once it is open.
         if (spool !== undefined && !spool.isOpen) return;
-        for (const lane of lanes) if (!lane.idle) return;
+        if (!lanes.idle) return;
         ended = true;
         dropLog.flush();
         if (spool === undefined) return subscriber.complete();
@@ -190,7 +192,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           ? undefined
           : new SinkSpool({
               spool: config.spool,
-              shards: config.shards,
+              shards: config.shards.max,
               metrics,
               logger,
               retain: config.state !== undefined,
@@ -203,7 +205,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             });
       spool?.opened.then(() => {
         // The records replayed from the spool are queued: send them (and complete when there are none).
-        for (const lane of lanes) lane.wake();
+        for (const lane of lanes.all) lane.wake();
         completeWhenIdle();
       }, () => {});
       spool?.opened.catch((error: unknown) => {
@@ -211,23 +213,24 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         end(error);
       });
 
-      // One ordered lane per shard: a series always maps to the lane its record was given when
-      // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
-      // sample), encodes it when it is full or timed out, and sends its batches in order.
-      const lanes: Lane[] = [];
-      for (let i = 0; i < config.shards; i++) {
-        lanes.push(
-          new Lane({
-            maxSamples: config.maxSamplesPerRequest,
-            maxDelayMs: config.maxDelayMs,
-            scheduler,
-            encode: (columns) => writer.encode(columns),
-            send,
-            onIdle: completeWhenIdle,
-            ...(spool !== undefined ? { store: spool.lanes[i] } : {}),
-          }),
-        );
-      }
+      // Ordered lanes: a series goes to the lane of its hash modulo the current count. Each lane
+      // fills a column-wise batch (no object per sample), encodes it when it is full or timed
+      // out, and sends its batches in order. The count changes only between two drained layouts.
+      const lanes = new LaneSet({
+        shards: config.shards,
+        maxSamples: config.maxSamplesPerRequest,
+        maxDelayMs: config.maxDelayMs,
+        scheduler,
+        encode: (columns) => writer.encode(columns),
+        send,
+        onIdle: completeWhenIdle,
+        // A drain would wait on the retries: the count holds while the endpoint fails.
+        failing: () => health.down,
+        logger,
+        metrics,
+        // A spooled sink's count is fixed (see the options): each lane appends to its own spool folder.
+        ...(spool !== undefined ? { storeFor: (index: number) => spool.lanes[index] } : {}),
+      });
 
       /**
        * Stops every lane and request; every accepted sample still without an outcome is dropped
@@ -236,8 +239,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
        */
       const abandon = (emit: boolean): void => {
         abort.abort();
-        const unsettled: UnsettledSamples[] = [];
-        for (const lane of lanes) unsettled.push(...lane.abandon());
+        const unsettled: UnsettledSamples[] = lanes.abandon();
         for (const part of unsettled) {
           if (part.replayed === true) {
             metrics.replayDropped('aborted', part.samples);
@@ -367,7 +369,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
           series.lastTimestamp = acceptedMillis;
-          lanes[series.lane].push(series, acceptedValue, acceptedMillis);
+          lanes.push(series, acceptedValue, acceptedMillis);
           pressure.level(inMemory());
       };
 
@@ -375,13 +377,13 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       if (restored !== undefined) {
         for (const [key, newest] of Object.entries(restored.newest)) if (typeof newest === 'number') interner.restore(key, newest);
         if (spool === undefined && restored.unwritten !== undefined && restored.unwritten.length > 0) {
-          for (const lane of lanes) lane.replaying = true;
+          for (const lane of lanes.all) lane.replaying = true;
           for (const [key, value, timestamp] of restored.unwritten) {
             const series = interner.restore(key, -Infinity);
-            lanes[series.lane].push(series, decodeValue(value), timestamp);
+            lanes.push(series, decodeValue(value), timestamp);
           }
           metrics.replayQueued(restored.unwritten.length);
-          for (const lane of lanes) {
+          for (const lane of lanes.all) {
             lane.flush();
             lane.replaying = false;
           }
@@ -411,7 +413,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             pressure.level(inMemory());
             for (const sample of waiting) admit(sample);
             if (sourceDone && !ended) {
-              for (const lane of lanes) lane.flush();
+              for (const lane of lanes.all) lane.flush();
               completeWhenIdle();
             }
           })
@@ -437,7 +439,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           if (ended || subscriber.closed) return; // the teardown accounts for what the lanes hold
           // Flush every lane, then let each finish its queue: the last answer completes the output.
           sourceDone = true;
-          for (const lane of lanes) lane.flush();
+          lanes.finish();
           completeWhenIdle();
         },
       });
@@ -462,14 +464,14 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             return { version: 1, newest, spool: positions };
           }
           const unwritten: Array<readonly [string, number | string, number]> = [];
-          for (const lane of lanes) lane.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
+          lanes.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
           return { version: 1, newest, unwritten };
         },
         flush: async (): Promise<void> => {
           if (spool === undefined || ended) return;
           await started;
           // Every batch cut and fsynced: the checkpoint never refers to samples only in memory.
-          for (const lane of lanes) lane.flush();
+          for (const lane of lanes.all) lane.flush();
           await spool.flush();
         },
         checkpointed: (snapshot: RemoteWriteState): void => {

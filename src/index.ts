@@ -7,7 +7,7 @@ export { sample, STALE_NAN, DROP_REASONS, NOT_LOST_REASONS } from './core/model.
 
 // The sink and its building blocks
 export { remoteWrite, type RemoteWriteOperator } from '../operators/remote-write.js';
-export type { RemoteWriteOptions, RemoteWriteSpoolOptions, BackpressureOptions } from './remote-write/options.js';
+export type { RemoteWriteOptions, RemoteWriteSpoolOptions, BackpressureOptions, ShardRange } from './remote-write/options.js';
 export type { RemoteWriteState } from './remote-write/sink-state.js';
 export { partitionBySeries, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
 export { sampleSeriesKey } from './core/series-key.js';

@@ -127,6 +127,8 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
     gauge(`${rw}requests_in_flight`, 'Requests being sent or waiting to retry.', [], one(() => metrics.requestsInFlight));
     gauge(`${rw}samples_pending`, 'Samples accepted into lanes and not yet written or dropped.', [], one(() => metrics.samplesPending));
     gauge(`${rw}active_series`, 'Series the sink remembers (interned, order-guarded).', [], one(() => metrics.activeSeries));
+    gauge(`${rw}lanes`, 'Parallel ordered lanes, one request in flight each.', [], one(() => metrics.lanes));
+    counter(`${rw}reshards_total`, 'Changes of the lane count.', [], one(() => metrics.reshards));
   }
 
   const operators = Object.entries(sources.operators ?? {});

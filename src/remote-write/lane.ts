@@ -1,7 +1,10 @@
 /**
  * One ordered lane of the sink: its open batch, held column-wise (no object per sample), its
  * batch timer, and its queue of finished batches, which it sends one after the other: a batch is
- * handed to `send` only once the previous one is settled, so a series never reorders.
+ * handed to `send` only once the previous one is settled, so a series never reorders. When the
+ * timer fires while a request is in flight, the open batch keeps filling (up to `maxSamples`) and
+ * is finished when the lane is free: a busy lane sends fewer, fuller requests instead of queueing
+ * one small batch per timer (which, with a request slower than `maxDelayMs`, would never catch up).
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { EncodedRequest, SampleColumns } from '../protocol/encoder.js';
@@ -69,6 +72,8 @@ export class Lane {
   private values: Float64Array;
   private timestamps: Float64Array;
   private timer: Subscription | null = null;
+  /** The timer fired while a request was in flight: the open batch goes as soon as the lane is free. */
+  private due = false;
   private readonly queue: LaneBatch[] = [];
   private sending: LaneBatch | null = null;
   /** Waiting for the store's next batch or sending it. */
@@ -115,13 +120,14 @@ export class Lane {
     this.timestamps[i] = timestamp;
     this.length = i + 1;
     if (this.length >= this.options.maxSamples) this.flush();
-    else if (this.timer === null) this.timer = this.options.scheduler.schedule(() => this.flush(), this.options.maxDelayMs);
+    else if (this.timer === null && !this.due) this.timer = this.options.scheduler.schedule(() => this.timerFired(), this.options.maxDelayMs);
   }
 
   /** Finishes the open batch (if any): encodes it and queues it for sending. `replayed`: see `LaneBatch`. */
   flush(replayed = false): void {
     this.timer?.unsubscribe();
     this.timer = null;
+    this.due = false;
     if (this.length === 0 || this.abandoned) return;
     const columns = this.take();
     const batch: LaneBatch = { columns, request: this.options.encode(columns), settled: 0, ...(replayed || this.replaying ? { replayed: true } : {}) };
@@ -173,6 +179,26 @@ export class Lane {
     this.pump();
   }
 
+  /**
+   * Takes back what was not handed to `send` yet, oldest first: the queued batches and the open
+   * one (whose timer is cancelled). The batch in flight stays. For a caller that routes these
+   * samples elsewhere once the batch in flight is settled (the lane set, when the count changes).
+   */
+  takeUnsent(): { readonly queued: SampleColumns[]; readonly open: SampleColumns | null } {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    this.due = false;
+    const queued = this.queue.splice(0).map((batch) => batch.columns);
+    const open = this.length > 0 ? this.take() : null;
+    return { queued, open };
+  }
+
+  private timerFired(): void {
+    this.timer = null;
+    if (this.sending !== null) this.due = true;
+    else this.flush();
+  }
+
   private pump(): void {
     if (this.sending !== null || this.busy || this.abandoned) return;
     const store = this.options.store;
@@ -189,7 +215,9 @@ export class Lane {
           this.sending = null;
         }
         this.busy = false;
-        this.pump();
+        // A batch whose timer fired meanwhile goes once the ones stored before it are sent.
+        if (this.due && store.size === 0) this.flush();
+        else this.pump();
         if (this.idle) this.options.onIdle();
       });
       return;
@@ -201,7 +229,9 @@ export class Lane {
       if (this.abandoned) return;
       this.sending = null;
       this.recycle(batch.columns);
-      this.pump();
+      // A batch whose timer fired meanwhile goes once the full ones queued before it are sent.
+      if (this.due && this.queue.length === 0) this.flush();
+      else this.pump();
       if (this.idle) this.options.onIdle();
     });
   }

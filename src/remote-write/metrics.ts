@@ -46,6 +46,10 @@ export interface RemoteWriteMetricsSnapshot {
   readonly samplesPending: number;
   /** Series the sink currently remembers (interned, order-guarded). */
   readonly activeSeries: number;
+  /** Lanes the sink has now (during a change: the layout being drained). */
+  readonly lanes: number;
+  /** Changes of the lane count so far. */
+  readonly reshards: number;
 }
 
 function zeroDrops(): Record<DropReason, number> {
@@ -74,6 +78,8 @@ export class RemoteWriteMetrics implements BatchMetrics {
   private inFlightCount = 0;
   private pendingCount = 0;
   private seriesCount = 0;
+  private laneCount = 0;
+  private reshardCount = 0;
   private readonly drops: Record<DropReason, number> = zeroDrops();
   private replayedCount = 0;
   private replayedWrittenCount = 0;
@@ -172,6 +178,12 @@ export class RemoteWriteMetrics implements BatchMetrics {
     this.seriesCount = count;
   }
 
+  /** A sink's lane count went from `from` to `to` (0 when its lanes start or end): a reshard when both are lanes. */
+  lanesChanged(from: number, to: number): void {
+    this.laneCount += to - from;
+    if (from > 0 && to > 0) this.reshardCount++;
+  }
+
   // Readers. `snapshot()` reads everything at once (drops by reason included); a getter reads one counter cheaply.
 
   get samplesIn(): number {
@@ -204,6 +216,12 @@ export class RemoteWriteMetrics implements BatchMetrics {
   get activeSeries(): number {
     return this.seriesCount;
   }
+  get lanes(): number {
+    return this.laneCount;
+  }
+  get reshards(): number {
+    return this.reshardCount;
+  }
 
   snapshot(): RemoteWriteMetricsSnapshot {
     let total = 0;
@@ -228,6 +246,8 @@ export class RemoteWriteMetrics implements BatchMetrics {
       requestsInFlight: this.inFlightCount,
       samplesPending: this.pendingCount,
       activeSeries: this.seriesCount,
+      lanes: this.laneCount,
+      reshards: this.reshardCount,
     };
   }
 
@@ -256,6 +276,8 @@ export class RemoteWriteMetrics implements BatchMetrics {
     emit('requests_in_flight', 'gauge', 'Requests being sent or waiting to retry.', s.requestsInFlight);
     emit('samples_pending', 'gauge', 'Samples in lanes, not yet written or dropped.', s.samplesPending);
     emit('active_series', 'gauge', 'Series the sink remembers.', s.activeSeries);
+    emit('lanes', 'gauge', 'Parallel ordered lanes, one request in flight each.', s.lanes);
+    emit('reshards_total', 'counter', 'Changes of the lane count.', s.reshards);
     return lines.join('\n') + '\n';
   }
 }

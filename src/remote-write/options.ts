@@ -50,8 +50,13 @@ export interface RemoteWriteOptions {
    * password in it (`http://user:pass@host/...`) is shown as `***` in errors and logs.
    */
   readonly url: string;
-  /** Parallel ordered lanes (one request in flight each). 1 to 256, default 4. */
-  readonly shards?: number;
+  /**
+   * Parallel ordered lanes (one request in flight each). A number is a fixed count (1 to 256); a
+   * range `{ min, max }` lets the count follow the load (see `ShardRange`). Default
+   * `{ min: 1, max: 8 }`: a small flow goes out in whole requests on one lane, a heavy or slow
+   * one gets up to 8 requests in flight.
+   */
+  readonly shards?: number | ShardRange;
   /** Samples per request. 1 to 1,000,000, default 2000 (Prometheus' `max_samples_per_send`). */
   readonly maxSamplesPerRequest?: number;
   /** Longest a sample waits for its batch to fill (ms). 0 to 3,600,000, default 5000. */
@@ -149,6 +154,26 @@ export interface RemoteWriteOptions {
   readonly backpressure?: BackpressureOptions;
 }
 
+/** An adaptive lane count: it starts at `min` and follows the measured rate and send latency. */
+export interface ShardRange {
+  /** Fewest lanes, and the count the sink starts with. 1 to 256, default 1. */
+  readonly min?: number;
+  /** Most lanes. `min` to 256, default 8 (and at least `min`). */
+  readonly max?: number;
+  /** How often the count is reconsidered (ms). 100 to 600,000, default 1000. */
+  readonly updateEveryMs?: number;
+}
+
+/** The lane count as resolved: fixed when `min === max`. */
+export interface ResolvedShards {
+  readonly min: number;
+  readonly max: number;
+  readonly updateEveryMs: number;
+}
+
+/** The default lane range: see `RemoteWriteOptions.shards`. */
+export const DEFAULT_SHARDS: ResolvedShards = { min: 1, max: 8, updateEveryMs: 1000 };
+
 export const RXPROM_USER_AGENT = 'rxprom/0.1.0';
 
 /** Headers the sink sets itself (lower case), with what to do instead of setting them in `headers`. */
@@ -167,6 +192,9 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** Most lanes a sink may have. */
+const MAX_SHARDS = 256;
+
 /** Bounds of `maxFutureMs` and `maxAgeMs` when not `Infinity`. */
 const MAX_TIMESTAMP_BOUND_MS = 31_536_000_000;
 
@@ -174,7 +202,7 @@ export interface ResolvedRemoteWriteOptions {
   readonly url: string;
   /** `url` with its password replaced by `***`: the form to print. */
   readonly displayUrl: string;
-  readonly shards: number;
+  readonly shards: ResolvedShards;
   readonly maxSamplesPerRequest: number;
   readonly maxDelayMs: number;
   readonly retry: RetryPolicy;
@@ -235,10 +263,13 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     throw new ConfigError('retry', 'an object', options.retry);
   }
   const spool = checkSpool(options.spool);
-  const shards = numberOption('shards', options.shards, 4, { min: 1, max: 256 });
+  const requestedShards = checkShards(options.shards);
+  // A spooled sink keeps a fixed lane count (a range's max): each lane has its own spool folder,
+  // and moving a series to another lane would first need its old lane's backlog on disk sent.
+  const shards: ResolvedShards = spool ? { ...requestedShards, min: requestedShards.max } : requestedShards;
   const maxSamplesPerRequest = numberOption('maxSamplesPerRequest', options.maxSamplesPerRequest, 2000, { min: 1, max: 1_000_000 });
   const maxPendingSamples = numberOption('maxPendingSamples', options.maxPendingSamples, spool ? 1_000_000 : 10_000_000, { min: 1, max: 1e9 });
-  const marks = checkBackpressure(options.backpressure, spool ? Math.min(maxPendingSamples, 4 * shards * maxSamplesPerRequest) : Math.max(1, Math.floor(maxPendingSamples * 0.8)), maxPendingSamples);
+  const marks = checkBackpressure(options.backpressure, spool ? Math.min(maxPendingSamples, 4 * shards.max * maxSamplesPerRequest) : Math.max(1, Math.floor(maxPendingSamples * 0.8)), maxPendingSamples);
   // With a spool an outage is no reason to give up: the data waits on disk.
   const retry = spool && options.retry?.maxRetries === undefined ? { ...options.retry, maxRetries: 1_000_000 } : options.retry;
   return {
@@ -303,6 +334,23 @@ function checkState(value: unknown): StateSlot<RemoteWriteState> | undefined {
     throw new ConfigError('state', 'a StateSlot (from PipelineState.slot(name))', value);
   }
   return slot;
+}
+
+/** `shards`: a fixed count, or a range whose bounds are checked against each other. */
+function checkShards(value: unknown): ResolvedShards {
+  if (value === undefined) return DEFAULT_SHARDS;
+  if (typeof value === 'number') {
+    const count = numberOption('shards', value, undefined, { min: 1, max: MAX_SHARDS });
+    return { min: count, max: count, updateEveryMs: DEFAULT_SHARDS.updateEveryMs };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError('shards', `an integer in [1, ${MAX_SHARDS}] or a range { min, max } within it`, value);
+  }
+  const range = value as ShardRange;
+  const min = numberOption('shards.min', range.min, DEFAULT_SHARDS.min, { min: 1, max: MAX_SHARDS });
+  const max = numberOption('shards.max', range.max, Math.max(min, DEFAULT_SHARDS.max), { min, max: MAX_SHARDS });
+  const updateEveryMs = numberOption('shards.updateEveryMs', range.updateEveryMs, DEFAULT_SHARDS.updateEveryMs, { min: 100, max: 600_000 });
+  return { min, max, updateEveryMs };
 }
 
 function checkUrl(value: unknown): string {

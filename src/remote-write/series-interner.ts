@@ -1,5 +1,5 @@
 /**
- * Series interning: a series' identity, hash, lane and encoded label bytes are computed once,
+ * Series interning: a series' identity, hash and encoded label bytes are computed once,
  * on its first sample, and every later sample of the series reuses them.
  */
 import { checkLabels, type ValidationMode } from '../protocol/label-rules.js';
@@ -31,8 +31,8 @@ export class SeriesRecord implements MatchedSeries {
   constructor(
     /** Canonical key: the protobuf bytes of the sorted labels, one char per byte. */
     readonly key: string,
+    /** Picks the series' lane (modulo the lane count, which may change). */
     readonly hash: number,
-    readonly lane: number,
     tick: number,
   ) {
     this.lastSeenTick = tick;
@@ -41,8 +41,6 @@ export class SeriesRecord implements MatchedSeries {
 
 export interface SeriesInternerOptions {
   readonly validation: ValidationMode;
-  /** Lanes the series are spread over; a record's `lane` is its hash modulo this. */
-  readonly lanes: number;
   /** Forgotten series whose newest timestamp is remembered one by one (see `ForgottenSeries`). Default 262,144. */
   readonly rememberForgotten?: number;
   /**
@@ -121,7 +119,7 @@ export class SeriesInterner {
     const hash = (hashLabels(checked.names, checked.values) & this.hashMask) >>> 0;
     let record = this.find(key, hash);
     if (record === undefined) {
-      record = new SeriesRecord(key, hash, hash % this.options.lanes, this.tick);
+      record = new SeriesRecord(key, hash, this.tick);
       record.lastTimestamp = this.forgotten.recall(key, hash);
       this.insert(record);
     } else {
@@ -201,7 +199,7 @@ export class SeriesInterner {
     const hash = (hashLabels(names, names.map((name) => labels[name] as string)) & this.hashMask) >>> 0;
     let record = this.find(key, hash);
     if (record === undefined) {
-      record = new SeriesRecord(key, hash, hash % this.options.lanes, this.tick);
+      record = new SeriesRecord(key, hash, this.tick);
       record.lastTimestamp = this.forgotten.recall(key, hash);
       this.insert(record);
     }

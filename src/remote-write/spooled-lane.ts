@@ -235,7 +235,7 @@ export function decodeBatch(body: Uint8Array, lane: number, replayed: boolean): 
   for (const item of wire.series) {
     if (item.rawKey === undefined) throw new Error('a series with scattered labels (not written by rxprom)');
     // Detached records: they only carry the label bytes to re-encode a piece of the batch.
-    const record = new SeriesRecord(item.rawKey, 0, lane, 0);
+    const record = new SeriesRecord(item.rawKey, 0, 0);
     for (let i = item.start; i < item.start + item.count; i++) series[i] = record;
   }
   const columns: SampleColumns = { length: wire.samples, series, values: wire.values.subarray(0, wire.samples), timestamps: wire.timestamps.subarray(0, wire.samples) };

@@ -32,7 +32,7 @@ function reference(batch: readonly PreparedSample[]): DecodedWriteRequest {
 
 describe('WriteRequestEncoder', () => {
   it('is byte-identical to the protobufjs encoding of proto/remote.proto', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 4 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const a = intern(interner, { __name__: 'temp', room: 'kitchen', device: 'd1' });
     const b = intern(interner, { device: 'd2', __name__: 'temp', room: 'hall' });
     const now = 1_732_500_000_123;
@@ -50,7 +50,7 @@ describe('WriteRequestEncoder', () => {
   });
 
   it('sorts labels, drops empty values, and keeps UTF-8 intact', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const series = intern(interner, { zone: 'Zürich 東京', __name__: 'x', empty: '', a: '1' });
     const decoded = decodeWriteRequest(new WriteRequestEncoder().encodeRaw(columnsOf([{ series, value: 1, timestamp: 5 }])).bytes);
     assert.deepEqual(decoded.timeseries[0].labels, [
@@ -61,7 +61,7 @@ describe('WriteRequestEncoder', () => {
   });
 
   it('keeps the stale-marker NaN bit pattern and encodes negative and large timestamps', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const series = intern(interner, { __name__: 'x' });
     const bytes = new WriteRequestEncoder().encodeRaw(
       columnsOf([
@@ -83,7 +83,7 @@ describe('WriteRequestEncoder', () => {
         fc.array(labelSet, { minLength: 1, maxLength: 8 }),
         fc.array(fc.tuple(fc.nat(), fc.double(), fc.integer({ min: -1e12, max: 2 ** 50 })), { minLength: 1, maxLength: 60 }),
         (labelSets, points) => {
-          const interner = new SeriesInterner({ validation: 'strict', lanes: 3 });
+          const interner = new SeriesInterner({ validation: 'strict' });
           const series = labelSets.map((labels, i) => intern(interner, { ...labels, __name__: `m${i}` }));
           const batch = points.map(([pick, value, timestamp]) => ({ series: series[pick % series.length], value, timestamp }));
           const encoder = new WriteRequestEncoder();

@@ -11,7 +11,7 @@ import type { WriteOutcome } from '../../src/core/model.js';
 import { columnsOf } from '../protocol/sample-columns.js';
 import { ScriptedClient, status, written } from './scripted-client.js';
 
-const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+const interner = new SeriesInterner({ validation: 'strict' });
 const series = [0, 1, 2].map((i) => interner.resolve({ __name__: 'w', s: String(i) }) as SeriesRecord);
 
 /** A writer over a scripted client, and a batch of `values` (one sample each, series round-robin), counted as accepted. */

@@ -46,7 +46,7 @@ describe('ForgottenSeries', () => {
 
 describe('SeriesInterner: the order guard holds for forgotten series', () => {
   it('a series forgotten as idle and interned again from a new label object refuses samples older than its newest', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 2 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm', d: '1' }) as SeriesRecord;
     assert.equal(guardOrder(record, 1000), 'ok');
     interner.advance(0);

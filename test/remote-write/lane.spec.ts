@@ -25,7 +25,7 @@ function harness(options: Partial<LaneOptions> = {}) {
   return { lane, scheduler, sent, idle: () => idle };
 }
 
-const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+const interner = new SeriesInterner({ validation: 'strict' });
 const a = interner.resolve({ __name__: 'a' }) as SeriesRecord;
 const b = interner.resolve({ __name__: 'b' }) as SeriesRecord;
 const flushMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -98,5 +98,36 @@ describe('Lane', () => {
     assert.equal(sent.length, 1, 'nothing more is sent');
     lane.push(a, 9, 9);
     assert.deepEqual(lane.abandon(), [], 'abandoned once');
+  });
+
+  it('a busy lane keeps filling its open batch when the timer fires, and sends it whole once free', async () => {
+    const { lane, scheduler, sent } = harness({ maxSamples: 10 });
+    lane.push(a, 1, 1);
+    scheduler.flush();
+    assert.equal(sent.length, 1, 'the first batch goes on its timer');
+    lane.push(a, 2, 2);
+    scheduler.flush(); // the timer fires while the first request is in flight
+    lane.push(b, 3, 3);
+    lane.push(b, 4, 4);
+    assert.equal(sent.length, 1, 'no small batch queued behind the request in flight');
+    assert.equal(scheduler.actions.length, 0, 'and no new timer: the batch is already due');
+    sent[0].settle();
+    await flushMicrotasks();
+    assert.deepEqual(sent[1]?.values, [2, 3, 4], 'one fuller batch once the lane is free');
+  });
+
+  it('gives back what it has not sent, oldest first, keeping the batch in flight', async () => {
+    const { lane, scheduler, sent, idle } = harness();
+    for (let v = 1; v <= 8; v++) lane.push(a, v, v);
+    const { queued, open } = lane.takeUnsent();
+    assert.deepEqual(queued.map((c) => Array.from(c.values.subarray(0, c.length))), [[4, 5, 6]]);
+    assert.deepEqual(open === null ? [] : Array.from(open.values.subarray(0, open.length)), [7, 8]);
+    assert.equal(scheduler.actions.length, 0, 'the open batch timer is cancelled');
+    assert.equal(lane.idle, false, 'the batch in flight is still the lane\'s');
+    sent[0].settle();
+    await flushMicrotasks();
+    assert.equal(sent.length, 1, 'nothing given back is sent');
+    assert.equal(lane.idle, true);
+    assert.equal(idle(), 1);
   });
 });

@@ -26,7 +26,7 @@ describe('seriesHandle', () => {
   });
 
   it('is the same series as the labels it came from, and is then known by identity', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 4 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ room: 'hall', __name__: 'm' }) as SeriesRecord;
     const handle = seriesHandle({ __name__: 'm', room: 'hall' }, 'strict');
     assert.equal(interner.resolve(handle), record);

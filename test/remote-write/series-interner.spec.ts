@@ -6,24 +6,23 @@ import type { Labels } from '../../src/core/model.js';
 
 describe('SeriesInterner', () => {
   it('gives one record per series whatever the label order or object identity', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 8 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const a = interner.resolve({ __name__: 'm', a: '1', b: '2' }) as SeriesRecord;
     const b = interner.resolve({ b: '2', a: '1', __name__: 'm' }) as SeriesRecord;
     const c = interner.resolve({ __name__: 'm', a: '1', b: '3' }) as SeriesRecord;
     assert.equal(a, b);
     assert.notEqual(a, c);
     assert.equal(interner.size, 2);
-    assert.equal(a.lane, a.hash % 8);
   });
 
   it('returns the reason for a refused label set', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     assert.equal(interner.resolve({ job: 'x' }), 'missing __name__');
     assert.equal(interner.size, 0);
   });
 
   it('forgets idle series and keeps one record per series when they come back', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const reused = { __name__: 'm', k: 'reused' };
     const first = interner.resolve(reused) as SeriesRecord;
     guardOrder(first, 100);
@@ -43,7 +42,7 @@ describe('SeriesInterner', () => {
   });
 
   it('after forgetting, a new object of the series and the old object share one record', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const old = { __name__: 'm' };
     const first = interner.resolve(old) as SeriesRecord;
     interner.advance(0);
@@ -57,7 +56,7 @@ describe('SeriesInterner', () => {
 
 describe('guardOrder', () => {
   it('accepts only newer timestamps and tells duplicates from older ones', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     assert.deepEqual([10, 10, 9, 11, 11, 5, 12].map((t) => guardOrder(record, t)), ['ok', 'duplicate', 'out-of-order', 'ok', 'duplicate', 'out-of-order', 'ok']);
     assert.equal(record.lastTimestamp, 12);
@@ -66,7 +65,7 @@ describe('guardOrder', () => {
 
 describe('orderOf', () => {
   it('says what guardOrder would, without remembering the timestamp', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     guardOrder(record, 10);
     assert.deepEqual([11, 11, 10, 9].map((t) => orderOf(record, t)), ['ok', 'ok', 'duplicate', 'out-of-order']);
@@ -96,7 +95,7 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
     it(`maps fresh objects of the same labels in any key order to one record, and different labels never (hash mask ${hashMask.toString(16)}; property)`, () => {
       fc.assert(
         fc.property(fc.array(fc.tuple(labelSet, fc.nat(1000)), { minLength: 1, maxLength: 40 }), (draws) => {
-          const interner = new SeriesInterner({ validation: 'lenient', lanes: 4, hashMask });
+          const interner = new SeriesInterner({ validation: 'lenient', hashMask });
           const byIdentity = new Map<string, SeriesRecord>();
           // Twice over, each object fresh and shuffled: the second pass meets known series and shapes.
           for (const pass of [0, 1]) {
@@ -109,7 +108,6 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
                 for (const other of byIdentity.values()) assert.notEqual(record, other, 'two label sets share a record');
                 byIdentity.set(id, record);
               } else assert.equal(record, known, 'one label set got two records');
-              assert.equal(record.lane, record.hash % 4);
             }
           }
           assert.equal(interner.size, byIdentity.size);
@@ -120,7 +118,7 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
   }
 
   it('keeps series apart when every hash collides, across forgetting and reviving', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 2, hashMask: 0 });
+    const interner = new SeriesInterner({ validation: 'strict', hashMask: 0 });
     const a = interner.resolve({ __name__: 'm', k: 'a' }) as SeriesRecord;
     const b = interner.resolve({ __name__: 'm', k: 'b' }) as SeriesRecord;
     const c = interner.resolve({ k: 'c', __name__: 'm' }) as SeriesRecord;
@@ -146,7 +144,7 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
   });
 
   it('validates a new series and a new key order, in every way the labels arrive', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     assert.equal(typeof interner.resolve({ __name__: 'm', a: '1' }), 'object');
     assert.equal(typeof interner.resolve({ __name__: 'm', a: '2' }), 'object', 'a new series of a known shape');
     // Known shape, invalid labels: refused, never mistaken for a known series.
@@ -166,7 +164,7 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
   });
 
   it('holds the order guard whichever way a series is found', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const reused = { __name__: 'm', a: '1' };
     guardOrder(interner.resolve(reused) as SeriesRecord, 10);
     assert.equal(guardOrder(interner.resolve({ __name__: 'm', a: '1' }) as SeriesRecord, 10), 'duplicate');
@@ -176,7 +174,7 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
   });
 
   it('comes to know a label object by identity after a while, so a reused object stays cheap', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const record = interner.resolve({ __name__: 'm' }) as SeriesRecord;
     const later = { __name__: 'm' };
     for (let i = 0; i < 64; i++) assert.equal(interner.resolve(later), record);

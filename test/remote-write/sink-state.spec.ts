@@ -29,17 +29,17 @@ describe('sink state', () => {
   });
 
   it('the guard snapshot holds each live series with a timestamp, and restores into a fresh interner', () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 4 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const a = interner.resolve({ __name__: 'a', x: 'é' }) as SeriesRecord;
     a.lastTimestamp = 1000;
     interner.resolve({ __name__: 'never' }); // no sample accepted: nothing to guard
     const newest = snapshotGuard(interner);
     assert.deepEqual(Object.values(newest), [1000]);
-    const restored = new SeriesInterner({ validation: 'strict', lanes: 4 });
+    const restored = new SeriesInterner({ validation: 'strict' });
     for (const [key, ts] of Object.entries(JSON.parse(JSON.stringify(newest)) as Record<string, number>)) restored.restore(key, ts);
     const again = restored.resolve({ x: 'é', __name__: 'a' }) as SeriesRecord;
     assert.equal(again.lastTimestamp, 1000);
-    assert.equal(again.lane, a.lane);
+    assert.equal(again.hash, a.hash);
   });
 
   it('checkState refuses what this sink did not write', () => {
@@ -50,7 +50,7 @@ describe('sink state', () => {
   });
 
   it('scanSpooledSince finds the newest timestamp per series in the records from each position on', async () => {
-    const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+    const interner = new SeriesInterner({ validation: 'strict' });
     const a = interner.resolve({ __name__: 'a' }) as SeriesRecord;
     const b = interner.resolve({ __name__: 'b' }) as SeriesRecord;
     const encoder = new WriteRequestEncoder();

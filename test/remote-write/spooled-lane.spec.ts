@@ -21,7 +21,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const interner = new SeriesInterner({ validation: 'strict', lanes: 1 });
+const interner = new SeriesInterner({ validation: 'strict' });
 const a = interner.resolve({ __name__: 'a' }) as SeriesRecord;
 const b = interner.resolve({ __name__: 'b', k: 'v' }) as SeriesRecord;
 const encoder = new WriteRequestEncoder();

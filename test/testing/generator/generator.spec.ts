@@ -254,6 +254,8 @@ describe('checkAccounting', () => {
     requestsInFlight: 0,
     samplesPending: 0,
     activeSeries: 1,
+    lanes: 0,
+    reshards: 0,
   });
 
   it('is empty when the counters balance as injected', () => {
