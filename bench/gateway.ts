@@ -41,7 +41,7 @@ const keptUp = (r: GatewayClientResult): boolean =>
 
 export async function gatewayBenchmark(context: BenchContext): Promise<Figure[]> {
   const rates = context.quick ? [20_000, 40_000] : [50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000, 1_400_000];
-  const seconds = context.quick ? 3 : 10;
+  const seconds = context.quick ? 3 : 8;
   const warmup = context.quick ? 1 : 3;
   const receiver = await startReceiver({ mode: 'strict', maxSamples: 50_000_000, maxSeries: 10_000_000 });
   try {
@@ -64,9 +64,9 @@ export async function gatewayBenchmark(context: BenchContext): Promise<Figure[]>
       return { best, steps };
     };
     // The CPU cost without a clock first, the variants alternating (each round's best counts).
-    const drainDevices = context.quick ? 5_000 : 20_000;
-    const drainRounds = context.quick ? 2 : 3;
-    const input = fleetReadings(drainDevices, context.quick ? 10 : 20);
+    const drainDevices = context.quick ? 5_000 : 10_000;
+    const drainRounds = 2;
+    const input = fleetReadings(drainDevices, context.quick ? 10 : 15);
     const drained = { readings: input.readings.length, example: Infinity, baseline: Infinity };
     for (let round = 0; round < drainRounds; round++) {
       for (const variant of ['baseline', 'example'] as const) drained[variant] = Math.min(drained[variant], drain(variant, input).microsPerReading);
