@@ -146,7 +146,7 @@ const finish = (): void => {
     // No batch processed in the last second is the worst lag of all.
     lagLastSecond: lagTimes.length === 0 || lagTimes[lagTimes.length - 1] < now - 1000 ? Infinity : lagLastSecond,
     cpuCores: (cpu.user + cpu.system) / 1e6 / wall,
-    cpuMicrosPerReading: (cpu.user + cpu.system) / Math.max(1, processed),
+    cpuMicrosPerReading: processed > 0 ? (cpu.user + cpu.system) / processed : Number.NaN,
     fleetCpuCores: fleetCpu / wall,
     samplesOut,
     samplesWritten,

@@ -40,7 +40,7 @@ const keptUp = (r: GatewayClientResult): boolean =>
   r.lagP99 <= LAG_BOUND_MS && r.lagLastSecond <= LAG_BOUND_MS && r.processedPerSec >= 0.8 * r.offeredPerSec;
 
 export async function gatewayBenchmark(context: BenchContext): Promise<Figure[]> {
-  const rates = context.quick ? [20_000, 40_000] : [50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000, 1_400_000];
+  const rates = context.quick ? [20_000, 40_000] : [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000, 1_400_000];
   const seconds = context.quick ? 3 : 8;
   const warmup = context.quick ? 1 : 3;
   const receiver = await startReceiver({ mode: 'strict', maxSamples: 50_000_000, maxSeries: 10_000_000 });

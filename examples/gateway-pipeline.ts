@@ -7,7 +7,7 @@
  *
  * Written to keep up with hundreds of thousands of readings a second on one core
  * (`node dist/bench/run.js --only gateway`). What makes the difference, per reading:
- * - no copy of the reading: `enrich` pairs it with its room by reference (an object spread of
+ * - no copy of the reading: `enrich` pairs it with its device by reference (an object spread of
  *   every reading cost a tenth of the time, and most of the garbage);
  * - no work per reading that can be done once per device or room: each room's output label sets
  *   are built when the pipeline is, and each device gets a number (its slot in per-device
