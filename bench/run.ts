@@ -1,7 +1,7 @@
 /**
  * rxprom's benchmark suite. `npm run bench [-- options]`:
  *   --quick          short version (about a minute) for CI: the suite must never rot
- *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, lanes (repeatable, or comma-separated)
+ *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, lanes, gateway (repeatable, or comma-separated)
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
@@ -21,6 +21,7 @@ import { fmt, type BenchContext, type Benchmark, type Figure } from './common.js
 import { e2eBenchmark } from './e2e.js';
 import { encodingBenchmark } from './encoding.js';
 import { lanesBenchmark } from './lanes.js';
+import { gatewayBenchmark } from './gateway.js';
 import { operatorsBenchmark } from './operators.js';
 import { outageBenchmark } from './outage.js';
 import { sinkCpuBenchmark } from './sink-cpu.js';
@@ -47,6 +48,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   outage: (context) => outageBenchmark({ ...context, ...(o['outage-minutes'] !== undefined ? { outageMinutes: Number(o['outage-minutes']) } : {}) }),
   checkpoint: checkpointBenchmark,
   lanes: lanesBenchmark,
+  gateway: gatewayBenchmark,
 };
 
 const only = (o.only ?? []).flatMap((name) => name.split(',')).filter(Boolean);

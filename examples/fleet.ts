@@ -66,6 +66,12 @@ export interface Fleet {
 /** Arrival slots of this width keep the in-flight queue cheap without a heap. */
 const SLOT_MS = 10;
 
+/** Readings arriving in one slot: arrival times and readings, in the order they were sent. */
+interface InFlightSlot {
+  readonly at: number[];
+  readonly readings: DeviceReading[];
+}
+
 export function simulateFleet(options: FleetOptions = {}): Fleet {
   const devices = options.devices ?? 3000;
   const perRoom = options.devicesPerRoom ?? 25;
@@ -99,14 +105,18 @@ export function simulateFleet(options: FleetOptions = {}): Fleet {
     baseHumidity.push(35 + (roomIndex % 5) * 5 + random() * 2);
   }
 
-  // In-flight readings by arrival slot; slots are visited in order, readings within a slot by arrival time.
-  const inFlight = new Map<number, Array<{ at: number; reading: DeviceReading }>>();
+  // In-flight readings by arrival slot; slots are visited in order, readings within a slot by
+  // arrival time. Arrival times and readings sit in parallel arrays (no wrapper object per
+  // reading), and a slot sorts an index array by the times: the fleet can offer a million
+  // readings a second to a benchmark in another process.
+  const inFlight = new Map<number, InFlightSlot>();
   let nextSlot = Math.floor(clock / SLOT_MS);
   const send = (at: number, reading: DeviceReading): void => {
     const slot = Math.max(nextSlot, Math.floor(at / SLOT_MS));
     let list = inFlight.get(slot);
-    if (!list) inFlight.set(slot, (list = []));
-    list.push({ at, reading });
+    if (!list) inFlight.set(slot, (list = { at: [], readings: [] }));
+    list.at.push(at);
+    list.readings.push(reading);
   };
 
   const read = (i: number, t: number): void => {
@@ -136,8 +146,10 @@ export function simulateFleet(options: FleetOptions = {}): Fleet {
       const list = inFlight.get(nextSlot);
       if (!list) continue;
       inFlight.delete(nextSlot);
-      list.sort((a, b) => a.at - b.at);
-      for (const { reading } of list) out.push(reading);
+      const { at, readings } = list;
+      // Stable: equal arrival times keep the order they were sent in.
+      const order = Array.from(at.keys()).sort((a, b) => at[a] - at[b]);
+      for (const i of order) out.push(readings[i]);
     }
     return out;
   };

@@ -27,7 +27,7 @@ describe('the gateway pipeline on the simulated fleet', () => {
   const { readings, registry } = fleetReadings();
 
   it('drops no good reading as late: windows close on the reordering watermark', async () => {
-    // Stages downstream of enrich see a copy of the reading: identify a reading by what it is.
+    // Identify a reading by what it is, not by identity: how the stages carry it is the example's choice.
     const id = (r: DeviceReading): string => `${r.device}|${r.timestamp}|${r.kind}`;
     const drops = new Map<string, Set<GatewayDropReason>>();
     const pipeline = gatewayPipeline({

@@ -310,3 +310,55 @@ describe('dropOutliers: a user callback that throws errors the output, never esc
     assert.equal(timers.live, 0);
   });
 });
+
+describe('dropOutliers: the MAD test against a sorting reference', () => {
+  /** The test as documented, written plainly: sort the accepted window, median, MAD (or mean absolute deviation). */
+  function reference(values: number[], window: number, threshold: number, minDeviation: number): boolean[] {
+    const accepted: number[] = [];
+    const median = (sorted: number[]): number => {
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
+    return values.map((value) => {
+      let outlier = false;
+      if (accepted.length >= window) {
+        const sorted = [...accepted].sort((x, y) => x - y);
+        const med = median(sorted);
+        const distance = Math.abs(value - med);
+        if (distance > minDeviation) {
+          const deviations = sorted.map((v) => Math.abs(v - med)).sort((x, y) => x - y);
+          let scale = median(deviations) / 0.6745;
+          if (scale === 0) scale = (deviations.reduce((sum, d) => sum + d, 0) / sorted.length) * 1.2533;
+          outlier = scale !== 0 && distance / scale > threshold;
+        }
+      }
+      if (!outlier) {
+        accepted.push(value);
+        if (accepted.length > window) accepted.shift();
+      }
+      return outlier;
+    });
+  }
+
+  it('drops exactly what the reference drops, odd and even windows, ties and steps (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: -40, max: 40 }), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 3, max: 12 }),
+        fc.constantFrom(1, 2, 3.5),
+        fc.constantFrom(0, 0.5, 3),
+        async (steps, window, threshold, minDeviation) => {
+          // Quarter steps, so windows hold many equal values (MAD 0) as well as spread ones.
+          const values = steps.map((v) => v / 4);
+          const dropped: number[] = [];
+          // rebaseAfter 0: a run of drops never restarts the window, as in the reference.
+          const op = dropOutliers({ mad: { window, threshold, minDeviation, rebaseAfter: 0 }, onDrop: (e) => void dropped.push(e.timestamp) });
+          await lastValueFrom(from(values.map((value, i) => s(i, value))).pipe(op, toArray()));
+          const expected = reference(values, window, threshold, minDeviation).flatMap((outlier, i) => (outlier ? [i] : []));
+          assert.deepEqual(dropped, expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
