@@ -81,8 +81,13 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           restored = checked;
         }
       }
-      /** Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped as 'replayed' when regenerated. */
-      const replayMarks = new Map<string, { readonly from: number; readonly through: number }>();
+      /**
+       * Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped
+       * as 'replayed' when regenerated. `from` follows the regenerated samples (the guard as the source
+       * has rebuilt it); a sample past `through` ends the mark. A checkpoint taken before then saves
+       * `from` as the series' newest and the mark itself, so a second restart still knows them.
+       */
+      const replayMarks = new Map<string, { from: number; readonly through: number }>();
       const health = new ConnectionHealth({
         url: config.displayUrl,
         logger,
@@ -304,6 +309,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         if (verdict !== 'ok') {
           const mark = replayMarks.size > 0 ? replayMarks.get(series.key) : undefined;
           if (mark !== undefined && millis > mark.from && millis <= mark.through) {
+            mark.from = millis;
             dropReason = 'replayed';
             return `timestamp ${millis} was accepted before the restart (spooled or written); not lost`;
           }
@@ -351,6 +357,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           metrics.samplesAccepted(1);
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
+          if (replayMarks.size > 0) replayMarks.delete(series.key); // past its mark: the source has caught up
           series.lastTimestamp = acceptedMillis;
           lanes[series.lane].push(series, acceptedValue, acceptedMillis);
           pressure.level(inMemory());
@@ -359,6 +366,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       // Restore: the order guard first, then (without a spool) the unwritten samples, queued before anything new.
       if (restored !== undefined) {
         for (const [key, newest] of Object.entries(restored.newest)) if (typeof newest === 'number') interner.restore(key, newest);
+        // Marks a checkpoint carried from an earlier restart (the source had not caught up yet).
+        for (const [key, through] of Object.entries(restored.replayed ?? {})) {
+          if (typeof through !== 'number') continue;
+          replayMarks.set(key, { from: restored.newest[key] ?? -Infinity, through });
+          interner.restore(key, through);
+        }
         if (spool === undefined && restored.unwritten !== undefined && restored.unwritten.length > 0) {
           for (const lane of lanes) lane.replaying = true;
           for (const [key, value, timestamp] of restored.unwritten) {
@@ -385,7 +398,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             if (ended || subscriber.closed) return;
             for (const [key, through] of newest) {
               const from = newestRestored[key] ?? -Infinity;
-              if (through <= from) continue;
+              const known = replayMarks.get(key);
+              if (through <= from || (known !== undefined && through <= known.through)) continue;
               replayMarks.set(key, { from, through });
               interner.restore(key, through);
             }
@@ -431,10 +445,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const detachState = config.state?.attach({
         snapshot: (): RemoteWriteState => {
           const newest = snapshotGuard(interner);
-          if (spool !== undefined) return { version: 1, newest, spool: spool.positions() };
+          // A series still under a replay mark: its newest is what the source has rebuilt, the mark goes along.
+          const replayed: Record<string, number> = {};
+          for (const [key, mark] of replayMarks) {
+            if (mark.from === -Infinity) delete newest[key];
+            else newest[key] = mark.from;
+            replayed[key] = mark.through;
+          }
+          const marks = replayMarks.size > 0 ? { replayed } : {};
+          if (spool !== undefined) return { version: 1, newest, ...marks, spool: spool.positions() };
           const unwritten: Array<readonly [string, number | string, number]> = [];
           for (const lane of lanes) lane.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
-          return { version: 1, newest, unwritten };
+          return { version: 1, newest, ...marks, unwritten };
         },
         flush: async (): Promise<void> => {
           if (spool === undefined || ended) return;

@@ -220,7 +220,9 @@ describe('remoteWrite with a spool', () => {
     // The receiver comes back: what is still on disk is sent, what was dropped is counted.
     client.fallback = { result: status(204) };
     subscription.unsubscribe();
-    await sleep(100);
+    // The spool closes after the teardown: appends still queued are written (and may drop older
+    // records, which moves their samples from 'spooled' to 'overflow').
+    await sleep(500);
     const m = sink.metrics.snapshot();
     assertBalanced(m);
     const spool = await DiskSpool.open({ directory });
