@@ -7,7 +7,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
@@ -124,6 +127,62 @@ describe('remoteWrite spool and checkpoint across a crash, against Prometheus', 
         Array.from({ length: STEPS }, (_, step): [number, number] => [base + step * 1000, step * 100 + s]),
         `series ${s}`,
       );
+    }
+  });
+});
+
+describe('remoteWrite spool and checkpoints across kill -9, against Prometheus', { skip: unavailable('prometheus') }, () => {
+  let server: TsdbServer;
+  let directory: string;
+  before(async () => {
+    server = await startPrometheus();
+    directory = await mkdtemp(join(tmpdir(), 'rxprom-spool-kill-'));
+  });
+  after(async () => {
+    await server?.stop();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('a sender killed 4 times at random moments and restarted from its checkpoint: every sample stored once, in order, nothing refused in the last run', { timeout: 120_000 }, async () => {
+    const series = 20;
+    const steps = 400;
+    const base = Math.floor((Date.now() - 20 * 60_000) / 1000) * 1000;
+    const child = fileURLToPath(new URL('./support/spool-kill-child.js', import.meta.url));
+    const args = ['--url', server.writeUrl, '--spool', join(directory, 'spool'), '--state', join(directory, 'state'), '--series', String(series), '--steps', String(steps), '--base', String(base)];
+    const run = (kill: boolean): Promise<{ lines: string[]; code: number | null }> =>
+      new Promise((resolve) => {
+        const process_ = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const lines: string[] = [];
+        let killer: NodeJS.Timeout | undefined;
+        createInterface({ input: process_.stdout }).on('line', (line) => {
+          lines.push(line);
+          // Killed at a random moment after its first checkpoint.
+          if (kill && killer === undefined && line.startsWith('checkpoint')) killer = setTimeout(() => process_.kill('SIGKILL'), 50 + Math.floor(Math.random() * 300));
+        });
+        process_.on('exit', (code) => {
+          clearTimeout(killer);
+          resolve({ lines, code });
+        });
+      });
+    let killed = 0;
+    for (let i = 0; i < 4; i++) {
+      const result = await run(true);
+      if (result.code === 0) break; // finished before the kill
+      killed++;
+    }
+    const last = await run(false);
+    assert.equal(last.code, 0, last.lines.join('\n'));
+    const done = last.lines.find((line) => line.startsWith('done '));
+    const metrics = JSON.parse(done!.slice(5)) as { samplesLostTotal: number; samplesReplayedDropped: Record<string, number> };
+    assert.equal(metrics.samplesLostTotal, 0, done);
+    assert.equal(metrics.samplesReplayedDropped['non-retryable'] ?? 0, 0, done);
+    assert.ok(killed >= 1, 'killed at least once');
+
+    const stored = await server.readSeries('rxprom_spool_kill', base, base + steps * 1000);
+    assert.equal(stored.length, series);
+    for (const one of stored) {
+      const s = Number(one.labels['series']);
+      assert.deepEqual(one.samples, Array.from({ length: steps }, (_, step): [number, number] => [base + step * 1000, step * 100 + s]), `series ${s}`);
     }
   });
 });
