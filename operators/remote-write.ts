@@ -326,8 +326,6 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
         }
-        // Newer than everything spooled before the restart: this series' mark is used up.
-        if (replayMarks.size > 0) replayMarks.delete(series.key);
         acceptedSeries = series;
         acceptedValue = value;
         acceptedMillis = millis;
