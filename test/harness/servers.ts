@@ -2,7 +2,8 @@
  * Starts real time-series databases on loopback for integration tests and benchmarks: each on a
  * free port, with a fresh data directory, stopped (and its directory removed) by `stop()`.
  *
- * The binaries come from Debian (`apt-get install prometheus victoria-metrics`; `.ci/run` does it).
+ * The binaries come from Debian (`apt-get install prometheus victoria-metrics nats-server`; `.ci/run`
+ * does it).
  * Outside CI a missing binary makes the tests that need it skip with a message (see
  * `unavailable()`); in CI (`CI=true`) they run and fail, as DEVELOPERS.md requires.
  */
@@ -38,7 +39,7 @@ export interface TsdbServer {
   stop(): Promise<void>;
 }
 
-const BINARIES = { prometheus: 'prometheus', victoriametrics: 'victoria-metrics' } as const;
+const BINARIES = { prometheus: 'prometheus', victoriametrics: 'victoria-metrics', nats: 'nats-server' } as const;
 
 function onPath(binary: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
@@ -240,5 +241,68 @@ export async function startVictoriaMetrics(): Promise<TsdbServer> {
     },
     ...queryFns(baseUrl),
     stop: () => terminate(started.child, dir),
+  };
+}
+
+export interface NatsServer {
+  /** nats://127.0.0.1:PORT */
+  readonly url: string;
+  /** The monitoring endpoint, http://127.0.0.1:PORT */
+  readonly monitorUrl: string;
+  /** The server process id (changes on restart). */
+  readonly pid: number;
+  /** Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same port with the same JetStream store. */
+  restart(options?: { kill?: boolean; downMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NatsOptions {
+  /** Subject mappings (`mappings` in the server's configuration), e.g. NATS' own partitioning. */
+  readonly mappings?: Readonly<Record<string, string>>;
+}
+
+/** nats-server with JetStream (`-js`) and its own store directory in a temporary directory. */
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'rxprom-nats-'));
+  const port = await freePort();
+  const monitorPort = await freePort();
+  const config = join(dir, 'nats.conf');
+  const mappings = Object.entries(options.mappings ?? {}).map(([from, to]) => `  ${JSON.stringify(from)}: ${JSON.stringify(to)}`);
+  await writeFile(
+    config,
+    `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitorPort}\njetstream { store_dir: ${JSON.stringify(join(dir, 'store'))} }\n` +
+      (mappings.length > 0 ? `mappings {\n${mappings.join('\n')}\n}\n` : ''),
+  );
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  const boot = async (): Promise<Started> => {
+    const started = launch('nats-server', ['-c', config]);
+    await waitReady(`${monitorUrl}/healthz`, started, 'nats-server');
+    return started;
+  };
+  let started = await boot();
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const child = started.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl,
+    get pid() {
+      return started.child.pid ?? 0;
+    },
+    async restart({ kill = false, downMs = 0 } = {}) {
+      await halt(kill ? 'SIGKILL' : 'SIGTERM');
+      if (downMs > 0) await sleep(downMs);
+      started = await boot();
+    },
+    async stop() {
+      await halt('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
