@@ -7,9 +7,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -39,6 +40,30 @@ export const samples = generateSamples({ series: 2, count: 4 });
 export const receiver: Promise<Receiver> = startReceiver();
 export const feed: LiveFeed<Sample> = liveFeed<Sample>();
 `;
+
+// The JetStream subpath needs the optional peers @nats-io/jetstream and @nats-io/transport-node.
+const JETSTREAM_CONSUMER = `
+import { JetStreamSource, jsonFieldsPayload, partitionFilter, partitionsOfWorker, type JetStreamStats, type Positioned } from 'rxprom/jetstream';
+import type { Observable } from 'rxjs';
+const parse = jsonFieldsPayload({ temperature: 'data.temp' });
+export const source = new JetStreamSource({ servers: 'nats://127.0.0.1:4222', stream: 'READINGS', durable: 'p0', filterSubject: partitionFilter('readings', 0), parse });
+export const elements: Observable<Positioned<{ temperature: number }, number>> = source.resumeFrom();
+export const stats: JetStreamStats = source.stats();
+export const mine: number[] = partitionsOfWorker(0, 3, 6);
+`;
+
+/** Every module specifier `entry` reaches through relative imports, and the bare ones it names. */
+function bareImports(entry: string, seen = new Set<string>(), bare = new Set<string>()): Set<string> {
+  if (seen.has(entry)) return bare;
+  seen.add(entry);
+  const text = readFileSync(entry, 'utf8');
+  for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    const specifier = match[1] ?? match[2];
+    if (specifier.startsWith('.')) bareImports(join(dirname(entry), specifier), seen, bare);
+    else bare.add(specifier);
+  }
+  return bare;
+}
 
 function compile(dir: string): { status: number | null; output: string } {
   const result = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
@@ -90,5 +115,32 @@ describe('the published types', () => {
     const { status, output } = compile(dir);
     assert.notEqual(status, 0);
     assert.match(output, /consumer\.ts.*Cannot find name 'Buffer'/);
+  });
+
+  it('rxprom/jetstream compiles in a Node project that has the NATS packages', async () => {
+    const natsDir = await mkdtemp(join(tmpdir(), 'rxprom-nats-consumer-'));
+    try {
+      await mkdir(join(natsDir, 'node_modules', '@types'), { recursive: true });
+      await symlink(root, join(natsDir, 'node_modules', 'rxprom'), 'dir');
+      await symlink(join(root, 'node_modules', '@types', 'node'), join(natsDir, 'node_modules', '@types', 'node'), 'dir');
+      await symlink(join(root, 'node_modules', 'rxjs'), join(natsDir, 'node_modules', 'rxjs'), 'dir');
+      await writeFile(join(natsDir, 'package.json'), JSON.stringify({ name: 'nats-consumer', type: 'module', private: true }));
+      const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, noEmit: true, skipLibCheck: true };
+      await writeFile(join(natsDir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      await writeFile(join(natsDir, 'consumer.ts'), JETSTREAM_CONSUMER);
+      const { status, output } = compile(natsDir);
+      assert.equal(output.trim(), '', 'no diagnostics');
+      assert.equal(status, 0);
+    } finally {
+      await rm(natsDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the main entry never imports the optional NATS packages; rxprom/jetstream does', () => {
+    const main = bareImports(join(root, 'dist', 'src', 'index.js'));
+    assert.ok(main.has('rxjs'), 'the walk follows the imports');
+    assert.deepEqual([...main].filter((name) => name.startsWith('@nats-io/') || name === 'mqtt'), []);
+    const subpath = bareImports(join(root, 'dist', 'src', 'sources', 'jetstream', 'index.js'));
+    assert.ok(subpath.has('@nats-io/jetstream') && subpath.has('@nats-io/transport-node'));
   });
 });
