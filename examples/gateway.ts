@@ -5,23 +5,28 @@
  *   npm start                                             # into an embedded receiver, in-process
  *   npm start -- --url http://127.0.0.1:9090/api/v1/write  # into Prometheus (or RXPROM_URL=...)
  *   npm start -- --devices 10000 --window 5s --duration 2m
+ *   npm start -- --nats nats://127.0.0.1:4222 --devices 300 --seed 1   # from JetStream (npm run fleet -- --nats …)
  *
  * A live status table shows the flow; Ctrl-C drains (closes open windows, flushes batches,
  * finishes in-flight requests within --drain-timeout), prints a summary and exits 0.
  */
 import { parseArgs } from 'node:util';
-import { Observable, Subject, finalize, identity, takeUntil } from 'rxjs';
+import { Observable, Subject, finalize, identity, takeUntil, tap } from 'rxjs';
 import { remoteWrite, type WriteOutcome } from '../src/index.js';
 import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
+import { natsReadings } from './nats-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
 const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION] [--duration DURATION]
-                     [--header Name=Value ...] [--drain-timeout DURATION] [--json]
+                     [--header Name=Value ...] [--drain-timeout DURATION] [--json] [--nats URL --seed S]
   --url            remote-write endpoint (default: $RXPROM_URL, else an embedded receiver)
+  --nats           read the fleet's readings from JetStream (stream READINGS, as npm run fleet -- --nats publishes)
+                   instead of simulating them; --devices and --seed must match the publisher's
+  --seed           the fleet's seed (default 1)
   --devices        simulated devices, 1 to 1000000 (default 3000)
   --window         aggregation window, e.g. 10s (default 10s)
   --duration       stop by itself after this long (default: run until Ctrl-C)
@@ -62,6 +67,8 @@ async function main(): Promise<void> {
         'drain-timeout': { type: 'string', default: '15s' },
         json: { type: 'boolean', default: false },
         dashboard: { type: 'string', default: '8080' },
+        nats: { type: 'string' },
+        seed: { type: 'string', default: '1' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -97,10 +104,13 @@ async function main(): Promise<void> {
   const shownUrl = redactUrl(url);
   log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${shownUrl}${receiver ? ' (embedded receiver)' : ''}`);
 
-  const fleet = simulateFleet({ devices });
+  const seed = parseCount('seed', args.seed, 0, 2 ** 31);
+  const fleet = simulateFleet({ devices, seed });
+  const nats = args.nats === undefined ? undefined : natsReadings({ servers: args.nats, logger: quietLogger(args.json) });
+  if (nats) log(`reading from JetStream ${redactUrl(args.nats ?? '')} (stream READINGS, durable consumer "gateway")`);
   const stop$ = new Subject<void>();
   let eventsIn = 0;
-  const readings$ = new Observable<DeviceReading>((subscriber) => {
+  const simulated$ = new Observable<DeviceReading>((subscriber) => {
     const timer = setInterval(() => {
       for (const reading of fleet.advance(Date.now())) {
         eventsIn++;
@@ -109,6 +119,7 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
+  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : simulated$;
 
   const pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
   const sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger: quietLogger(args.json) });
@@ -154,6 +165,10 @@ async function main(): Promise<void> {
       ['pending', `${formatCount(m.samplesPending)} samples, ${m.requestsInFlight} requests in flight`],
       ['lag', written.newestTimestamp ? `${(Math.max(0, now - written.newestTimestamp) / 1000).toFixed(1)} s from newest window end to now (window ${windowMs / 1000} s)` : '-'],
     ];
+    if (nats) {
+      const j = nats.stats();
+      result.push(['jetstream', `${formatCount(j.pendingAcks)} awaiting ack, ${formatCount(j.badPayloads)} bad payloads, ${j.reconnects} reconnects`]);
+    }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
     return result;
   };
@@ -209,6 +224,9 @@ async function main(): Promise<void> {
   });
 
   const ending = await done;
+  // Written (or given up on): acknowledge what was read, so a restart continues after it.
+  if (nats && ending === 'completed') await nats.finish();
+  else await nats?.source.close();
   if (ticker) {
     clearInterval(ticker);
     display.update(rows());
@@ -228,6 +246,7 @@ async function main(): Promise<void> {
     requestRetries: m.requestRetries,
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
+    jetstream: nats?.stats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
   };
   if (args.json) {
