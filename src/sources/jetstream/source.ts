@@ -90,6 +90,8 @@ export interface JetStreamStats {
   fetchErrors: number;
   /** Times the durable consumer was (re)created to start at a resume position. */
   consumerCreated: number;
+  /** Reconnects after which the server had lost acknowledgements and the consumer was recreated at the committed position. */
+  lostAcksRecovered: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,7 +112,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   private readonly logger: Logger;
   private readonly counters: JetStreamStats = {
     fetches: 0, received: 0, emitted: 0, badPayloads: 0, badPayloadReasons: {}, redeliveredSkipped: 0, acked: 0, pendingAcks: 0,
-    ackPendingStalls: 0, disconnects: 0, reconnects: 0, fetchErrors: 0, consumerCreated: 0,
+    ackPendingStalls: 0, disconnects: 0, reconnects: 0, fetchErrors: 0, consumerCreated: 0, lostAcksRecovered: 0,
   };
   /** Delivered and not yet acknowledged, by stream sequence, in increasing order. */
   private readonly unacked = new Map<number, JsMsg>();
@@ -287,9 +289,24 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     // Messages from before this subscription's start that are still waiting for a commit are
     // acknowledged by it; anything up to `start` is durable downstream by the caller's word.
     await this.commit(start);
-    const consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
+    let consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
     let highestEmitted = start;
+    let reconnectsSeen = this.counters.reconnects;
     while (!reader.closed && !this.closed) {
+      if (reconnectsSeen !== this.counters.reconnects) {
+        // A broker that restarted may have lost recent acknowledgements (it persists consumer state
+        // lazily): it would hold those messages against maxAckPending until ack_wait. Restart the
+        // consumer at the committed position instead; what comes again is skipped as already emitted.
+        try {
+          if (await this.recoverLostAcks(jsm)) consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
+          reconnectsSeen = this.counters.reconnects;
+        } catch (error) {
+          this.counters.fetchErrors++;
+          this.logger.warn({ stream: this.stream, durable: this.durable, error: error instanceof Error ? error.message : String(error) }, 'JetStream: checking the consumer after a reconnect failed; retrying');
+          await this.waitForChange(this.reconnectTimeWaitMs);
+          continue;
+        }
+      }
       if (this.isPaused) {
         await this.waitForChange(60_000);
         continue;
@@ -369,18 +386,8 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    // A consumer created to start at a sequence reports an acknowledgement floor of 0 until its first acknowledgement.
-    const floor = info === undefined ? 0 : Math.max(info.ack_floor.stream_seq, info.config.deliver_policy === DeliverPolicy.StartSequence ? (info.config.opt_start_seq ?? 1) - 1 : 0);
+    const floor = info === undefined ? 0 : floorOf(info);
     const start = position ?? floor;
-    const config: Partial<ConsumerConfig> = {
-      durable_name: this.durable,
-      ack_policy: AckPolicy.Explicit,
-      max_ack_pending: this.maxAckPending,
-      ack_wait: this.ackWaitMs * 1_000_000,
-      max_deliver: -1,
-      ...(this.filterSubject !== undefined ? { filter_subject: this.filterSubject } : {}),
-      ...(start > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start + 1 } : { deliver_policy: DeliverPolicy.All }),
-    };
     const standsAtStart =
       info !== undefined &&
       info.num_ack_pending === 0 &&
@@ -397,10 +404,46 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
       );
       await jsm.consumers.delete(this.stream, this.durable);
     }
-    await jsm.consumers.add(this.stream, config);
-    this.counters.consumerCreated++;
+    await this.createConsumer(jsm, start);
     return start;
   }
+
+  private async createConsumer(jsm: JetStreamManager, start: number): Promise<void> {
+    const config: Partial<ConsumerConfig> = {
+      durable_name: this.durable,
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: this.maxAckPending,
+      ack_wait: this.ackWaitMs * 1_000_000,
+      max_deliver: -1,
+      ...(this.filterSubject !== undefined ? { filter_subject: this.filterSubject } : {}),
+      ...(start > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start + 1 } : { deliver_policy: DeliverPolicy.All }),
+    };
+    await jsm.consumers.add(this.stream, config);
+    this.counters.consumerCreated++;
+  }
+
+  /** After a reconnect: if the server's acknowledgement floor is behind the committed position, recreates the consumer there. Returns whether it did. */
+  private async recoverLostAcks(jsm: JetStreamManager): Promise<boolean> {
+    const committed = this.committedPosition;
+    if (committed === undefined) return false;
+    const info = await jsm.consumers.info(this.stream, this.durable);
+    const floor = floorOf(info);
+    if (floor >= committed || info.num_ack_pending === 0) return false;
+    this.counters.lostAcksRecovered++;
+    this.logger.warn(
+      { stream: this.stream, durable: this.durable, committed, ackFloor: floor, pending: info.num_ack_pending },
+      `JetStream: after a reconnect the server holds acknowledgements up to ${floor}, not ${committed}: consumer ${this.durable} recreated at ${committed}`,
+    );
+    await jsm.consumers.delete(this.stream, this.durable);
+    await this.createConsumer(jsm, committed);
+    return true;
+  }
+}
+
+/** Where the consumer's acknowledgements reach; a consumer created to start at a sequence reports a floor of 0 until its first acknowledgement. */
+function floorOf(info: ConsumerInfo): number {
+  const startedAfter = info.config.deliver_policy === DeliverPolicy.StartSequence ? (info.config.opt_start_seq ?? 1) - 1 : 0;
+  return Math.max(info.ack_floor.stream_seq, startedAfter);
 }
 
 function isNotFound(error: unknown): boolean {
