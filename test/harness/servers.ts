@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Labels } from '../../src/core/model.js';
 
@@ -281,6 +281,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
+    // Started as root, mosquitto switches to the user "mosquitto", who cannot write the temp dir:
+    // stay who we are (ignored when not root).
+    `user ${userInfo().username}`,
     'persistence true',
     `persistence_location ${dir}/`,
     'autosave_interval 1800',

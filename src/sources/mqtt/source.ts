@@ -375,17 +375,18 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
       if (!labels) throw new TopicError(`topic matches no pattern: ${mismatch}`);
       value = this.parse(packet.payload as Uint8Array, { topic, receivedAt });
     } catch (error) {
-      // A bad message's fate is final: acknowledge it now rather than hold the window.
-      callback();
-      if (acknowledged) this.counters.acknowledged++;
       const kind: BadMessageKind = error instanceof TopicError ? 'unmatched-topic' : 'bad-payload';
       this.bad(session, { kind, topic, reason: error instanceof Error ? error.message : String(error), payload: preview(packet.payload), receivedAt });
+      // A bad message's fate is final: acknowledged now (by mqtt.js) rather than holding the window.
+      if (acknowledged) this.counters.acknowledged++;
+      callback();
       return;
     }
     if (acknowledged) session.pending.push({ position, messageId: packet.messageId as number, connection: session.connection });
-    callback(acknowledged ? ACK_LATER : undefined);
     this.counters.emitted++;
+    // Emitted before calling back: the callback may read and deliver the next message at once.
     session.subscriber.next({ value: { topic, labels, value, receivedAt, redelivered: packet.dup }, position });
+    callback(acknowledged ? ACK_LATER : undefined);
   }
 
   private bad(session: Session, bad: BadMessage): void {
