@@ -5,17 +5,19 @@
  *   npm start                                             # into an embedded receiver, in-process
  *   npm start -- --url http://127.0.0.1:9090/api/v1/write  # into Prometheus (or RXPROM_URL=...)
  *   npm start -- --devices 10000 --window 5s --duration 2m
+ *   npm start -- --mqtt mqtt://127.0.0.1:1883 --devices 300  # readings from a broker (npm run fleet publishes them)
  *
  * A live status table shows the flow; Ctrl-C drains (closes open windows, flushes batches,
  * finishes in-flight requests within --drain-timeout), prints a summary and exits 0.
  */
 import { parseArgs } from 'node:util';
-import { Observable, Subject, finalize, identity, takeUntil } from 'rxjs';
+import { Observable, Subject, finalize, identity, takeUntil, tap } from 'rxjs';
 import { remoteWrite, type WriteOutcome } from '../src/index.js';
 import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
+import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
@@ -28,7 +30,11 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --header         extra request header, e.g. X-Scope-OrgID=tenant (repeatable)
   --drain-timeout  longest wait for in-flight work on shutdown (default 15s)
   --json           print the final summary as one JSON line
-  --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)`;
+  --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)
+  --mqtt           read the readings from this MQTT broker (what \`npm run fleet -- --mqtt URL\` publishes)
+                   instead of simulating them; --devices and --seed must match the publisher's (device registry)
+  --client-id      the MQTT session's client id (default rxprom-gateway)
+  --seed           the simulated fleet's seed (default 1)`;
 
 function fail(message: string): never {
   console.error(`gateway: ${message}\n${USAGE}`);
@@ -62,6 +68,9 @@ async function main(): Promise<void> {
         'drain-timeout': { type: 'string', default: '15s' },
         json: { type: 'boolean', default: false },
         dashboard: { type: 'string', default: '8080' },
+        mqtt: { type: 'string' },
+        'client-id': { type: 'string', default: 'rxprom-gateway' },
+        seed: { type: 'string', default: '1' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -97,10 +106,10 @@ async function main(): Promise<void> {
   const shownUrl = redactUrl(url);
   log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${shownUrl}${receiver ? ' (embedded receiver)' : ''}`);
 
-  const fleet = simulateFleet({ devices });
+  const fleet = simulateFleet({ devices, seed: parseCount('seed', args.seed, 0, 2 ** 31) });
   const stop$ = new Subject<void>();
   let eventsIn = 0;
-  const readings$ = new Observable<DeviceReading>((subscriber) => {
+  const simulated$ = new Observable<DeviceReading>((subscriber) => {
     const timer = setInterval(() => {
       for (const reading of fleet.advance(Date.now())) {
         eventsIn++;
@@ -109,6 +118,10 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
+  // From a broker, the simulation only provides the device registry.
+  const broker = args.mqtt === undefined ? undefined : mqttReadings({ url: args.mqtt, clientId: args['client-id'], logger: quietLogger(args.json) });
+  if (broker) log(`reading from ${redactUrl(args.mqtt ?? '')} as "${args['client-id']}" (topics ${FLEET_TOPICS})`);
+  const readings$ = broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
 
   const pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
   const sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger: quietLogger(args.json) });
@@ -154,6 +167,10 @@ async function main(): Promise<void> {
       ['pending', `${formatCount(m.samplesPending)} samples, ${m.requestsInFlight} requests in flight`],
       ['lag', written.newestTimestamp ? `${(Math.max(0, now - written.newestTimestamp) / 1000).toFixed(1)} s from newest window end to now (window ${windowMs / 1000} s)` : '-'],
     ];
+    if (broker) {
+      const q = broker.source.stats();
+      result.push(['mqtt', `bad payload ${formatCount(q.bad['bad-payload'])}, unmatched topic ${formatCount(q.bad['unmatched-topic'])}, redelivered ${formatCount(q.redelivered)}, reconnects ${formatCount(q.reconnectAttempts)}`]);
+    }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
     return result;
   };
@@ -228,6 +245,7 @@ async function main(): Promise<void> {
     requestRetries: m.requestRetries,
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
+    mqtt: broker?.source.stats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
   };
   if (args.json) {
