@@ -10,9 +10,9 @@
  * the same flags publish exactly the same readings.
  */
 import { parseArgs } from 'node:util';
-import { simulateFleet, type DeviceReading } from './fleet.js';
 import { mqttPublisher } from './publishers/mqtt.js';
 import type { ReadingPublisher } from './publishers/publisher.js';
+import { publishFleet } from './publishers/publish-fleet.js';
 
 const USAGE = `usage: npm run fleet -- --mqtt URL [--devices N] [--rate R] [--duration D] [--seed S] [--start MS] [--pace realtime|max] [--in-flight N] [--json]
   --mqtt       broker URL, e.g. mqtt://127.0.0.1:1883 (QoS 1 to sensors/{site}/{room}/{device})
@@ -41,8 +41,6 @@ function parseNumber(option: string, text: string, min: number, max: number, int
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) fail(`option --${option} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got "${text}")`);
   return n;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   let args;
@@ -80,47 +78,14 @@ async function main(): Promise<void> {
   if (args.mqtt !== undefined) publisher = await mqttPublisher(args.mqtt);
   else fail('give the broker: --mqtt URL');
 
-  const fleet = simulateFleet({ devices, intervalMs: 1000 / rate, seed, startTime });
-  const endTime = startTime + durationMs;
-  const inFlight = new Set<Promise<void>>();
-  let published = 0;
-  let failed: unknown;
-  const send = async (reading: DeviceReading): Promise<void> => {
-    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    const placement = fleet.placement.get(reading.device);
-    if (!placement) throw new Error(`no placement for ${reading.device}`);
-    const done = publisher.publish(reading, placement).then(
-      () => {
-        published++;
-        inFlight.delete(done);
-      },
-      (error: unknown) => {
-        failed ??= error;
-        inFlight.delete(done);
-      },
-    );
-    inFlight.add(done);
-  };
-
   const began = Date.now();
-  // Simulated time advances in 100 ms steps; realtime waits until the wall clock catches up.
-  for (let at = startTime + 100; ; at += 100) {
-    const step = Math.min(at, endTime);
-    if (args.pace === 'realtime') await sleep(Math.max(0, began + (step - startTime) - Date.now()));
-    for (const reading of fleet.advance(step)) {
-      if (reading.timestamp < endTime) await send(reading);
-    }
-    if (step >= endTime) break;
+  let published = 0;
+  try {
+    published = await publishFleet(publisher, { devices, rate, durationMs, seed, startTime, pace: args.pace, maxInFlight });
+  } finally {
+    await publisher.close();
   }
-  // Readings taken before the end but still in flight (jitter, late ones) go out last.
-  for (const reading of fleet.drain()) if (reading.timestamp < endTime) await send(reading);
-  await Promise.all(inFlight);
-  await publisher.close();
   const seconds = (Date.now() - began) / 1000;
-  if (failed !== undefined) {
-    console.error(`fleet: publishing failed after ${published} readings: ${failed instanceof Error ? failed.message : String(failed)}`);
-    process.exitCode = 1;
-  }
   const summary = { target: publisher.target, published, devices, rate, durationMs, seed, startTime, seconds };
   if (args.json) console.log(JSON.stringify(summary));
   else console.log(`published ${published} readings from ${devices} devices (seed ${seed}, start ${startTime}) to ${publisher.target} with QoS 1 in ${seconds.toFixed(1)} s (${Math.round(published / seconds)}/s)`);
