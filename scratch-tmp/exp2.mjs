@@ -1,0 +1,13 @@
+import { startMosquitto } from '/work/wt-mqtt/dist/test/harness/servers.js';
+import { connectAsync } from 'mqtt';
+const broker = await startMosquitto(process.argv[3] ? { maxInflightMessages: Number(process.argv[3]) } : {});
+const v = Number(process.argv[2] ?? 4);
+const sub = await connectAsync(broker.url, { clientId: 'sub', clean: false, protocolVersion: v, properties: v === 5 ? { sessionExpiryInterval: 100, receiveMaximum: 50 } : undefined });
+let got = 0; const qos = {};
+sub.handleMessage = (packet, cb) => { got++; qos[packet.qos] = (qos[packet.qos] ?? 0) + 1; cb(new Error('later')); };
+await sub.subscribeAsync('sensors/#', { qos: 1 });
+const pub = await connectAsync(broker.url, { clientId: 'pub' });
+for (let i = 0; i < 2000; i++) await pub.publishAsync('sensors/a', String(i), { qos: 1 });
+await new Promise(r => setTimeout(r, 1000));
+console.log('v', v, 'got', got, qos);
+await broker.stop(); process.exit(0);

@@ -1,0 +1,17 @@
+import { startMosquitto } from '/work/wt-mqtt/dist/test/harness/servers.js';
+import { mqttSource, numberPayload } from '/work/wt-mqtt/dist/src/sources/mqtt/index.js';
+import { connectAsync } from 'mqtt';
+const broker = await startMosquitto();
+const source = mqttSource({ url: broker.url, clientId: 'x', topics: 'sensors/{a}', payload: numberPayload(), protocolVersion: 4 , logger: console});
+let got = 0, last = 0;
+const sub = source.resumeFrom().subscribe(({ position, value }) => { got++; last = position; if (got < 3) console.log(value) });
+await new Promise(r => setTimeout(r, 300));
+const pub = await connectAsync(broker.url, { clientId: 'pub' });
+for (let i = 0; i < 200; i++) await pub.publishAsync('sensors/a', String(i), { qos: 1 });
+console.log('after publish got', got, source.stats());
+await new Promise(r => setTimeout(r, 500));
+console.log('after 500ms got', got);
+await source.commit(last);
+await new Promise(r => setTimeout(r, 500));
+console.log('after commit got', got, source.stats());
+await broker.stop(); process.exit(0);

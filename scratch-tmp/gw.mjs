@@ -1,0 +1,10 @@
+import { startMosquitto } from '/work/wt-mqtt/dist/test/harness/servers.js';
+import { spawn, execSync } from 'node:child_process';
+const b = await startMosquitto();
+const gw = spawn('node', ['dist/examples/gateway.js', '--mqtt', b.url, '--devices', '300', '--duration', '14s', '--window', '2s', '--json', '--dashboard', 'off'], { stdio: ['ignore', 'pipe', 'inherit'] });
+let out = ''; gw.stdout.on('data', (d) => out += d);
+await new Promise(r => setTimeout(r, 1500));
+execSync(`node dist/examples/fleet-publish.js --mqtt ${b.url} --devices 300 --duration 8s --seed 1`, { stdio: 'inherit' });
+await new Promise(r => gw.once('exit', r));
+console.log(out);
+await b.stop();
