@@ -162,10 +162,11 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
     assert.deepEqual(received.map((e) => e.value.value.value), Array.from({ length: 400 }, (_, i) => i));
   });
 
-  it('acknowledges only what commit covers: after the consumer process is killed, a client with its id gets exactly the rest, flagged redelivered', async () => {
+  for (const protocolVersion of [5, 4] as const) {
+  it(`acknowledges only what commit covers (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): after the consumer process is killed, a client with its id gets exactly the rest, flagged redelivered`, async () => {
     const clientId = `killed-${++clients}`;
     const script = fileURLToPath(new URL('./consumer-process.js', import.meta.url));
-    const child = spawn(process.execPath, [script, broker.url, clientId], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, broker.url, clientId, String(protocolVersion)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines: Array<{ position?: number; value?: number; committed?: number }> = [];
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
     try {
@@ -175,26 +176,39 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
         await publish('sensors/probe/r/d', '-1');
         await sleep(50);
       }
-      const firstValue = lines.length;
       for (let i = 0; i < 200; i++) await publish('sensors/a/r/d', String(i));
-      await eventually(() => lines.filter((l) => l.value !== undefined && l.value >= 0).length === 200, 'the consumer to receive 200');
-      const upTo = lines.find((l) => l.value === 119)?.position;
-      assert.ok(upTo !== undefined);
+      // Under MQTT 3.1.1 mosquitto sends 20 unacknowledged messages at most: commit what arrived
+      // (never past value 119) until 119 is in, then exactly up to 119.
+      const positionOf = (value: number): number | undefined => lines.find((l) => l.value === value)?.position;
+      for (let step = 0; positionOf(119) === undefined; step++) {
+        if (step > 300) assert.fail('value 119 never arrived');
+        const upTo = Math.max(...lines.filter((l) => l.value !== undefined && l.value <= 119 && l.position !== undefined).map((l) => l.position as number));
+        child.stdin.write(`commit ${upTo}\n`);
+        await sleep(50);
+      }
+      const upTo = positionOf(119) as number;
       child.stdin.write(`commit ${upTo}\n`);
       await eventually(() => lines.some((l) => l.committed === upTo), 'the commit');
-      assert.ok(firstValue > 0);
+      await sleep(200);
     } finally {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    const { received, subscription, source } = await subscribed({ clientId, topics: PATTERN, payload: numberPayload() });
+    const { received, subscription, source } = await subscribed({ clientId, topics: PATTERN, payload: numberPayload(), protocolVersion });
     await eventually(() => received.length >= 80, 'the redelivered messages');
     await sleep(300);
     subscription.unsubscribe();
     assert.deepEqual(received.map((e) => e.value.value.value), Array.from({ length: 80 }, (_, i) => 120 + i), 'exactly the uncommitted ones, in order');
-    assert.ok(received.every((e) => e.value.redelivered));
-    assert.equal(source.stats().redelivered, 80);
+    // Those the killed consumer had received come again flagged; the rest were still queued.
+    const unacknowledged = lines.filter((l) => l.value !== undefined && l.value >= 120).length;
+    // (Under MQTT 5 all 80 are in flight; under 3.1.1 at least the window's 20, more as mosquitto
+    // 2.0 releases queued messages per PUBACK.)
+    assert.ok(protocolVersion === 5 ? unacknowledged === 80 : unacknowledged >= 20, `${unacknowledged} received unacknowledged`);
+    assert.ok(received.slice(0, unacknowledged).every((e) => e.value.redelivered));
+    assert.ok(received.slice(unacknowledged).every((e) => !e.value.redelivered));
+    assert.equal(source.stats().redelivered, unacknowledged);
   });
+  }
 
   it('a restart of the broker mid-run loses nothing: reconnects with backoff, resumes the session, redelivers the unacknowledged', async () => {
     const infos: string[] = [];
@@ -224,8 +238,61 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
     assert.ok(stats.reconnectAttempts >= 1);
     assert.equal(stats.sessionsLost, 0, 'the session survived the restart');
     assert.equal(stats.bad['bad-payload'] + stats.bad['unmatched-topic'], 0);
-    // Duplicates only among what was unacknowledged at the disconnect.
-    assert.ok(received.length - total <= stats.unacknowledgedAtDisconnect, `${received.length - total} duplicates, ${stats.unacknowledgedAtDisconnect} unacknowledged at the disconnect`);
+    // At least once: a value twice at most (a PUBACK lost in the restart, ours or the publisher's).
+    const copies = new Map<number, number>();
+    for (const e of received) copies.set(e.value.value.value, (copies.get(e.value.value.value) ?? 0) + 1);
+    assert.ok(Math.max(...copies.values()) <= 2, `${received.length - total} duplicates`);
     assert.ok(infos.some((m) => /reconnecting/.test(m)) && infos.some((m) => /session resumed/.test(m)));
+  });
+
+  it('with qos 0 nothing is acknowledged or held for a commit', async () => {
+    const { source, received, subscription } = await subscribed({ topics: PATTERN, payload: numberPayload(), qos: 0 });
+    for (let i = 0; i < 20; i++) await publish('sensors/a/r/d', String(i));
+    await eventually(() => received.length === 20, '20 messages');
+    subscription.unsubscribe();
+    assert.equal(source.stats().acknowledged, 0);
+    assert.equal(source.stats().pendingAcks, 0);
+  });
+});
+
+describe('mqttSource reconnecting', { skip: unavailable('mosquitto') }, () => {
+  it('backs off (delays doubling up to the maximum), counts and logs each attempt, and reports a broker that lost the session', async () => {
+    const broker = await startMosquitto();
+    const delays: number[] = [];
+    const warnings: string[] = [];
+    const logger = {
+      info: (fields: Record<string, unknown>, message: string) => {
+        if (message.includes('reconnecting')) delays.push(fields['nextDelayMs'] as number);
+      },
+      warn: (_fields: Record<string, unknown>, message: string) => warnings.push(message),
+      error: () => {},
+    };
+    const source = mqttSource({ url: broker.url, clientId: 'backoff', topics: PATTERN, payload: numberPayload(), reconnectDelayMs: 50, maxReconnectDelayMs: 400, logger });
+    const received: number[] = [];
+    const subscription = source.resumeFrom().subscribe(({ value }) => received.push(value.value.value));
+    try {
+      await eventually(() => source.stats().connects === 1, 'the connection');
+      await sleep(100);
+      // SIGKILL: mosquitto saves its sessions only on a clean shutdown, so this one is lost.
+      await broker.kill();
+      await eventually(() => delays.length >= 5, 'five reconnect attempts');
+      await broker.start();
+      await eventually(() => source.stats().connects === 2, 'the reconnection', 20_000);
+      await sleep(200);
+      const publisher = await connectAsync(broker.url, { clientId: 'backoff-publisher' });
+      await publisher.publishAsync('sensors/a/r/d', '7', { qos: 1 });
+      await publisher.endAsync();
+      await eventually(() => received.length === 1, 'a message after the reconnection (subscribed again)');
+    } finally {
+      subscription.unsubscribe();
+      await broker.stop();
+    }
+    assert.deepEqual(delays.slice(0, 5), [100, 200, 400, 400, 400]);
+    const stats = source.stats();
+    assert.equal(stats.disconnects, 1);
+    assert.ok(stats.reconnectAttempts >= 5);
+    assert.equal(stats.sessionsLost, 1);
+    assert.ok(warnings.some((w) => /lost/.test(w)));
+    assert.ok(warnings.some((w) => /had no session/.test(w)));
   });
 });
