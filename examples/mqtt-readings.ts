@@ -9,6 +9,7 @@
  * a broker restart or reconnect loses nothing (unacknowledged messages come again).
  */
 import { Observable, map } from 'rxjs';
+import type { AcknowledgedSource, Pausable, Positioned } from '../src/sources/acknowledged.js';
 import { BadPayloadError, mqttSource, type BadMessage, type MqttSource, type PayloadParser } from '../src/sources/mqtt/index.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DeviceReading } from './fleet.js';
@@ -68,4 +69,44 @@ export function mqttReadings(options: MqttReadingsOptions): { readings$: Observa
     };
   });
   return { readings$, source };
+}
+
+/**
+ * The MQTT source as an acknowledged source of `DeviceReading`s (positions, commit and pause
+ * passed through), for a pipeline that commits on its own checkpoints.
+ */
+export class MqttReadingSource implements AcknowledgedSource<DeviceReading, number>, Pausable {
+  readonly mqtt: MqttSource<DeviceReading>;
+
+  constructor(options: Omit<MqttReadingsOptions, 'commitIntervalMs'>) {
+    this.mqtt = mqttSource<DeviceReading>({ url: options.url, clientId: options.clientId, topics: FLEET_TOPICS, payload: deviceReadingPayload, logger: options.logger, onBadMessage: options.onBadMessage });
+  }
+
+  resumeFrom(position?: number): Observable<Positioned<DeviceReading, number>> {
+    return this.mqtt.resumeFrom(position).pipe(map(({ value, position: at }) => ({ value: value.value, position: at })));
+  }
+
+  commit(position: number): Promise<void> {
+    return this.mqtt.commit(position);
+  }
+
+  get committed(): number | undefined {
+    return this.mqtt.committed;
+  }
+
+  comparePositions(a: number, b: number): number {
+    return this.mqtt.comparePositions(a, b);
+  }
+
+  pause(): void {
+    this.mqtt.pause();
+  }
+
+  resume(): void {
+    this.mqtt.resume();
+  }
+
+  get paused(): boolean {
+    return this.mqtt.paused;
+  }
 }
