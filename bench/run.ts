@@ -1,7 +1,7 @@
 /**
  * rxprom's benchmark suite. `npm run bench [-- options]`:
  *   --quick          short version (about a minute) for CI: the suite must never rot
- *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, jetstream (repeatable, or comma-separated)
+ *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, checkpoint, mqtt, jetstream (repeatable, or comma-separated)
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
@@ -14,9 +14,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cardinalityBenchmark } from './cardinality.js';
+import { checkpointBenchmark } from './checkpoint.js';
 import { fmt, type BenchContext, type Benchmark, type Figure } from './common.js';
 import { e2eBenchmark } from './e2e.js';
 import { encodingBenchmark } from './encoding.js';
+import { mqttBenchmark } from './mqtt.js';
 import { jetstreamBenchmark } from './jetstream.js';
 import { operatorsBenchmark } from './operators.js';
 import { sinkCpuBenchmark } from './sink-cpu.js';
@@ -38,6 +40,8 @@ const BENCHMARKS: Record<string, Benchmark> = {
   e2e: e2eBenchmark,
   cardinality: cardinalityBenchmark,
   operators: operatorsBenchmark,
+  checkpoint: checkpointBenchmark,
+  mqtt: mqttBenchmark,
   jetstream: jetstreamBenchmark,
 };
 

@@ -5,6 +5,7 @@
  *   npm start                                             # into an embedded receiver, in-process
  *   npm start -- --url http://127.0.0.1:9090/api/v1/write  # into Prometheus (or RXPROM_URL=...)
  *   npm start -- --devices 10000 --window 5s --duration 2m
+ *   npm start -- --mqtt mqtt://127.0.0.1:1883 --devices 300  # readings from a broker (npm run fleet publishes them)
  *   npm start -- --nats nats://127.0.0.1:4222 --devices 300 --seed 1   # from JetStream (npm run fleet -- --nats …)
  *
  * A live status table shows the flow; Ctrl-C drains (closes open windows, flushes batches,
@@ -18,22 +19,27 @@ import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { gatewayPipeline } from './gateway-pipeline.js';
 import { natsReadings } from './nats-readings.js';
+import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
 const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION] [--duration DURATION]
-                     [--header Name=Value ...] [--drain-timeout DURATION] [--json] [--nats URL --seed S]
+                     [--header Name=Value ...] [--drain-timeout DURATION] [--json]
+                     [--mqtt URL | --nats URL] [--seed S]
   --url            remote-write endpoint (default: $RXPROM_URL, else an embedded receiver)
-  --nats           read the fleet's readings from JetStream (stream READINGS, as npm run fleet -- --nats publishes)
-                   instead of simulating them; --devices and --seed must match the publisher's
-  --seed           the fleet's seed (default 1)
   --devices        simulated devices, 1 to 1000000 (default 3000)
   --window         aggregation window, e.g. 10s (default 10s)
   --duration       stop by itself after this long (default: run until Ctrl-C)
   --header         extra request header, e.g. X-Scope-OrgID=tenant (repeatable)
   --drain-timeout  longest wait for in-flight work on shutdown (default 15s)
   --json           print the final summary as one JSON line
-  --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)`;
+  --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)
+  --mqtt           read the readings from this MQTT broker (what \`npm run fleet -- --mqtt URL\` publishes)
+                   instead of simulating them; --devices and --seed must match the publisher's (device registry)
+  --client-id      the MQTT session's client id (default rxprom-gateway)
+  --nats           read the readings from JetStream (stream READINGS, durable consumer "gateway": what
+                   \`npm run fleet -- --nats URL\` publishes); --devices and --seed must match the publisher's
+  --seed           the simulated fleet's seed (default 1)`;
 
 function fail(message: string): never {
   console.error(`gateway: ${message}\n${USAGE}`);
@@ -68,6 +74,8 @@ async function main(): Promise<void> {
         json: { type: 'boolean', default: false },
         dashboard: { type: 'string', default: '8080' },
         nats: { type: 'string' },
+        mqtt: { type: 'string' },
+        'client-id': { type: 'string', default: 'rxprom-gateway' },
         seed: { type: 'string', default: '1' },
         help: { type: 'boolean', default: false },
       },
@@ -104,8 +112,8 @@ async function main(): Promise<void> {
   const shownUrl = redactUrl(url);
   log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${shownUrl}${receiver ? ' (embedded receiver)' : ''}`);
 
-  const seed = parseCount('seed', args.seed, 0, 2 ** 31);
-  const fleet = simulateFleet({ devices, seed });
+  const fleet = simulateFleet({ devices, seed: parseCount('seed', args.seed, 0, 2 ** 31) });
+  if (args.nats !== undefined && args.mqtt !== undefined) fail('give --nats or --mqtt, not both');
   const nats = args.nats === undefined ? undefined : natsReadings({ servers: args.nats, logger: quietLogger(args.json) });
   if (nats) log(`reading from JetStream ${redactUrl(args.nats ?? '')} (stream READINGS, durable consumer "gateway")`);
   const stop$ = new Subject<void>();
@@ -119,7 +127,10 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
-  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : simulated$;
+  // From a broker, the simulation only provides the device registry.
+  const broker = args.mqtt === undefined ? undefined : mqttReadings({ url: args.mqtt, clientId: args['client-id'], logger: quietLogger(args.json) });
+  if (broker) log(`reading from ${redactUrl(args.mqtt ?? '')} as "${args['client-id']}" (topics ${FLEET_TOPICS})`);
+  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
 
   const pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
   const sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger: quietLogger(args.json) });
@@ -168,6 +179,10 @@ async function main(): Promise<void> {
     if (nats) {
       const j = nats.stats();
       result.push(['jetstream', `${formatCount(j.pendingAcks)} awaiting ack, ${formatCount(j.badPayloads)} bad payloads, ${j.reconnects} reconnects`]);
+    }
+    if (broker) {
+      const q = broker.source.stats();
+      result.push(['mqtt', `bad payload ${formatCount(q.bad['bad-payload'])}, unmatched topic ${formatCount(q.bad['unmatched-topic'])}, redelivered ${formatCount(q.redelivered)}, reconnects ${formatCount(q.reconnectAttempts)}`]);
     }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
     return result;
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
     jetstream: nats?.stats(),
+    mqtt: broker?.source.stats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
   };
   if (args.json) {

@@ -4,7 +4,10 @@ import type { Logger } from '../src/core/logger.js';
 import type { Sample } from '../src/core/model.js';
 import { functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
+import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
+import { loadOutliers, OUTLIER_STATE, saveOutlierSeries, type SavedOutliers } from './internal/outlier-state.js';
+import { stateOption, takeRestored } from './internal/state-codec.js';
 
 /** Why `dropOutliers` dropped an element. */
 export type OutlierReason =
@@ -76,6 +79,15 @@ export interface DropOutliersOptions<T> {
   readonly onDrop?: (element: T, reason: OutlierReason) => void;
   /** Drops are logged here at debug level (default: not logged; they are always counted and given to `onDrop`). */
   readonly logger?: Logger;
+  /**
+   * Checkpoint this operator's state in a pipeline's state (`PipelineState.slot(name)`). A
+   * subscription starts from the state restored for the slot, if any, and a checkpoint saves
+   * every remembered series: its last accepted element (as it is: for `maxRate.change` it must
+   * survive `JSON.stringify` / `JSON.parse` unchanged), value and time, its MAD window and its run
+   * of MAD drops. A window saved longer than `mad.window` keeps its newest values. The `stats`
+   * counters continue from the checkpoint. Default: no checkpoints.
+   */
+  readonly state?: StateSlot<SavedOutliers>;
 }
 
 /** Counters of a `dropOutliers` operator, summed over its subscriptions: input = passed + all dropped. */
@@ -148,11 +160,27 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
   const madMinDeviation = mad === undefined ? 0 : numberOption('mad.minDeviation', mad.minDeviation, 0, { ...finiteNumber, min: 0 });
   const rebaseAfter = mad === undefined ? 0 : numberOption('mad.rebaseAfter', mad.rebaseAfter, madWindow, { min: 0, max: 1_000_000_000 });
   const maxSeries = numberOption('maxSeries', options.maxSeries, 1_000_000, { min: 1, max: 100_000_000 });
+  const slot = stateOption<SavedOutliers>(options.state);
   const stats: OutlierStats = { passed: 0, dropped: { invalid: 0, range: 0, rate: 0, mad: 0 }, rebased: 0 };
 
   const operator = operate<T, T>(({ destination: subscriber }) => {
     // Map order = least recently seen first, for LRU eviction.
-    const series = new Map<string, SeriesState<T>>();
+    const restored = slot === undefined ? undefined : takeRestored(slot, OUTLIER_STATE.operator, OUTLIER_STATE.version, (saved) => loadOutliers<T>(saved, madWindow, OUTLIER_REASONS));
+    const series: Map<string, SeriesState<T>> = restored?.series ?? new Map();
+    if (restored !== undefined) {
+      // Over a smaller maxSeries now: the least recently seen go.
+      for (const key of series.keys()) if (series.size > maxSeries) series.delete(key);
+      stats.passed += restored.counters.passed;
+      stats.rebased += restored.counters.rebased;
+      for (const reason of OUTLIER_REASONS) stats.dropped[reason] += restored.counters.dropped[reason];
+    }
+    const detach = slot?.attach({
+      snapshot: (): SavedOutliers => ({
+        ...OUTLIER_STATE,
+        series: Array.from(series, ([key, state]) => saveOutlierSeries(key, state)),
+        counters: { passed: stats.passed, dropped: { ...stats.dropped }, rebased: stats.rebased },
+      }),
+    });
     const scratch = new Float64Array(Math.max(madWindow, 1));
     const deviations = new Float64Array(Math.max(madWindow, 1));
 
@@ -227,6 +255,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
     return {
       next: check,
       finalize() {
+        detach?.();
         series.clear();
       },
     };

@@ -12,9 +12,20 @@ import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
 import { ConnectionHealth } from '../src/remote-write/connection-health.js';
 import { describeBadTimestamp, int64Millis, TimestampGuard, type TimestampVerdict } from '../src/remote-write/timestamp-guard.js';
+import { Pressure } from '../src/remote-write/pressure.js';
+import { SinkSpool } from '../src/remote-write/sink-spool.js';
+import { checkState, decodeValue, encodeValue, scanSpooledSince, snapshotGuard, type RemoteWriteState } from '../src/remote-write/sink-state.js';
 
-/** The sink operator, with the counters it updates. */
-export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { readonly metrics: RemoteWriteMetrics };
+/** The sink operator, with the counters it updates and its backpressure signal. */
+export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & {
+  readonly metrics: RemoteWriteMetrics;
+  /**
+   * True: pause the source (the samples held in memory reached `backpressure.highWaterMark`, or
+   * the sink is still reading its spool at start); false: resume (down to `lowWaterMark`).
+   * Replays the current value on subscribe. A source that cannot pause meets `maxPendingSamples`.
+   */
+  readonly pressure: Observable<boolean>;
+};
 
 /**
  * Ends a pipeline by writing its samples to a Prometheus Remote-Write endpoint.
@@ -35,18 +46,45 @@ export type RemoteWriteOperator = OperatorFunction<Sample, WriteOutcome> & { rea
  * the source errors or a request fails the pipeline, every accepted sample not yet written is
  * emitted as dropped (`'aborted'`) before the error. Unsubscription aborts in-flight requests,
  * clears every timer, and counts what had no outcome as `'aborted'` in the metrics.
+ *
+ * With `spool`, every batch is appended to its lane's spool before it is sent and acknowledged
+ * there once settled; what is in the spool when the pipeline ends is `'spooled'` (not lost) and
+ * sent by the next start over the same spool, before anything new. With `state`, the sink takes
+ * part in checkpoints (see `sink-state.ts`).
  */
 export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const config = resolveRemoteWriteOptions(options);
   const { metrics, maxPendingSamples } = config;
   const logger = guardLogger(config.logger);
   const scheduler = config.scheduler ?? asyncScheduler;
+  const pressure = new Pressure(config.highWaterMark, config.lowWaterMark);
 
   const operator = (source: Observable<Sample>): Observable<WriteOutcome> =>
     new Observable<WriteOutcome>((subscriber) => {
       const interner = new SeriesInterner({ validation: config.validation, lanes: config.shards });
       /** Accepted samples without an outcome yet: this subscription's own, for admission and for the accounting at the end. */
       let pending = 0;
+      /** With a spool: accepted samples held only in memory (open batches, batches waiting for their append). */
+      let held = 0;
+      const inMemory = (): number => (spool !== undefined ? held : pending);
+
+      // The state restored for this sink, checked before anything starts.
+      let restored: RemoteWriteState | undefined;
+      if (config.state !== undefined) {
+        const taken = config.state.take();
+        if (taken !== undefined) {
+          const checked = checkState(taken);
+          if (typeof checked === 'string') {
+            subscriber.error(new Error(`rxprom: the sink's checkpointed state (slot "${config.state.name}") cannot be used: ${checked}`));
+            return;
+          }
+          restored = checked;
+        }
+      }
+      /** Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped as 'replayed' when regenerated. */
+      const replayMarks = new Map<string, { readonly from: number; readonly through: number }>();
+      /** Series key → the newest timestamp the pipeline has regenerated inside its replay mark. */
+      const regenerated = new Map<string, number>();
       const health = new ConnectionHealth({
         url: config.displayUrl,
         logger,
@@ -100,13 +138,16 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const report = (outcome: WriteOutcome): void => {
         pending -= outcome.samples;
         metrics.activeSeriesCounted(interner.size);
+        if (spool === undefined) pressure.level(pending);
         subscriber.next(outcome);
       };
+      /** Outcomes of an earlier run's samples: counted by the writer (`metrics.replayed`), not emitted. */
+      const reportReplayed = (): void => {};
 
       const send = async (batch: LaneBatch): Promise<void> => {
         let error: unknown;
         try {
-          error = await writer.write(batch, abort.signal, report);
+          error = await writer.write(batch, abort.signal, batch.replayed === true ? reportReplayed : report);
         } catch (caught) {
           error = caught;
         }
@@ -114,12 +155,53 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       };
 
       const completeWhenIdle = (): void => {
-        if (!sourceDone || ended) return;
+        if (!sourceDone || ended || starting !== null) return;
+        // Records an earlier run left in the spool are only known once it is open.
+        if (spool !== undefined && !spool.isOpen) return;
         for (const lane of lanes) if (!lane.idle) return;
         ended = true;
         dropLog.flush();
-        subscriber.complete();
+        if (spool === undefined) return subscriber.complete();
+        // The acknowledgements are saved before completion: a next start must not send these again.
+        spool.close().then(
+          () => subscriber.complete(),
+          (error: unknown) => subscriber.error(error),
+        );
       };
+
+      /** This run's samples that left the spool unsent (`'drop-oldest'`). */
+      const lostFromSpool = (samples: number, series: number, reason: DropReason, message: string): void => {
+        pending -= samples;
+        metrics.samplesDropped(reason, samples);
+        dropLog.dropped(reason, message);
+        if (!subscriber.closed) subscriber.next({ type: 'dropped', reason, samples, series, attempts: 0, message });
+      };
+
+      const spool =
+        config.spool === undefined
+          ? undefined
+          : new SinkSpool({
+              spool: config.spool,
+              shards: config.shards,
+              metrics,
+              logger,
+              retain: config.state !== undefined,
+              ...(restored?.spool ? { retainFrom: restored.spool } : {}),
+              onAppended: (samples) => {
+                held -= samples;
+                pressure.level(held);
+              },
+              onLost: lostFromSpool,
+            });
+      spool?.opened.then(() => {
+        // The records replayed from the spool are queued: send them (and complete when there are none).
+        for (const lane of lanes) lane.wake();
+        completeWhenIdle();
+      }, () => {});
+      spool?.opened.catch((error: unknown) => {
+        logger.error({ directory: config.spool?.directory, error: describeError(error) }, 'the spool could not be opened');
+        end(error);
+      });
 
       // One ordered lane per shard: a series always maps to the lane its record was given when
       // it was interned (hash modulo shards). Each lane fills a column-wise batch (no object per
@@ -134,6 +216,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             encode: (columns) => writer.encode(columns),
             send,
             onIdle: completeWhenIdle,
+            ...(spool !== undefined ? { store: spool.lanes[i] } : {}),
           }),
         );
       }
@@ -148,9 +231,20 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         const unsettled: UnsettledSamples[] = [];
         for (const lane of lanes) unsettled.push(...lane.abandon());
         for (const part of unsettled) {
+          if (part.replayed === true) {
+            metrics.replayDropped('aborted', part.samples);
+            continue;
+          }
           pending -= part.samples;
-          metrics.samplesDropped('aborted', part.samples);
+          metrics.samplesDropped(part.spooled === true && spool?.usable !== false ? 'spooled' : 'aborted', part.samples);
         }
+        held = 0;
+        if (starting !== null) {
+          // Received while the sink was starting, never admitted: nobody will send them.
+          for (const _ of starting) metrics.sampleDropped('aborted');
+          starting = null;
+        }
+        pressure.set(false);
         if (pending !== 0) {
           // Never expected: keeps the counters' invariant even if a settlement was missed.
           logger.error({ samples: pending }, 'samples without an outcome at the end of the pipeline; counted as aborted');
@@ -161,7 +255,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         if (!emit) return;
         for (const part of unsettled) {
           if (subscriber.closed) return;
-          subscriber.next({ type: 'dropped', reason: 'aborted', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended before these samples were written' });
+          if (part.replayed === true) continue;
+          if (part.spooled === true && spool?.usable !== false) {
+            subscriber.next({ type: 'dropped', reason: 'spooled', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended while these samples were in the spool; the next start sends them' });
+          } else {
+            subscriber.next({ type: 'dropped', reason: 'aborted', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended before these samples were written' });
+          }
         }
       };
 
@@ -205,19 +304,31 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         // Only checked here: the series' newest moves once the sample is admitted (an overflow is not).
         const verdict = orderOf(series, millis);
         if (verdict !== 'ok') {
+          const mark = replayMarks.size > 0 ? replayMarks.get(series.key) : undefined;
+          if (mark !== undefined && millis > mark.from && millis <= mark.through) {
+            // The pipeline has regenerated this far: once through the mark, the mark is used up.
+            if (millis === mark.through) replayMarks.delete(series.key);
+            else regenerated.set(series.key, millis);
+            dropReason = 'replayed';
+            return `timestamp ${millis} was accepted before the restart (spooled or written); not lost`;
+          }
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
         }
+        // Newer than everything spooled before the restart: this series' mark is used up.
+        if (replayMarks.size > 0) replayMarks.delete(series.key);
         acceptedSeries = series;
         acceptedValue = value;
         acceptedMillis = millis;
         return null;
       };
 
-      // Validation, interning and the order guard happen before batching, in arrival order.
-      const input = source.subscribe({
-        next(sample) {
-          metrics.sampleIn();
+      /** Samples received while the sink reads its spool at start (to know what it accepted before the restart); admitted after. */
+      let starting: Sample[] | null = null;
+      /** Settles once they are admitted: a checkpoint's flush waits for it (the source's position is past them). */
+      let started: Promise<void> = Promise.resolve();
+
+      const admit = (sample: Sample): void => {
           if (ended || subscriber.closed) {
             // Pushed while the pipeline was ending (e.g. from a handler of its last outcomes), or after the
             // subscriber left while a synchronous source was still pushing (the teardown runs only once
@@ -239,15 +350,79 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             return end(error);
           }
           if (problem !== null) return dropOne(sample, dropReason, problem);
-          if (pending >= maxPendingSamples) {
-            return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples are waiting to be sent`);
+          if (inMemory() >= maxPendingSamples) {
+            return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples are waiting ${spool !== undefined ? 'in memory for the spool' : 'to be sent'}`);
           }
           pending++;
+          held++;
           metrics.samplesAccepted(1);
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
           series.lastTimestamp = acceptedMillis;
           lanes[series.lane].push(series, acceptedValue, acceptedMillis);
+          pressure.level(inMemory());
+      };
+
+      // Restore: the order guard first, then (without a spool) the unwritten samples, queued before anything new.
+      if (restored !== undefined) {
+        for (const [key, newest] of Object.entries(restored.newest)) if (typeof newest === 'number') interner.restore(key, newest);
+        if (spool === undefined && restored.unwritten !== undefined && restored.unwritten.length > 0) {
+          for (const lane of lanes) lane.replaying = true;
+          for (const [key, value, timestamp] of restored.unwritten) {
+            const series = interner.restore(key, -Infinity);
+            lanes[series.lane].push(series, decodeValue(value), timestamp);
+          }
+          metrics.replayQueued(restored.unwritten.length);
+          for (const lane of lanes) {
+            lane.flush();
+            lane.replaying = false;
+          }
+        }
+      }
+      if (spool !== undefined && restored?.spool !== undefined) {
+        // What was spooled after the checkpoint was accepted before the restart: its samples,
+        // regenerated by a pipeline replaying its source, must not be sent twice.
+        const positions = restored.spool;
+        const newestRestored = restored.newest;
+        starting = [];
+        pressure.set(true);
+        started = spool.opened
+          .then((opened) => scanSpooledSince(opened, positions))
+          .then(({ newest, records, undecodable }) => {
+            if (ended || subscriber.closed) return;
+            for (const [key, through] of newest) {
+              const from = newestRestored[key] ?? -Infinity;
+              if (through <= from) continue;
+              replayMarks.set(key, { from, through });
+              interner.restore(key, through);
+            }
+            if (undecodable > 0) logger.warn({ records, undecodable }, 'spooled records that could not be decoded were skipped when restoring the order guard');
+            logger.info({ records, series: replayMarks.size }, 'order guard restored from the checkpoint and the spool');
+            const waiting = starting ?? [];
+            starting = null;
+            pressure.level(inMemory());
+            for (const sample of waiting) admit(sample);
+            if (sourceDone && !ended) {
+              for (const lane of lanes) lane.flush();
+              completeWhenIdle();
+            }
+          })
+          .catch((error: unknown) => {
+            if (!ended) logger.error({ error: describeError(error) }, 'the spool could not be read at start');
+            end(error);
+          });
+      }
+
+      // Validation, interning and the order guard happen before batching, in arrival order.
+      const input = source.subscribe({
+        next(sample) {
+          metrics.sampleIn();
+          if (starting !== null && !ended && !subscriber.closed) {
+            if (starting.length >= maxPendingSamples) return dropOne(sample, 'overflow', `more than ${maxPendingSamples} samples arrived while the sink was starting`);
+            starting.push(sample);
+            return;
+          }
+          admit(sample);
         },
         error: (error: unknown) => end(error),
         complete: () => {
@@ -256,6 +431,42 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           sourceDone = true;
           for (const lane of lanes) lane.flush();
           completeWhenIdle();
+        },
+      });
+
+      // Checkpoints: the guard and (with a spool) each lane's position, or the unwritten samples.
+      const detachState = config.state?.attach({
+        snapshot: (): RemoteWriteState => {
+          const newest = snapshotGuard(interner);
+          if (spool !== undefined) {
+            const base = restored?.spool;
+            if (base === undefined || (starting === null && replayMarks.size === 0)) return { version: 1, newest, spool: spool.positions() };
+            // Records spooled before the restart are still being regenerated (or not yet scanned): the
+            // guard was raised past what the pipeline has produced. Save what the pipeline has reached
+            // and the same scan base, so a restart from this checkpoint marks those records again.
+            for (const [key, mark] of replayMarks) {
+              const reached = regenerated.get(key) ?? mark.from;
+              if (reached === -Infinity) delete newest[key];
+              else newest[key] = reached;
+            }
+            const positions = spool.positions();
+            for (const [lane, sequence] of Object.entries(base)) positions[lane] = Math.min(positions[lane] ?? sequence, sequence);
+            return { version: 1, newest, spool: positions };
+          }
+          const unwritten: Array<readonly [string, number | string, number]> = [];
+          for (const lane of lanes) lane.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
+          return { version: 1, newest, unwritten };
+        },
+        flush: async (): Promise<void> => {
+          if (spool === undefined || ended) return;
+          await started;
+          // Every batch cut and fsynced: the checkpoint never refers to samples only in memory.
+          for (const lane of lanes) lane.flush();
+          await spool.flush();
+        },
+        checkpointed: (snapshot: RemoteWriteState): void => {
+          if (spool === undefined || snapshot.spool === undefined) return;
+          spool.release(snapshot.spool).catch((error: unknown) => logger.warn({ error: describeError(error) }, 'the spool could not release what the checkpoint covers'));
         },
       });
 
@@ -271,8 +482,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
       return () => {
         ended = true;
+        detachState?.();
         input.unsubscribe();
         abandon(false);
+        spool?.close().catch((error: unknown) => logger.error({ error: describeError(error) }, 'the spool failed to close'));
         // Drops summed up for the log interval are logged now: an unsubscription must not hide them.
         dropLog.flush();
         housekeeping.unsubscribe();
@@ -284,7 +497,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       };
     });
 
-  return Object.assign(operator, { metrics });
+  return Object.assign(operator, { metrics, pressure: pressure.changes });
 }
 
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */

@@ -1,8 +1,11 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
 import { KeyState } from './internal/reorder-key-state.js';
+import { loadReorder, REORDER_COUNTERS, REORDER_STATE, saveReorderKey, type SavedReorder, type SavedReorderKey } from './internal/reorder-state.js';
+import { saveNumber, stateOption, takeRestored } from './internal/state-codec.js';
 import { releaseInOrder } from './internal/release-in-order.js';
 import { WatermarkHeap } from './internal/watermark-heap.js';
 
@@ -38,6 +41,15 @@ export interface ReorderByWatermarkOptions<T> {
   readonly maxBuffered?: number;
   /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Checkpoint this operator's state in a pipeline's state (`PipelineState.slot(name)`). A
+   * subscription starts from the state restored for the slot, if any, and a checkpoint saves
+   * every key's watermark and the elements held, as they are: the elements must survive
+   * `JSON.stringify` / `JSON.parse` unchanged (plain data, no `Date`, `Map` or class instances).
+   * A key's quiet time for `idleTimeoutMs` continues from what it was when saved (time down does
+   * not count). The `stats` counters continue from the checkpoint. Default: no checkpoints.
+   */
+  readonly state?: StateSlot<SavedReorder>;
 }
 
 /** Counters of a `reorderByWatermark` operator, summed over its subscriptions. */
@@ -93,6 +105,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   const onInvalid = functionOption<(element: T) => void>('onInvalid', options.onInvalid, false);
   const maxBuffered = numberOption('maxBuffered', options.maxBuffered, 1_000_000, { min: 1, max: 100_000_000 });
   const scheduler = options.scheduler ?? asyncScheduler;
+  const slot = stateOption<SavedReorder>(options.state);
   const emitLate = lateMode === 'emit';
   const stats: ReorderStats = { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0, buffered: 0 };
 
@@ -104,12 +117,16 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     const keys = new Map<string, KeyState<T>>();
     // Without `key` the whole stream is one key and needs no lookup.
     const single = keyOf === undefined ? new KeyState<T>() : null;
+    // Read before anything is registered: a state that does not fit errors the stream here.
+    const restored = slot === undefined ? undefined : takeRestored(slot, REORDER_STATE.operator, REORDER_STATE.version, (saved) => loadReorder<T>(saved, single));
     // Keys holding elements, least recently active first.
     let head: KeyState<T> | null = null;
     let tail: KeyState<T> | null = null;
     let buffered = 0;
     let seq = 0;
     let timer: Subscription | null = null;
+    // When the idle timer fires, for checkpoints (it may fire early and publish the watermark on the way).
+    let timerDue = 0;
     // The output watermark, when tracked: the smallest watermark among the active keys, published
     // only once what it passed has been released (a window downstream reads it between elements).
     let tracking = false;
@@ -128,8 +145,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       const min = heap.min();
       if (min !== Infinity && min > output.published) output.published = min;
     };
+    const detach = slot?.attach({ snapshot: () => save() });
     live.push(output);
-    if (watched) output.track();
 
     const unlink = (state: KeyState<T>): void => {
       if (!state.linked) return;
@@ -192,7 +209,48 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       if (head === null || destination.closed) return;
       const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
       timer = schedule(scheduler, onIdle, delay > 0 ? delay : 0);
+      timerDue = scheduler.now() + (delay > 0 ? delay : 0);
     };
+
+    const save = (): SavedReorder => {
+      const now = idleTimeoutMs === undefined ? 0 : scheduler.now();
+      const quietMs = (state: KeyState<T>): number => (idleTimeoutMs === undefined ? 0 : Math.max(0, now - state.lastArrival));
+      const saved: SavedReorderKey[] = [];
+      // Keys holding elements in list order (least recently active first), then the others.
+      const names = new Map<KeyState<T>, string>();
+      for (const [key, state] of keys) names.set(state, key);
+      for (let state = head; state !== null; state = state.next) saved.push(saveReorderKey(single === null ? (names.get(state) as string) : null, state, quietMs(state)));
+      if (single !== null && !single.linked) saved.push(saveReorderKey(null, single, quietMs(single)));
+      for (const [key, state] of keys) if (!state.linked) saved.push(saveReorderKey(key, state, quietMs(state)));
+      const counters = {} as SavedReorder['counters'];
+      for (const name of REORDER_COUNTERS) counters[name] = stats[name];
+      const idleTimerMs = timer === null ? null : Math.max(0, timerDue - now);
+      return { ...REORDER_STATE, keyed: single === null, seq, idleTimerMs, published: saveNumber(output.published), tracking, keys: saved, counters };
+    };
+
+    if (restored !== undefined) {
+      const now = scheduler.now();
+      for (const { key, state, quietMs } of restored.keys) {
+        if (key !== null) keys.set(key, state);
+        state.lastArrival = now - quietMs;
+        if (state.times.length > 0) append(state);
+        buffered += state.times.length;
+      }
+      stats.buffered += buffered;
+      for (const name of REORDER_COUNTERS) stats[name] += restored.counters[name];
+      seq = restored.seq;
+      output.published = restored.published;
+      // Tracked before: new keys are held to the published watermark as in an uninterrupted run.
+      if (restored.tracking) watched = true;
+    }
+    if (watched) output.track();
+    if (restored !== undefined && idleTimeoutMs !== undefined) {
+      if (restored.idleTimerMs === null) armIdleTimer();
+      else {
+        timer = schedule(scheduler, onIdle, restored.idleTimerMs);
+        timerDue = scheduler.now() + restored.idleTimerMs;
+      }
+    }
 
     return {
       next(element) {
@@ -268,6 +326,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         if (!destination.closed) destination.complete();
       },
       finalize() {
+        detach?.();
         live.splice(live.indexOf(output), 1);
         timer = null;
         stats.buffered -= buffered;

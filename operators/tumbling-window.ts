@@ -3,9 +3,12 @@ import { ConfigError } from '../src/core/errors.js';
 import type { Labels, Sample } from '../src/core/model.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
+import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
 import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
+import { misfit, saveNumber, stateOption, takeRestored, type SavedValue } from './internal/state-codec.js';
 import { sketchSettings, WindowAccumulator } from './internal/window-accumulator.js';
+import { loadWindows, WINDOW_COUNTERS, WINDOW_STATE, type SavedWindows } from './internal/window-state.js';
 
 export type { Aggregation } from './internal/aggregation.js';
 
@@ -56,6 +59,17 @@ export interface TumblingWindowOptions<T> {
   readonly onDrop?: (element: T, reason: WindowDropReason) => void;
   /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Checkpoint this operator's state in a pipeline's state (`PipelineState.slot(name)`). A
+   * subscription starts from the state restored for the slot, if any, and a checkpoint saves
+   * every open window: each series' accumulators (quantiles: the exact values of a small window,
+   * or the sketch's bins, so the estimates come out the same), and what makes an element late.
+   * Restored windows go on and close complete in the next run. The quiet time for
+   * `idleTimeoutMs` continues from what it was when saved (time down does not count); the `stats`
+   * counters continue from the checkpoint. A state saved with another `sizeMs` or `offsetMs`, or
+   * without quantiles when quantiles are asked for now, errors the stream. Default: no checkpoints.
+   */
+  readonly state?: StateSlot<SavedWindows>;
 }
 
 export interface TumblingWindowAccessors<T> {
@@ -91,6 +105,8 @@ export type TumblingWindowOperator<T> = OperatorFunction<T, Sample> & { readonly
 /** One output series of one subscription: its output label sets, built once and reused (the sink recognises them by identity). */
 interface SeriesState {
   readonly key: string;
+  /** A copy of the input labels, for checkpoints (the output label sets are derived from them). */
+  readonly input: Labels;
   readonly labels: readonly Labels[];
   /** Still in the subscription's series map (a forgotten series is looked up again by content). */
   live: boolean;
@@ -166,6 +182,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   const onLate = functionOption<(e: T) => void>('onLate', options.onLate, false);
   const onDrop = functionOption<(e: T, reason: WindowDropReason) => void>('onDrop', options.onDrop, false);
   const scheduler = options.scheduler ?? asyncScheduler;
+  const slot = stateOption<SavedWindows>(options.state);
 
   if (!Array.isArray(options.aggregations) || options.aggregations.length === 0) {
     throw new ConfigError('aggregations', `a non-empty array of ${SCALARS.map((s) => `'${s}'`).join(', ')} or { quantile: q } with 0 ≤ q ≤ 1`, options.aggregations);
@@ -229,6 +246,8 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       let state = series.get(checked.key);
       if (state === undefined) {
         const metric = labels['__name__'];
+        const input: Record<string, string> = {};
+        for (const name of Object.keys(labels)) setLabel(input, name, labels[name]);
         const names = Object.keys(labels).filter((name) => name !== '__name__');
         // Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
         const built = aggregations.map((aggregation): Labels => {
@@ -238,7 +257,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
           return Object.freeze(own);
         });
-        state = { key: checked.key, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+        state = { key: checked.key, input: Object.freeze(input), labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
         series.set(checked.key, state);
       }
       byLabels.set(labels, state);
@@ -318,6 +337,68 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       else timer = schedule(scheduler, onIdle, (idleTimeoutMs as number) - quietFor);
     };
 
+    const save = (): SavedWindows => {
+      const indexes = new Map<SeriesState, number>();
+      const savedSeries: SavedWindows['series'] = [];
+      const savedWindows = windows.map((window) => ({
+        start: window.start,
+        accs: window.accs.map((acc) => {
+          let index = indexes.get(acc.series);
+          if (index === undefined) {
+            indexes.set(acc.series, (index = savedSeries.length));
+            savedSeries.push(Object.entries(acc.series.input));
+          }
+          return { series: index, acc: acc.save() };
+        }),
+      }));
+      const counters = {} as SavedWindows['counters'];
+      for (const name of WINDOW_COUNTERS) counters[name] = stats[name];
+      const quietMs = idleTimeoutMs === undefined ? 0 : Math.max(0, scheduler.now() - lastArrival);
+      return { ...WINDOW_STATE, sizeMs, offsetMs, closedUpTo: saveNumber(closedUpTo), maxTime: saveNumber(maxTime), quietMs, series: savedSeries, windows: savedWindows, counters };
+    };
+
+    /** Reads a restored state whole before anything changes: one that does not fit throws, and the stream errors. */
+    const load = (saved: SavedValue) => {
+      const loaded = loadWindows(saved, sizeMs, offsetMs);
+      const restoredSeries = loaded.series.map((labels, i) => {
+        const resolved = resolveSeries(labels);
+        return typeof resolved === 'string' ? misfit(`series[${i}]: ${resolved}`) : resolved;
+      });
+      const restoredWindows = loaded.windows.map(({ start, accs }): Window => ({
+        start,
+        accs: accs.map(({ series: index, acc }) => WindowAccumulator.restore(restoredSeries[index], start, sketch, acc)),
+      }));
+      return { ...loaded, windows: restoredWindows };
+    };
+
+    const detach = slot?.attach({ snapshot: save });
+    if (slot !== undefined) {
+      let restored: ReturnType<typeof load> | undefined;
+      try {
+        restored = takeRestored(slot, WINDOW_STATE.operator, WINDOW_STATE.version, load);
+      } catch (error) {
+        detach?.();
+        throw error;
+      }
+      if (restored !== undefined) {
+        windows = restored.windows;
+        for (const window of windows) {
+          for (const acc of window.accs) {
+            acc.series.open.push(acc);
+            if (window.start > acc.series.maxStart) acc.series.maxStart = window.start;
+          }
+        }
+        stats.openWindows += windows.length;
+        for (const name of WINDOW_COUNTERS) stats[name] += restored.counters[name];
+        closedUpTo = restored.closedUpTo;
+        maxTime = restored.maxTime;
+        if (idleTimeoutMs !== undefined && windows.length > 0) {
+          lastArrival = scheduler.now() - restored.quietMs;
+          timer = schedule(scheduler, onIdle, Math.max(0, idleTimeoutMs - restored.quietMs));
+        }
+      }
+    }
+
     return {
       next(element) {
         if (watermarkSource !== undefined) {
@@ -384,6 +465,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         subscriber.complete();
       },
       finalize() {
+        detach?.();
         timer = null;
         stats.openWindows -= windows.length;
         windows = [];

@@ -3,15 +3,16 @@
 
 // Data model
 export type { Labels, Sample, WriteOutcome, DropReason } from './core/model.js';
-export { sample, STALE_NAN, DROP_REASONS } from './core/model.js';
+export { sample, STALE_NAN, DROP_REASONS, NOT_LOST_REASONS } from './core/model.js';
 
 // The sink and its building blocks
 export { remoteWrite, type RemoteWriteOperator } from '../operators/remote-write.js';
-export type { RemoteWriteOptions } from './remote-write/options.js';
+export type { RemoteWriteOptions, RemoteWriteSpoolOptions, BackpressureOptions } from './remote-write/options.js';
+export type { RemoteWriteState } from './remote-write/sink-state.js';
 export { partitionBySeries, type PartitionBySeriesOptions } from '../operators/partition-by-series.js';
 export { sampleSeriesKey } from './core/series-key.js';
 export { batchSamples, type BatchSamplesOptions } from '../operators/batch-samples.js';
-export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot } from './remote-write/metrics.js';
+export { RemoteWriteMetrics, type RemoteWriteMetricsSnapshot, type BatchMetrics } from './remote-write/metrics.js';
 export { RetryPolicy, parseRetryAfter, type RetryOptions } from './remote-write/http/retry-policy.js';
 export type { WriteClient, WriteResult, WriteAbortSignal } from './remote-write/http/write-client.js';
 export { AxiosWriteClient, type AxiosWriteClientOptions, type RetryEvent } from './remote-write/http/axios-client.js';
@@ -63,3 +64,12 @@ export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, typ
 export { checkpointThenCommit, isPausable, type AcknowledgedSource, type Pausable, type Positioned } from './sources/acknowledged.js';
 export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';
 export { PipelineState, type StateSlot, type StageState, type StageSnapshots } from './durable/pipeline-state.js';
+export {
+  DurablePipeline,
+  type DurablePipelineOptions,
+  type DurableStages,
+  type DurableSummary,
+  type DurableProblem,
+  type CheckpointInfo,
+  type RestoredCheckpoint,
+} from './durable/durable-pipeline.js';

@@ -5,6 +5,8 @@
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 
 import type { Aggregation } from './aggregation.js';
+import { loadSketch, saveSketch, type SavedSketch } from './sketch-state.js';
+import { misfit, saveNumber, saveNumbers, type SavedNumber, type SavedValue } from './state-codec.js';
 
 export { SCALARS, type Aggregation, type ScalarAggregation } from './aggregation.js';
 
@@ -25,6 +27,21 @@ export function sketchSettings(relativeAccuracy: number): SketchSettings {
   return { relativeAccuracy, binLimit };
 }
 
+/** An accumulator in a checkpoint (its window and series are saved by the operator). */
+export interface SavedAccumulator {
+  readonly count: number;
+  readonly sum: SavedNumber;
+  readonly min: SavedNumber;
+  readonly max: SavedNumber;
+  readonly first: SavedNumber;
+  readonly firstTime: SavedNumber;
+  readonly last: SavedNumber;
+  readonly lastTime: SavedNumber;
+  /** The exact values while few, in arrival order. */
+  readonly values?: SavedNumber[];
+  readonly sketch?: SavedSketch;
+}
+
 export class WindowAccumulator<S> {
   count = 0;
   sum = 0;
@@ -42,9 +59,60 @@ export class WindowAccumulator<S> {
   constructor(
     readonly series: S,
     readonly start: number,
-    private readonly sketchWith: SketchSettings | null,
+    private sketchWith: SketchSettings | null,
   ) {
     this.values = sketchWith === null ? null : [];
+  }
+
+  /** The state, JSON-safe (an open window's: before `seal`). */
+  save(): SavedAccumulator {
+    const saved = {
+      count: this.count,
+      sum: saveNumber(this.sum),
+      min: saveNumber(this.min),
+      max: saveNumber(this.max),
+      first: saveNumber(this.first),
+      firstTime: saveNumber(this.firstTime),
+      last: saveNumber(this.last),
+      lastTime: saveNumber(this.lastTime),
+    };
+    if (this.sketch !== null) return { ...saved, sketch: saveSketch(this.sketch, this.sketchWith as SketchSettings) };
+    if (this.values !== null) return { ...saved, values: saveNumbers(this.values) };
+    return saved;
+  }
+
+  /**
+   * An accumulator saved by `save`. Without quantiles asked for now (`sketchWith` null) its values
+   * or sketch are left out; with quantiles asked for, it must have been saved with them. A sketch
+   * goes on with the settings it was made with.
+   */
+  static restore<S>(series: S, start: number, sketchWith: SketchSettings | null, saved: SavedValue): WindowAccumulator<S> {
+    const acc = new WindowAccumulator(series, start, sketchWith);
+    acc.count = saved.get('count').count();
+    if (acc.count === 0) misfit(`${saved.path}.count is 0`);
+    acc.sum = saved.get('sum').number();
+    acc.min = saved.get('min').number();
+    acc.max = saved.get('max').number();
+    acc.first = saved.get('first').number();
+    acc.firstTime = saved.get('firstTime').number();
+    acc.last = saved.get('last').number();
+    acc.lastTime = saved.get('lastTime').number();
+    if (sketchWith === null) return acc;
+    const sketch = saved.get('sketch');
+    const values = saved.get('values');
+    if (sketch.value !== undefined) {
+      const loaded = loadSketch(sketch);
+      if (loaded.sketch.count !== acc.count) misfit(`${sketch.path} counts ${loaded.sketch.count} values, the accumulator ${acc.count}`);
+      acc.sketch = loaded.sketch;
+      acc.sketchWith = loaded.settings;
+      acc.values = null;
+    } else if (values.value !== undefined) {
+      acc.values = values.numbers();
+      if (acc.values.length !== acc.count || acc.count > EXACT_QUANTILE_VALUES) misfit(`${values.path} holds ${acc.values.length} values, the accumulator counts ${acc.count}`);
+    } else {
+      misfit(`${saved.path} was saved without quantile data and quantiles are asked for now`);
+    }
+    return acc;
   }
 
   add(time: number, value: number): void {

@@ -37,7 +37,18 @@ export type DropReason =
    * the samples were accepted but not yet written: still in a batch, queued, or in a request whose
    * answer never came (the receiver may have stored a request that was in flight).
    */
-  | 'aborted';
+  | 'aborted'
+  /**
+   * Not a loss: already spooled or written before a restart. A sample a restarted pipeline
+   * regenerated (replaying its source from a checkpoint) that the sink had already accepted before
+   * the restart, or a record replayed from the spool that the receiver answered it already had.
+   */
+  | 'replayed'
+  /**
+   * Not a loss: the pipeline ended while the samples were in the sink's disk spool; the next start
+   * over the same spool sends them (counted there as `samplesReplayed`).
+   */
+  | 'spooled';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'invalid',
@@ -50,7 +61,12 @@ export const DROP_REASONS: readonly DropReason[] = [
   'too-far-in-future',
   'too-old',
   'aborted',
+  'replayed',
+  'spooled',
 ];
+
+/** Drop reasons that are not losses: the samples were, or will be, written (see each reason). */
+export const NOT_LOST_REASONS: readonly DropReason[] = ['replayed', 'spooled'];
 
 /** What became of samples that entered `remoteWrite`. Every input sample is in exactly one outcome. */
 export interface WriteOutcome {

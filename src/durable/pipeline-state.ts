@@ -90,6 +90,11 @@ export class PipelineState {
     await Promise.all([...this.slots.values()].map((entry) => entry.stage?.flush?.()));
   }
 
+  /** Slot names whose attached stage wants `checkpointed()` (e.g. a sink releasing spool records). */
+  checkpointListeners(): string[] {
+    return [...this.slots].filter(([, entry]) => entry.stage?.checkpointed !== undefined).map(([name]) => name);
+  }
+
   /** Tells every attached stage that the checkpoint holding `snapshots` is durable. */
   checkpointed(snapshots: StageSnapshots): void {
     for (const [name, entry] of this.slots) {

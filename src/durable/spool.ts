@@ -49,6 +49,16 @@ export interface DiskSpoolOptions {
   onProblem?: (problem: SpoolProblem) => void;
   /** Told about each segment `'drop-oldest'` deletes. A throw rejects that `append()`. */
   onDrop?: (drop: SpoolDrop) => void;
+  /**
+   * Keep acknowledged records on disk until `release()` says they are no longer needed (a sink
+   * whose checkpoints refer to spool positions reads back what was appended after the last
+   * checkpoint). Per lane, records from `retainFrom[lane]` on are kept (default for a lane not
+   * named: everything appended from this open on). Default false: a segment goes as soon as every
+   * record in it is acknowledged. When `'block'` needs space, retained acknowledged segments are
+   * let go first (logged) rather than blocking on them.
+   */
+  retain?: boolean;
+  retainFrom?: Readonly<Record<string, number>>;
   logger?: Logger;
 }
 
@@ -86,6 +96,8 @@ export interface SpoolDrop {
   readonly records: number;
   readonly samples: number;
   readonly bytes: number;
+  /** The unacknowledged records dropped, by sequence. */
+  readonly sequences: readonly number[];
 }
 
 export interface SpoolStats {
@@ -131,6 +143,8 @@ interface Segment {
   records: number;
   /** Unacknowledged records in it: sequence -> samples (insertion order is sequence order). */
   readonly pending: Map<number, number>;
+  /** Byte offset of each record's frame, by `sequence - firstSequence`. */
+  readonly offsets: number[];
   handle: FileHandle | undefined;
   dirty: boolean;
   deleted: boolean;
@@ -149,6 +163,8 @@ interface Lane {
   savedAcks: string;
   /** Everything below is acknowledged, as read on open. */
   ackedBelow: number;
+  /** Acknowledged records from this sequence on are kept (see `retain`); Infinity keeps none. */
+  retainFrom: number;
   directoryDirty: boolean;
 }
 
@@ -162,6 +178,8 @@ export class DiskSpool {
   private readonly onProblem: ((problem: SpoolProblem) => void) | undefined;
   private readonly onDrop: ((drop: SpoolDrop) => void) | undefined;
   private readonly logger: Logger;
+  private readonly retain: boolean;
+  private readonly retainFrom: Readonly<Record<string, number>>;
   private readonly lanes = new Map<string, Lane>();
   private readonly counters: Omit<SpoolStats, 'usedBytes' | 'maxBytes' | 'segments' | 'pendingRecords'> = {
     appendedRecords: 0,
@@ -210,6 +228,8 @@ export class DiskSpool {
     this.onProblem = functionOption<(problem: SpoolProblem) => void>('onProblem', options.onProblem, false);
     this.onDrop = functionOption<(drop: SpoolDrop) => void>('onDrop', options.onDrop, false);
     this.logger = options.logger ?? silentLogger;
+    this.retain = options.retain === true;
+    this.retainFrom = options.retainFrom ?? {};
   }
 
   /**
@@ -221,6 +241,7 @@ export class DiskSpool {
   append(lane: string, body: Uint8Array, samples = 0): Promise<SpoolRecordRef> {
     if (typeof lane !== 'string' || !LANE_PATTERN.test(lane)) return Promise.reject(new SpoolError(`rxprom: spool lane name must match ${LANE_PATTERN} (got ${JSON.stringify(lane)})`));
     if (!Number.isInteger(samples) || samples < 0 || samples > 0xffffffff) return Promise.reject(new SpoolError(`rxprom: spool sample count must be an integer in [0, 4294967295] (got ${samples})`));
+    if (this.closed) return Promise.reject(new SpoolError('rxprom: the spool is closed'));
     const frameBytes = FRAME_HEADER_BYTES + body.byteLength;
     if (frameBytes > this.maxBytes) {
       return Promise.reject(new SpoolError(`rxprom: a ${body.byteLength}-byte record cannot fit in the spool's ${this.maxBytes}-byte budget (option "maxBytes")`));
@@ -240,12 +261,92 @@ export class DiskSpool {
     const segment = findSegment(lane, record.sequence);
     if (!segment || !segment.pending.delete(record.sequence)) return;
     this.counters.acknowledgedRecords++;
-    if (segment.pending.size > 0) return;
+    if (segment.pending.size > 0 || retained(segment)) return;
     if (segment === lane.active) {
       if (lane.writing) return;
       lane.active = undefined;
     }
     await this.deleteSegment(segment);
+  }
+
+  /**
+   * With `retain`: acknowledged records of `laneName` below `sequence` are no longer needed;
+   * segments holding nothing else are deleted.
+   */
+  async release(laneName: string, sequence: number): Promise<void> {
+    const lane = this.lanes.get(laneName);
+    if (!lane || !(sequence > lane.retainFrom)) return;
+    lane.retainFrom = sequence;
+    for (const segment of [...lane.segments]) {
+      if (segment.pending.size > 0 || retained(segment) || (segment === lane.active && lane.writing)) continue;
+      await this.deleteSegment(segment);
+    }
+  }
+
+  /** The sequence the lane's next record gets (0 for a lane never written). */
+  nextSequence(laneName: string): number {
+    return this.lanes.get(laneName)?.nextSequence ?? 0;
+  }
+
+  /** The lane's unacknowledged records, oldest first (without their bodies: see `read`). */
+  pendingRecords(laneName: string): Array<{ readonly sequence: number; readonly samples: number }> {
+    const lane = this.lanes.get(laneName);
+    const records: Array<{ sequence: number; samples: number }> = [];
+    if (!lane) return records;
+    for (const segment of lane.segments) for (const [sequence, samples] of segment.pending) records.push({ sequence, samples });
+    return records;
+  }
+
+  /**
+   * Reads one unacknowledged record back from disk (its checksum checked again); undefined when
+   * it is acknowledged, dropped or damaged (damage is reported as in `replay`).
+   */
+  async read(record: SpoolRecordRef): Promise<SpoolRecord | undefined> {
+    const lane = this.lanes.get(record.lane);
+    if (!lane) return undefined;
+    const segment = findSegment(lane, record.sequence);
+    if (!segment || segment.deleted || !segment.pending.has(record.sequence)) return undefined;
+    const offset = segment.offsets[record.sequence - segment.firstSequence];
+    if (offset === undefined) return undefined;
+    let frame: Buffer;
+    try {
+      frame = await readFrameAt(segment.file, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const scan = scanFrames(frame, record.sequence);
+    const first = scan.frames[0];
+    if (first === undefined || !segment.pending.has(record.sequence)) {
+      if (segment.pending.delete(record.sequence)) {
+        this.report({ kind: 'corrupt', lane: lane.name, file: segment.file, offset, reason: scan.damage?.reason ?? 'record unreadable', lostRecords: 1, lostRecordsExact: true, lostBytes: frame.length });
+      }
+      return undefined;
+    }
+    return { lane: lane.name, sequence: record.sequence, samples: first.samples, body: frame.subarray(first.bodyStart, first.bodyEnd) };
+  }
+
+  /**
+   * Every record still on disk from `fromSequence` on, acknowledged or not (those kept by
+   * `retain`), oldest first: what a restarted sink reads to learn what it had already spooled.
+   */
+  async *records(laneName: string, fromSequence: number): AsyncGenerator<SpoolRecord> {
+    const lane = this.lanes.get(laneName);
+    if (!lane) return;
+    for (const segment of [...lane.segments]) {
+      if (segment.deleted || segment.firstSequence + segment.records <= fromSequence) continue;
+      let bytes: Buffer;
+      try {
+        bytes = await readPrefix(segment.file, segment.bytes);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const scan = scanFrames(bytes, segment.firstSequence);
+      for (const frame of scan.frames) {
+        if (frame.sequence >= fromSequence) yield { lane: laneName, sequence: frame.sequence, samples: frame.samples, body: bytes.subarray(frame.bodyStart, frame.bodyEnd) };
+      }
+    }
   }
 
   /**
@@ -287,6 +388,11 @@ export class DiskSpool {
     }
   }
 
+  /** Appends waiting for space now (`'block'` with a full spool); closing the spool rejects them. */
+  get waitingForSpace(): number {
+    return this.spaceWaiters.length;
+  }
+
   /** Lanes with a folder in the spool. */
   laneNames(): string[] {
     return [...this.lanes.keys()].sort();
@@ -316,7 +422,7 @@ export class DiskSpool {
     return run;
   }
 
-  /** Flushes, closes every file and rejects appends still waiting for space. */
+  /** Writes the appends already made, flushes, closes every file; rejects appends still waiting for space and any made from now on. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -331,13 +437,15 @@ export class DiskSpool {
   }
 
   private async write(laneName: string, body: Uint8Array, samples: number, frameBytes: number): Promise<SpoolRecordRef> {
-    if (this.closed) throw new SpoolError('rxprom: the spool is closed');
+    // Appends made before close() are still written; only one that must wait for space is refused.
     let blocked = false;
     while (this.usedBytes + frameBytes > this.maxBytes) {
       if (this.whenFull === 'drop-oldest') {
         await this.dropOldest();
         continue;
       }
+      if (await this.dropRetained()) continue;
+      if (this.closed) throw new SpoolError('rxprom: the spool was closed while an append waited for space');
       if (!blocked) this.counters.blockedAppends++;
       blocked = true;
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
@@ -358,6 +466,7 @@ export class DiskSpool {
     header.writeUInt32LE(samples, 16);
     header.writeUInt32LE(crc32(body, crc32(header, 0, 8, FRAME_HEADER_BYTES)), 4);
     segment.pending.set(sequence, samples);
+    segment.offsets[sequence - segment.firstSequence] = segment.bytes;
     lane.writing = true;
     try {
       const handle = segment.handle!;
@@ -383,7 +492,7 @@ export class DiskSpool {
   private async lane(name: string): Promise<Lane> {
     let lane = this.lanes.get(name);
     if (!lane) {
-      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: 0, writing: false, savedAcks: '', ackedBelow: 0, directoryDirty: false };
+      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: 0, writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
       await mkdir(lane.directory, { recursive: true });
       if (this.fsyncPolicy === 'always') await fsyncDirectory(this.directory);
       this.lanes.set(name, lane);
@@ -394,7 +503,7 @@ export class DiskSpool {
   private async startSegment(lane: Lane): Promise<Segment> {
     const file = join(lane.directory, `${String(lane.nextSequence).padStart(16, '0')}.seg`);
     const handle = await open(file, 'a');
-    const segment: Segment = { lane, firstSequence: lane.nextSequence, file, order: this.segmentOrder++, bytes: 0, records: 0, pending: new Map(), handle, dirty: false, deleted: false };
+    const segment: Segment = { lane, firstSequence: lane.nextSequence, file, order: this.segmentOrder++, bytes: 0, records: 0, pending: new Map(), offsets: [], handle, dirty: false, deleted: false };
     lane.segments.push(segment);
     lane.active = segment;
     if (this.fsyncPolicy === 'always') await fsyncDirectory(lane.directory);
@@ -407,7 +516,7 @@ export class DiskSpool {
     if (segment.lane.active === segment) segment.lane.active = undefined;
     // With 'interval', the next flush syncs and closes it: an fsync here would stall appends.
     if (this.fsyncPolicy !== 'interval') await closeHandle(segment);
-    if (segment.pending.size === 0) await this.deleteSegment(segment);
+    if (segment.pending.size === 0 && !retained(segment)) await this.deleteSegment(segment);
   }
 
   private async deleteSegment(segment: Segment): Promise<void> {
@@ -423,6 +532,22 @@ export class DiskSpool {
     for (const wake of this.spaceWaiters.splice(0)) wake();
   }
 
+  /** Under `'block'`: lets go of the oldest retained segment that holds only acknowledged records. */
+  private async dropRetained(): Promise<boolean> {
+    let oldest: Segment | undefined;
+    for (const lane of this.lanes.values()) {
+      for (const segment of lane.segments) {
+        if (segment.pending.size > 0 || segment === lane.active) continue;
+        if (!oldest || segment.order < oldest.order) oldest = segment;
+        break;
+      }
+    }
+    if (!oldest) return false;
+    this.logger.warn({ lane: oldest.lane.name, file: oldest.file }, `spool full: let go of ${oldest.file}, acknowledged records kept for the last checkpoint (a restart may send some of them again)`);
+    await this.deleteSegment(oldest);
+    return true;
+  }
+
   private async dropOldest(): Promise<void> {
     let oldest: Segment | undefined;
     for (const lane of this.lanes.values()) {
@@ -432,7 +557,7 @@ export class DiskSpool {
     if (!oldest) throw new SpoolError('rxprom: the spool is over its budget with no segment to drop');
     let samples = 0;
     for (const count of oldest.pending.values()) samples += count;
-    const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes };
+    const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes, sequences: [...oldest.pending.keys()] };
     oldest.pending.clear();
     await this.deleteSegment(oldest);
     this.counters.droppedRecords += drop.records;
@@ -502,6 +627,7 @@ export class DiskSpool {
     for (const entry of entries.filter((e) => e.isDirectory() && LANE_PATTERN.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const lane = await this.lane(entry.name);
       const acks = await readAcks(lane.directory, this.logger);
+      if (this.retain) lane.retainFrom = this.retainFrom[lane.name] ?? Infinity;
       lane.ackedBelow = acks.below;
       const names = (await readdir(lane.directory)).filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
@@ -512,7 +638,8 @@ export class DiskSpool {
         const firstSequence = firsts[i]!;
         const bytes = await readFile(file);
         const scan = scanFrames(bytes, firstSequence);
-        const segment: Segment = { lane, firstSequence, file, order: this.segmentOrder++, bytes: scan.goodBytes, records: scan.frames.length, pending: new Map(), handle: undefined, dirty: false, deleted: false };
+        const segment: Segment = { lane, firstSequence, file, order: this.segmentOrder++, bytes: scan.goodBytes, records: scan.frames.length, pending: new Map(), offsets: [], handle: undefined, dirty: false, deleted: false };
+        for (const frame of scan.frames) segment.offsets.push(frame.bodyStart - FRAME_HEADER_BYTES);
         for (const frame of scan.frames) if (frame.sequence >= acks.below && !acks.above.has(frame.sequence)) segment.pending.set(frame.sequence, frame.samples);
         if (scan.damage) {
           const next = firsts[i + 1];
@@ -530,8 +657,10 @@ export class DiskSpool {
         lane.nextSequence = Math.max(lane.nextSequence, scan.nextSequence);
         lane.segments.push(segment);
         this.usedBytes += segment.bytes;
-        if (segment.pending.size === 0) await this.deleteSegment(segment);
+        if (segment.pending.size === 0 && !retained(segment)) await this.deleteSegment(segment);
       }
+      // From here on, what this run appends is kept too (until released).
+      if (this.retain && this.retainFrom[lane.name] === undefined) lane.retainFrom = lane.nextSequence;
       // Recovered segments are never appended to: new records start a new segment.
     }
     // Runs with every policy: it also saves the acknowledgement marks.
@@ -603,6 +732,33 @@ function countFramesAfter(bytes: Buffer, offset: number): number {
     offset = end;
   }
   return count;
+}
+
+/** Whether `retain` keeps a segment: it holds a record at or after its lane's retention mark. */
+function retained(segment: Segment): boolean {
+  return segment.firstSequence + segment.records > segment.lane.retainFrom;
+}
+
+/** Reads the frame that starts at `offset`: its header, then its body. */
+async function readFrameAt(file: string, offset: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    const { bytesRead } = await handle.read(header, 0, FRAME_HEADER_BYTES, offset);
+    if (bytesRead < FRAME_HEADER_BYTES) return header.subarray(0, bytesRead);
+    const length = header.readUInt32LE(0);
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+    header.copy(frame);
+    let read = 0;
+    while (read < length) {
+      const chunk = await handle.read(frame, FRAME_HEADER_BYTES + read, length - read, offset + FRAME_HEADER_BYTES + read);
+      if (chunk.bytesRead === 0) break;
+      read += chunk.bytesRead;
+    }
+    return frame.subarray(0, FRAME_HEADER_BYTES + read);
+  } finally {
+    await handle.close();
+  }
 }
 
 function findSegment(lane: Lane, sequence: number): Segment | undefined {

@@ -15,6 +15,12 @@
  * the refused sample itself, its batch-mates sent before it written. A policy of `'fail'` (and a
  * fatal 401/403/404) ends in a `RemoteWriteError` after the outcome that accounts for the refused
  * piece; the rest of the batch is left unsettled for the sink.
+ *
+ * A replayed batch (sent again after a restart: a spool record or samples a checkpoint carried)
+ * is counted apart (`metrics.replayed`), and when the receiver refuses it with the 400 Prometheus
+ * gives a sample it already holds (`out of order sample`, `duplicate sample for timestamp`), the
+ * batch was written before the restart: it is settled as `'replayed'`, not halved, not a loss.
+ * Prometheus refuses a request as a whole, so such a record was either stored whole or not at all.
  */
 import { classifyStatus } from './http/classify.js';
 import type { EncodedRequest, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
@@ -23,7 +29,7 @@ import type { Logger } from '../core/logger.js';
 import type { DropReason, Sample, WriteOutcome } from '../core/model.js';
 import { decodeLabelsKey } from '../core/series-key.js';
 import type { LaneBatch } from './lane.js';
-import type { RemoteWriteMetrics } from './metrics.js';
+import type { BatchMetrics, RemoteWriteMetrics } from './metrics.js';
 import type { WriteClient, WriteResult } from './http/write-client.js';
 
 export interface BatchWriterOptions {
@@ -91,6 +97,7 @@ export class BatchWriter {
    */
   async write(batch: LaneBatch, signal: AbortSignal, report: (outcome: WriteOutcome) => void): Promise<RemoteWriteError | undefined> {
     const { columns } = batch;
+    const metrics: BatchMetrics = batch.replayed === true ? this.options.metrics.replayed : this.options.metrics;
     const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1 }];
     let splits = 0;
     let refusals = 0;
@@ -100,17 +107,25 @@ export class BatchWriter {
       if (piece.refusalsAtSplit === refusals && size > 1 && splits < this.options.maxRefusalSplits) {
         // Its first half was written whole, so this half holds what was refused: halve it unsent.
         splits++;
-        this.options.metrics.requestSplit();
+        metrics.requestSplit();
         pushHalves(pieces, piece, refusals);
         continue;
       }
       const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
-      const result = await this.send(request, signal);
+      const result = await this.send(request, signal, metrics);
       if (result === undefined || signal.aborted) return undefined;
+      if (batch.replayed === true && result.kind === 'response' && result.status === 400 && ALREADY_STORED.test(result.body)) {
+        metrics.requestFailed('replayed', request.samples);
+        batch.settled = piece.end;
+        this.options.logger.debug?.({ samples: request.samples, responseBody: result.body }, 'replayed request already stored by the receiver');
+        report({ type: 'dropped', reason: 'replayed', message: 'the receiver already had these replayed samples (written before the restart)', samples: request.samples, series: request.series, attempts: result.attempts, status: 400, responseBody: result.body });
+        if (signal.aborted) return undefined;
+        continue;
+      }
       const stop = this.options.onAnswer?.(result, request.samples);
       if (stop !== undefined) {
         const detail = { samples: request.samples, series: request.series, attempts: result.attempts, ...(result.kind === 'response' ? { status: result.status, responseBody: result.body } : {}) };
-        this.options.metrics.requestFailed('non-retryable', detail.samples);
+        metrics.requestFailed('non-retryable', detail.samples);
         batch.settled = piece.end;
         // Named when refused alone, as in every other outcome of a single refused sample.
         report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail, ...(size === 1 ? { sample: sampleAt(columns, piece.start) } : {}) });
@@ -119,13 +134,13 @@ export class BatchWriter {
       if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits) {
         refusals++;
         splits++;
-        this.options.metrics.requestSplit();
+        metrics.requestSplit();
         this.options.logger.debug?.({ samples: size, status: 400, responseBody: result.body }, 'request refused; sending it again in halves');
         pushHalves(pieces, piece, refusals);
         continue;
       }
       if (result.kind === 'response' && classifyStatus(result.status) !== 'written') refusals++;
-      const settled = this.settle(request, result);
+      const settled = this.settle(request, result, metrics);
       batch.settled = piece.end;
       // A sample refused alone is named in its outcome, rebuilt from what was sent.
       report(size === 1 && settled.outcome.type === 'dropped' ? { ...settled.outcome, sample: sampleAt(columns, piece.start) } : settled.outcome);
@@ -136,8 +151,7 @@ export class BatchWriter {
   }
 
   /** Sends one request; undefined when `signal` aborted first (the request is then abandoned). */
-  private send(request: EncodedRequest, signal: AbortSignal): Promise<WriteResult | undefined> {
-    const { metrics } = this.options;
+  private send(request: EncodedRequest, signal: AbortSignal, metrics: BatchMetrics): Promise<WriteResult | undefined> {
     if (signal.aborted) return Promise.resolve(undefined);
     metrics.requestStarted();
     this.inFlight++;
@@ -168,49 +182,52 @@ export class BatchWriter {
   }
 
   /** The outcome of a final answer to `request`, with the counters updated. */
-  private settle(request: EncodedRequest, result: WriteResult): { outcome: WriteOutcome; error?: RemoteWriteError } {
+  private settle(request: EncodedRequest, result: WriteResult, metrics: BatchMetrics): { outcome: WriteOutcome; error?: RemoteWriteError } {
     const base = { samples: request.samples, series: request.series, attempts: result.attempts };
     if (result.kind === 'response') {
       const verdict = classifyStatus(result.status);
       if (verdict === 'written') {
-        this.options.metrics.requestWritten(request.samples, request.body.length);
+        metrics.requestWritten(request.samples, request.body.length);
         return { outcome: { type: 'written', ...base, status: result.status } };
       }
       const detail = { ...base, status: result.status, responseBody: result.body };
       if (verdict === 'fatal') {
-        return this.fail('fatal', detail, result.message ?? `receiver answered ${result.status}: check the URL and the credentials`);
+        return this.fail(metrics, 'fatal', detail, result.message ?? `receiver answered ${result.status}: check the URL and the credentials`);
       }
       if (verdict === 'non-retryable') {
         if (this.options.onNonRetryable === 'fail') {
-          return this.fail('non-retryable', detail, `receiver rejected the request with ${result.status}`);
+          return this.fail(metrics, 'non-retryable', detail, `receiver rejected the request with ${result.status}`);
         }
-        return this.discard('non-retryable', detail, `receiver rejected the request with ${result.status}; request discarded`);
+        return this.discard(metrics, 'non-retryable', detail, `receiver rejected the request with ${result.status}; request discarded`);
       }
       // Retryable status, but the retries are used up.
-      return this.maxRetries(detail, `still ${result.status} after ${result.attempts} attempts`);
+      return this.maxRetries(metrics, detail, `still ${result.status} after ${result.attempts} attempts`);
     }
     this.options.logger.debug?.({ error: result.message }, 'network error');
-    return this.maxRetries({ ...base }, `${result.message} after ${result.attempts} attempts`);
+    return this.maxRetries(metrics, { ...base }, `${result.message} after ${result.attempts} attempts`);
   }
 
-  private maxRetries(detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error?: RemoteWriteError } {
-    if (this.options.onMaxRetriesExceeded === 'fail') return this.fail('max-retries', detail, message);
-    return this.discard('max-retries', detail, `${message}; request discarded`);
+  private maxRetries(metrics: BatchMetrics, detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error?: RemoteWriteError } {
+    if (this.options.onMaxRetriesExceeded === 'fail') return this.fail(metrics, 'max-retries', detail, message);
+    return this.discard(metrics, 'max-retries', detail, `${message}; request discarded`);
   }
 
-  private discard(reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome } {
-    this.options.metrics.requestFailed(reason, detail.samples);
+  private discard(metrics: BatchMetrics, reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome } {
+    metrics.requestFailed(reason, detail.samples);
     this.options.logger.warn({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
     return { outcome: { type: 'dropped', reason, message, ...detail } };
   }
 
-  private fail(reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error: RemoteWriteError } {
-    this.options.metrics.requestFailed(reason, detail.samples);
+  private fail(metrics: BatchMetrics, reason: DropReason, detail: OutcomeDetail, message: string): { outcome: WriteOutcome; error: RemoteWriteError } {
+    metrics.requestFailed(reason, detail.samples);
     this.options.logger.error({ reason, samples: detail.samples, status: detail.status, responseBody: detail.responseBody }, message);
     const error = new RemoteWriteError(`rxprom: ${message}`, detail.status, detail.responseBody, detail.samples, detail.attempts);
     return { outcome: { type: 'dropped', reason, message, ...detail }, error };
   }
 }
+
+/** Prometheus' answers to a sample it already holds (the whole request is refused, nothing stored). */
+const ALREADY_STORED = /out of order sample|duplicate sample for timestamp/i;
 
 /** Queues a piece's halves so that the first half is sent (and settled) first. */
 function pushHalves(pieces: Piece[], piece: Piece, refusals: number): void {

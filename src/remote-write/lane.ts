@@ -14,12 +14,35 @@ export interface LaneBatch {
   readonly request: EncodedRequest;
   /** Samples `[0, settled)` have an outcome; the sender advances it (pieces settle in order). */
   settled: number;
+  /** Sent again after a restart (a spool record, samples a checkpoint carried): counted apart, see `BatchWriter`. */
+  readonly replayed?: boolean;
 }
 
 /** Samples a lane held without an outcome when it was abandoned. */
 export interface UnsettledSamples {
   readonly samples: number;
   readonly series: number;
+  /** In the disk spool (or on their way into it): the next start sends them; not lost. */
+  readonly spooled?: boolean;
+  /** Samples of an earlier run (see `LaneBatch.replayed`). */
+  readonly replayed?: boolean;
+}
+
+/**
+ * Where a lane keeps its finished batches until they are sent: the disk spool
+ * (`SpooledLane`). Without one, the lane keeps them in memory.
+ */
+export interface BatchStore {
+  /** Takes a finished batch, to be handed back by `next()` in order. */
+  add(batch: LaneBatch): void;
+  /** Batches held (the one being sent included). */
+  readonly size: number;
+  /** The oldest batch, once it may be sent; undefined when it turned out to be gone (the store counted it). Never rejects. */
+  next(): Promise<LaneBatch | undefined>;
+  /** The batch `next()` gave is settled: every sample in it has an outcome. */
+  settled(batch: LaneBatch): void;
+  /** Stops; returns what this run's batches held without an outcome (the store accounts for replayed ones). */
+  abandon(): UnsettledSamples[];
 }
 
 export interface LaneOptions {
@@ -33,6 +56,8 @@ export interface LaneOptions {
   readonly send: (batch: LaneBatch) => Promise<void>;
   /** Called whenever a batch is settled and the lane has nothing left to send. */
   readonly onIdle: () => void;
+  /** Keeps finished batches (the disk spool); default: in memory. */
+  readonly store?: BatchStore;
 }
 
 /** Spare column sets kept per lane: enough for the batches that are usually queued. */
@@ -46,7 +71,11 @@ export class Lane {
   private timer: Subscription | null = null;
   private readonly queue: LaneBatch[] = [];
   private sending: LaneBatch | null = null;
+  /** Waiting for the store's next batch or sending it. */
+  private busy = false;
   private abandoned = false;
+  /** While true, every batch this lane finishes is marked replayed (a restore re-queueing an earlier run's samples). */
+  replaying = false;
   /** Settled batches, emptied, whose columns the next batches reuse. */
   private readonly spares: SampleColumns[] = [];
 
@@ -59,7 +88,22 @@ export class Lane {
 
   /** Nothing open, queued or being sent. */
   get idle(): boolean {
-    return this.length === 0 && this.sending === null && this.queue.length === 0;
+    return this.length === 0 && this.sending === null && !this.busy && this.queue.length === 0 && (this.options.store?.size ?? 0) === 0;
+  }
+
+  /** Samples in the open batch (not yet finished). */
+  get open(): number {
+    return this.length;
+  }
+
+  /** Calls `visit` with every sample held without an outcome, oldest first (a checkpoint without a spool carries them). */
+  forEachUnsettled(visit: (series: SeriesRecord, value: number, timestamp: number) => void): void {
+    const batches = this.sending !== null ? [this.sending, ...this.queue] : this.queue;
+    for (const batch of batches) {
+      const { columns } = batch;
+      for (let i = batch.settled; i < columns.length; i++) visit(columns.series[i], columns.values[i], columns.timestamps[i]);
+    }
+    for (let i = 0; i < this.length; i++) visit(this.series[i], this.values[i], this.timestamps[i]);
   }
 
   /** Appends a sample to the open batch; finishes the batch when full, else makes sure its timer runs. */
@@ -74,13 +118,15 @@ export class Lane {
     else if (this.timer === null) this.timer = this.options.scheduler.schedule(() => this.flush(), this.options.maxDelayMs);
   }
 
-  /** Finishes the open batch (if any): encodes it and queues it for sending. */
-  flush(): void {
+  /** Finishes the open batch (if any): encodes it and queues it for sending. `replayed`: see `LaneBatch`. */
+  flush(replayed = false): void {
     this.timer?.unsubscribe();
     this.timer = null;
     if (this.length === 0 || this.abandoned) return;
     const columns = this.take();
-    this.queue.push({ columns, request: this.options.encode(columns), settled: 0 });
+    const batch: LaneBatch = { columns, request: this.options.encode(columns), settled: 0, ...(replayed || this.replaying ? { replayed: true } : {}) };
+    if (this.options.store !== undefined) this.options.store.add(batch);
+    else this.queue.push(batch);
     this.pump();
   }
 
@@ -93,13 +139,26 @@ export class Lane {
     this.timer?.unsubscribe();
     this.timer = null;
     if (this.abandoned) return [];
+    const store = this.options.store;
+    if (store !== undefined) {
+      // The open batch goes into the spool too: the next start sends it.
+      this.flush();
+      this.abandoned = true;
+      this.sending = null;
+      this.length = 0;
+      this.series = [];
+      this.spares.length = 0;
+      return store.abandon();
+    }
     this.abandoned = true;
     const unsettled: UnsettledSamples[] = [];
     const sending = this.sending;
-    if (sending !== null && sending.settled < sending.columns.length) {
-      unsettled.push(countOf(sending.columns, sending.settled, sending.columns.length));
+    const batches = sending !== null ? [sending, ...this.queue] : this.queue;
+    for (const batch of batches) {
+      if (batch.settled >= batch.columns.length) continue;
+      const counted = countOf(batch.columns, batch.settled, batch.columns.length);
+      unsettled.push(batch.replayed === true ? { ...counted, replayed: true } : counted);
     }
-    for (const batch of this.queue) unsettled.push(countOf(batch.columns, batch.settled, batch.columns.length));
     if (this.length > 0) unsettled.push(countOf({ length: this.length, series: this.series, values: this.values, timestamps: this.timestamps }, 0, this.length));
     this.queue.length = 0;
     this.sending = null;
@@ -109,8 +168,32 @@ export class Lane {
     return unsettled;
   }
 
+  /** The store has batches to send that the lane was not told of (records replayed at start). */
+  wake(): void {
+    this.pump();
+  }
+
   private pump(): void {
-    if (this.sending !== null || this.abandoned) return;
+    if (this.sending !== null || this.busy || this.abandoned) return;
+    const store = this.options.store;
+    if (store !== undefined) {
+      if (store.size === 0) return;
+      this.busy = true;
+      void store.next().then(async (batch) => {
+        if (this.abandoned) return;
+        if (batch !== undefined) {
+          this.sending = batch;
+          await this.options.send(batch);
+          if (this.abandoned) return;
+          store.settled(batch);
+          this.sending = null;
+        }
+        this.busy = false;
+        this.pump();
+        if (this.idle) this.options.onIdle();
+      });
+      return;
+    }
     const batch = this.queue.shift();
     if (batch === undefined) return;
     this.sending = batch;

@@ -7,7 +7,7 @@
  * One object may be shared by several sinks: it sums them. It holds no control state: a sink's
  * admission (`maxPendingSamples`) uses its subscription's own count, never this one.
  */
-import { DROP_REASONS, type DropReason } from '../core/model.js';
+import { DROP_REASONS, NOT_LOST_REASONS, type DropReason } from '../core/model.js';
 
 export interface RemoteWriteMetricsSnapshot {
   /** Samples that entered the sink. */
@@ -22,6 +22,18 @@ export interface RemoteWriteMetricsSnapshot {
   readonly samplesDropped: Readonly<Record<DropReason, number>>;
   /** Total of `samplesDropped`. */
   readonly samplesDroppedTotal: number;
+  /** `samplesDroppedTotal` without the reasons that are no loss (`'replayed'`, `'spooled'`). */
+  readonly samplesLostTotal: number;
+  /**
+   * Samples of an earlier run sent again by this one: records replayed from the disk spool, or
+   * unwritten samples a checkpoint carried. Outside `samplesIn` (they entered the earlier run):
+   * `samplesReplayed = samplesReplayedWritten + samplesReplayedDropped (all reasons) + samplesReplayedPending`.
+   */
+  readonly samplesReplayed: number;
+  readonly samplesReplayedWritten: number;
+  /** By reason; `'replayed'` here means the receiver already had them (written before the restart). */
+  readonly samplesReplayedDropped: Readonly<Record<DropReason, number>>;
+  readonly samplesReplayedPending: number;
   /** Requests that ended without being written (Flink: numWriteRequestsPermanentlyFailed). */
   readonly requestsPermanentlyFailed: number;
   /** Requests refused with 400 and halved to isolate the refused samples. */
@@ -42,7 +54,16 @@ function zeroDrops(): Record<DropReason, number> {
   return drops;
 }
 
-export class RemoteWriteMetrics {
+/** The request events a batch writer reports: this run's samples, or (`metrics.replayed`) an earlier run's. */
+export interface BatchMetrics {
+  requestStarted(): void;
+  requestEnded(): void;
+  requestSplit(): void;
+  requestWritten(samples: number, bytes: number): void;
+  requestFailed(reason: DropReason, samples: number): void;
+}
+
+export class RemoteWriteMetrics implements BatchMetrics {
   private inCount = 0;
   private writtenCount = 0;
   private requestsWrittenCount = 0;
@@ -54,6 +75,27 @@ export class RemoteWriteMetrics {
   private pendingCount = 0;
   private seriesCount = 0;
   private readonly drops: Record<DropReason, number> = zeroDrops();
+  private replayedCount = 0;
+  private replayedWrittenCount = 0;
+  private replayedPendingCount = 0;
+  private readonly replayedDrops: Record<DropReason, number> = zeroDrops();
+  /** The request events of replayed samples, counted apart from this run's samples. */
+  readonly replayed: BatchMetrics = {
+    requestStarted: () => this.requestStarted(),
+    requestEnded: () => this.requestEnded(),
+    requestSplit: () => this.requestSplit(),
+    requestWritten: (samples, bytes) => {
+      this.replayedWrittenCount += samples;
+      this.requestsWrittenCount++;
+      this.bytesCount += bytes;
+      this.replayedPendingCount -= samples;
+    },
+    requestFailed: (reason, samples) => {
+      if (reason !== 'replayed') this.permanentlyFailedCount++;
+      this.replayedDrops[reason] += samples;
+      this.replayedPendingCount -= samples;
+    },
+  };
 
   // Events. Each is called once per event by the sink (or a client), never a field written from outside.
 
@@ -76,6 +118,18 @@ export class RemoteWriteMetrics {
   samplesDropped(reason: DropReason, samples: number): void {
     this.drops[reason] += samples;
     this.pendingCount -= samples;
+  }
+
+  /** Samples of an earlier run were queued to be sent again (see `samplesReplayed`). */
+  replayQueued(samples: number): void {
+    this.replayedCount += samples;
+    this.replayedPendingCount += samples;
+  }
+
+  /** Replayed samples left without an answer (e.g. `'spooled'` again at the end of the run). */
+  replayDropped(reason: DropReason, samples: number): void {
+    this.replayedDrops[reason] += samples;
+    this.replayedPendingCount -= samples;
   }
 
   /** A request was handed to the client. */
@@ -154,6 +208,8 @@ export class RemoteWriteMetrics {
   snapshot(): RemoteWriteMetricsSnapshot {
     let total = 0;
     for (const reason of DROP_REASONS) total += this.drops[reason];
+    let notLost = 0;
+    for (const reason of NOT_LOST_REASONS) notLost += this.drops[reason];
     return {
       samplesIn: this.inCount,
       samplesWritten: this.writtenCount,
@@ -161,6 +217,11 @@ export class RemoteWriteMetrics {
       requestRetries: this.retryCount,
       samplesDropped: { ...this.drops },
       samplesDroppedTotal: total,
+      samplesLostTotal: total - notLost,
+      samplesReplayed: this.replayedCount,
+      samplesReplayedWritten: this.replayedWrittenCount,
+      samplesReplayedDropped: { ...this.replayedDrops },
+      samplesReplayedPending: this.replayedPendingCount,
       requestsPermanentlyFailed: this.permanentlyFailedCount,
       requestsSplit: this.splitCount,
       bytesWritten: this.bytesCount,
@@ -187,6 +248,8 @@ export class RemoteWriteMetrics {
     for (const reason of DROP_REASONS) {
       emit('samples_dropped_total', 'counter', 'Samples dropped, by reason.', s.samplesDropped[reason], `{reason="${reason}"}`);
     }
+    emit('samples_replayed_total', 'counter', 'Samples of an earlier run sent again (spool replay, checkpointed samples).', s.samplesReplayed);
+    emit('samples_replayed_written_total', 'counter', 'Replayed samples accepted by the receiver.', s.samplesReplayedWritten);
     emit('requests_permanently_failed_total', 'counter', 'Requests that ended unwritten.', s.requestsPermanentlyFailed);
     emit('requests_split_total', 'counter', 'Requests refused with 400 and halved to isolate the refused samples.', s.requestsSplit);
     emit('bytes_written_total', 'counter', 'Compressed bytes accepted by the receiver.', s.bytesWritten);

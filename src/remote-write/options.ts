@@ -14,6 +14,35 @@ import type { RequestSigner } from './http/signers.js';
 import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
 import { enumOption, functionOption, numberOption } from '../core/options.js';
+import type { StateSlot } from '../durable/pipeline-state.js';
+import type { SpoolFsyncPolicy, SpoolFullPolicy } from '../durable/spool.js';
+import type { RemoteWriteState } from './sink-state.js';
+
+/** The sink's disk spool (see README, "Durable delivery"). */
+export interface RemoteWriteSpoolOptions {
+  /** Its directory (created when missing); one folder per lane inside. Keep it for the next start. */
+  readonly directory: string;
+  /** Byte budget of the spool's segment files; default 256 MiB. At least `segmentBytes`. */
+  readonly maxBytes?: number;
+  /** Size of one segment file; default 16 MiB, at least 64. */
+  readonly segmentBytes?: number;
+  /** When the budget is reached: `'block'` (default: raise `pressure`, hold batches in memory up to `maxPendingSamples`) or `'drop-oldest'` (counted as `'overflow'`). */
+  readonly whenFull?: SpoolFullPolicy;
+  /** `'interval'` (default), `'always'` or `'never'`. */
+  readonly fsync?: SpoolFsyncPolicy;
+  /** Fsync period for `'interval'`, and how often acknowledgements are saved (ms); default 500. */
+  readonly fsyncIntervalMs?: number;
+  /** Batches per lane kept in memory besides the disk (the oldest, next to be sent); 1 to 1000, default 4. */
+  readonly memoryBatches?: number;
+}
+
+/** When the sink asks its source to pause (`operator.pressure`): samples held in memory. */
+export interface BackpressureOptions {
+  /** `pressure` turns true at this many samples held; default: with a spool 4 · shards · maxSamplesPerRequest, else 80% of `maxPendingSamples`. */
+  readonly highWaterMark?: number;
+  /** ...and false again at this many (below `highWaterMark`); default half of it. */
+  readonly lowWaterMark?: number;
+}
 
 export interface RemoteWriteOptions {
   /**
@@ -107,6 +136,17 @@ export interface RemoteWriteOptions {
    * over sending and retrying; `url` is still required (it names the endpoint in logs).
    */
   readonly client?: WriteClient;
+  /** The sink's place in a pipeline's checkpoints (see `PipelineState`): its order guard and, without a spool, its unwritten samples. */
+  readonly state?: StateSlot<RemoteWriteState>;
+  /**
+   * Keep every batch in a disk spool from before it is sent until it has its outcome: restarts,
+   * crashes and outages lose nothing appended. With a spool the defaults change: retries never
+   * run out (`retry.maxRetries` 1,000,000: weeks at the 5 s cap) and `maxPendingSamples` (what
+   * may wait in memory) is 1,000,000.
+   */
+  readonly spool?: RemoteWriteSpoolOptions;
+  /** Water marks of `operator.pressure`. */
+  readonly backpressure?: BackpressureOptions;
 }
 
 export const RXPROM_USER_AGENT = 'rxprom/0.1.0';
@@ -157,6 +197,20 @@ export interface ResolvedRemoteWriteOptions {
   readonly metrics: RemoteWriteMetrics;
   readonly scheduler: SchedulerLike | undefined;
   readonly client: WriteClient | undefined;
+  readonly state: StateSlot<RemoteWriteState> | undefined;
+  readonly spool: ResolvedSpoolOptions | undefined;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
+}
+
+export interface ResolvedSpoolOptions {
+  readonly directory: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+  readonly whenFull: SpoolFullPolicy;
+  readonly fsync: SpoolFsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly memoryBatches: number;
 }
 
 export function resolveRemoteWriteOptions(options: RemoteWriteOptions): ResolvedRemoteWriteOptions {
@@ -180,13 +234,20 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
   if (options.retry !== undefined && (typeof options.retry !== 'object' || options.retry === null)) {
     throw new ConfigError('retry', 'an object', options.retry);
   }
+  const spool = checkSpool(options.spool);
+  const shards = numberOption('shards', options.shards, 4, { min: 1, max: 256 });
+  const maxSamplesPerRequest = numberOption('maxSamplesPerRequest', options.maxSamplesPerRequest, 2000, { min: 1, max: 1_000_000 });
+  const maxPendingSamples = numberOption('maxPendingSamples', options.maxPendingSamples, spool ? 1_000_000 : 10_000_000, { min: 1, max: 1e9 });
+  const marks = checkBackpressure(options.backpressure, spool ? Math.min(maxPendingSamples, 4 * shards * maxSamplesPerRequest) : Math.max(1, Math.floor(maxPendingSamples * 0.8)), maxPendingSamples);
+  // With a spool an outage is no reason to give up: the data waits on disk.
+  const retry = spool && options.retry?.maxRetries === undefined ? { ...options.retry, maxRetries: 1_000_000 } : options.retry;
   return {
     url,
     displayUrl: redactUrl(url),
-    shards: numberOption('shards', options.shards, 4, { min: 1, max: 256 }),
-    maxSamplesPerRequest: numberOption('maxSamplesPerRequest', options.maxSamplesPerRequest, 2000, { min: 1, max: 1_000_000 }),
+    shards,
+    maxSamplesPerRequest,
     maxDelayMs: numberOption('maxDelayMs', options.maxDelayMs, 5000, { min: 0, max: 3_600_000 }),
-    retry: new RetryPolicy(options.retry),
+    retry: new RetryPolicy(retry),
     onMaxRetriesExceeded: enumOption('onMaxRetriesExceeded', options.onMaxRetriesExceeded, ['fail', 'discard'], 'fail'),
     onNonRetryable: enumOption('onNonRetryable', options.onNonRetryable, ['discard', 'fail'], 'discard'),
     failFastAfterRejections: numberOption('failFastAfterRejections', options.failFastAfterRejections, 0, { min: 0, max: 1_000_000 }),
@@ -200,12 +261,48 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     maxFutureMs: timestampBound('maxFutureMs', options.maxFutureMs, 600_000, 0),
     maxAgeMs: timestampBound('maxAgeMs', options.maxAgeMs, Infinity, 1000),
     now: checkClock(options.clock),
-    maxPendingSamples: numberOption('maxPendingSamples', options.maxPendingSamples, 10_000_000, { min: 1, max: 1e9 }),
+    maxPendingSamples,
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
     scheduler: options.scheduler,
     client: checkClient(options.client),
+    state: checkState(options.state),
+    spool,
+    highWaterMark: marks.high,
+    lowWaterMark: marks.low,
   };
+}
+
+function checkSpool(value: RemoteWriteSpoolOptions | undefined): ResolvedSpoolOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new ConfigError('spool', 'an object with at least `directory`', value);
+  if (typeof value.directory !== 'string' || value.directory.length === 0) throw new ConfigError('spool.directory', 'a non-empty string (a directory path)', value.directory);
+  const segmentBytes = numberOption('spool.segmentBytes', value.segmentBytes, 16 * 1024 * 1024, { min: 64 });
+  return {
+    directory: value.directory,
+    segmentBytes,
+    maxBytes: numberOption('spool.maxBytes', value.maxBytes, Math.max(256 * 1024 * 1024, segmentBytes), { min: segmentBytes }),
+    whenFull: enumOption('spool.whenFull', value.whenFull, ['block', 'drop-oldest'], 'block'),
+    fsync: enumOption('spool.fsync', value.fsync, ['always', 'interval', 'never'], 'interval'),
+    fsyncIntervalMs: numberOption('spool.fsyncIntervalMs', value.fsyncIntervalMs, 500, { min: 1, max: 3_600_000 }),
+    memoryBatches: numberOption('spool.memoryBatches', value.memoryBatches, 4, { min: 1, max: 1000 }),
+  };
+}
+
+function checkBackpressure(value: BackpressureOptions | undefined, defaultHigh: number, maxPendingSamples: number): { high: number; low: number } {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw new ConfigError('backpressure', 'an object', value);
+  const high = numberOption('backpressure.highWaterMark', value?.highWaterMark, defaultHigh, { min: 1, max: maxPendingSamples });
+  const low = numberOption('backpressure.lowWaterMark', value?.lowWaterMark, Math.floor(high / 2), { min: 0, max: high - 1 });
+  return { high, low };
+}
+
+function checkState(value: unknown): StateSlot<RemoteWriteState> | undefined {
+  if (value === undefined) return undefined;
+  const slot = value as StateSlot<RemoteWriteState>;
+  if (typeof value !== 'object' || value === null || typeof slot.take !== 'function' || typeof slot.attach !== 'function') {
+    throw new ConfigError('state', 'a StateSlot (from PipelineState.slot(name))', value);
+  }
+  return slot;
 }
 
 function checkUrl(value: unknown): string {

@@ -103,6 +103,27 @@ export class SeriesInterner {
     return forgotten;
   }
 
+  /** Calls `visit` with each live series' key and newest accepted timestamp (none yet: -Infinity). */
+  forEachLive(visit: (key: string, newest: number) => void): void {
+    for (const [key, record] of this.byKey) visit(key, record.lastTimestamp);
+  }
+
+  /**
+   * The record of a series known by its canonical key (restored from a checkpoint), created when
+   * missing; its newest timestamp is raised to `newest`. The key is trusted: it was accepted before.
+   */
+  restore(key: string, newest: number): SeriesRecord {
+    let record = this.byKey.get(key);
+    if (record === undefined) {
+      const hash = hashString(key);
+      record = new SeriesRecord(key, hash, hash % this.options.lanes, this.tick);
+      record.lastTimestamp = this.forgotten.recall(key, hash);
+      this.byKey.set(key, record);
+    }
+    if (newest > record.lastTimestamp) record.lastTimestamp = newest;
+    return record;
+  }
+
   private revive(labels: Labels, record: SeriesRecord): SeriesRecord {
     // A forgotten record reached again through a reused label object. It still knows its newest
     // timestamp, so it keeps guarding order, unless the series came back meanwhile under a new

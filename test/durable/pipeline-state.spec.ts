@@ -53,4 +53,14 @@ describe('PipelineState', () => {
     slot.attach({ snapshot: () => 2 });
     assert.deepEqual(state.snapshot(), { a: 2 });
   });
+
+  it('names the slots whose stage listens for checkpointed()', () => {
+    const state = new PipelineState();
+    state.slot<number>('window').attach({ snapshot: () => 1 });
+    const detach = state.slot<number>('sink').attach({ snapshot: () => 2, checkpointed: () => {} });
+    state.slot<number>('idle');
+    assert.deepEqual(state.checkpointListeners(), ['sink']);
+    detach();
+    assert.deepEqual(state.checkpointListeners(), []);
+  });
 });

@@ -334,4 +334,80 @@ describe('DiskSpool', () => {
     assert.throws(() => DiskSpool.open({ directory: '/tmp/x', whenFull: 'drop-newest' as 'block' }), /option "whenFull" must be one of 'block', 'drop-oldest'/);
     assert.throws(() => DiskSpool.open({ directory: '/tmp/x', fsync: 'sometimes' as 'never' }), ConfigError);
   });
+
+  it('read() returns one unacknowledged record by its reference, after a reopen too; nothing once acknowledged', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 200 });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 8; i++) refs.push(await spool.append('0', body(i, 40 + i), i));
+    const third = await spool.read(refs[2]!);
+    assert.deepEqual(Buffer.from(third!.body), body(2, 42));
+    assert.equal(third!.samples, 2);
+    await spool.ack(refs[2]!);
+    assert.equal(await spool.read(refs[2]!), undefined);
+    await spool.close();
+    const again = await open(dir, { segmentBytes: 200 });
+    assert.deepEqual(again.pendingRecords('0').map((r) => r.sequence), [0, 1, 3, 4, 5, 6, 7]);
+    const last = await again.read({ lane: '0', sequence: 7 });
+    assert.deepEqual(Buffer.from(last!.body), body(7, 47));
+    assert.equal(again.nextSequence('0'), 8);
+    await again.close();
+  });
+
+  it('retain: acknowledged records stay readable by records() until release(), then their segments go', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 120, retain: true });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 6; i++) refs.push(await spool.append('0', body(i), i + 1));
+    for (const ref of refs) await spool.ack(ref);
+    assert.equal(spool.pending(), 0);
+    const kept = [];
+    for await (const record of spool.records('0', 2)) kept.push(record.sequence);
+    assert.deepEqual(kept, [2, 3, 4, 5]);
+    await spool.close();
+    // Reopened with the checkpoint's position: what is from there on is kept, the rest may go.
+    const again = await open(dir, { segmentBytes: 120, retain: true, retainFrom: { '0': 4 } });
+    const after = [];
+    for await (const record of again.records('0', 4)) after.push(record.sequence);
+    assert.deepEqual(after, [4, 5]);
+    await again.release('0', 6);
+    assert.deepEqual(await segmentFiles(join(dir, '0')), []);
+    await again.close();
+  });
+
+  it('without retain, a fully acknowledged segment goes at once (records() finds nothing)', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 120 });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 4; i++) refs.push(await spool.append('0', body(i), 1));
+    for (const ref of refs) await spool.ack(ref);
+    const found = [];
+    for await (const record of spool.records('0', 0)) found.push(record.sequence);
+    assert.deepEqual(found, []);
+    assert.deepEqual(await segmentFiles(join(dir, '0')), []);
+    await spool.close();
+  });
+
+  it('appends made before close() are written, appends after it are refused', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    const appends = [spool.append('0', body(1), 1), spool.append('0', body(2), 1)];
+    const closing = spool.close();
+    await assert.rejects(spool.append('0', body(3), 1), SpoolError);
+    await Promise.all(appends);
+    await closing;
+    const again = await open(dir);
+    assert.deepEqual((await replayAll(again, '0')).map((r) => r.sequence), [0, 1]);
+    await again.close();
+  });
+
+  it("'block' with retained acknowledged segments lets them go instead of blocking", async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 100, maxBytes: 200, retain: true });
+    for (let i = 0; i < 3; i++) await spool.ack(await spool.append('0', body(i, 60), 1));
+    // A fourth record needs space: the retained (acknowledged) segments are let go.
+    await spool.append('0', body(3, 60), 1);
+    assert.equal(spool.stats().blockedAppends, 0);
+    await spool.close();
+  });
 });

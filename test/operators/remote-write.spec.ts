@@ -175,7 +175,7 @@ describe('remoteWrite', () => {
     assert.equal(outcomes.find((o) => o.reason === 'duplicate')?.sample, input[3]);
     assert.deepEqual([...server.samplesBySeries().values()], [[t, t + 1, t + 2]]);
     assert.equal(total(outcomes), input.length);
-    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, 'too-far-in-future': 0, 'too-old': 0, aborted: 0 });
+    assert.deepEqual(sink.metrics.snapshot().samplesDropped, { invalid: 4, 'out-of-order': 1, duplicate: 1, 'non-retryable': 0, 'max-retries': 0, fatal: 0, overflow: 0, 'too-far-in-future': 0, 'too-old': 0, aborted: 0, replayed: 0, spooled: 0 });
   });
 
   it('retries 503, 429 and resets in place, so a lane never reorders', async () => {

@@ -1,0 +1,84 @@
+/**
+ * `dropOutliers`' state in a checkpoint: every remembered series, least recently seen first (the
+ * eviction order), with its last accepted element (as JSON), value and time, its MAD window
+ * (oldest value first), its run of consecutive MAD drops, and the counters.
+ */
+import { misfit, saveNumber, saveNumbers, type SavedNumber, type SavedOperatorState, type SavedValue } from './state-codec.js';
+import type { OutlierReason } from '../drop-outliers.js';
+
+export const OUTLIER_STATE = { operator: 'dropOutliers', version: 1 } as const;
+
+/** What the operator keeps per series. */
+export interface OutlierSeries<T> {
+  previous: T | undefined;
+  previousValue: number;
+  previousTime: number;
+  /** Ring buffer of the last accepted values. */
+  readonly window: Float64Array;
+  filled: number;
+  next: number;
+  rejected: number;
+}
+
+export interface SavedOutlierSeries {
+  readonly key: string;
+  /** The last accepted element as it is (a user value, saved as JSON); absent before the first. */
+  readonly previous?: unknown;
+  readonly previousValue: SavedNumber;
+  readonly previousTime: SavedNumber;
+  /** The MAD window's values, oldest first. */
+  readonly window: SavedNumber[];
+  readonly rejected: number;
+}
+
+export interface OutlierCounters {
+  readonly passed: number;
+  readonly dropped: Record<OutlierReason, number>;
+  readonly rebased: number;
+}
+
+export interface SavedOutliers extends SavedOperatorState {
+  /** Least recently seen first. */
+  readonly series: SavedOutlierSeries[];
+  readonly counters: OutlierCounters;
+}
+
+export function saveOutlierSeries<T>(key: string, state: OutlierSeries<T>): SavedOutlierSeries {
+  const { window, filled } = state;
+  // Oldest first: while the ring is not full it starts at 0, once full at `next`.
+  const start = filled < window.length ? 0 : state.next;
+  const values = new Array<number>(filled);
+  for (let i = 0; i < filled; i++) values[i] = window[(start + i) % window.length];
+  const saved = { key, previousValue: saveNumber(state.previousValue), previousTime: saveNumber(state.previousTime), window: saveNumbers(values), rejected: state.rejected };
+  return state.previous === undefined ? saved : { ...saved, previous: state.previous };
+}
+
+/**
+ * Reads a saved state (the envelope already checked) into series with MAD windows of `madWindow`
+ * values (0: no MAD test); a window saved longer keeps its newest values.
+ */
+export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: readonly OutlierReason[]): { series: Map<string, OutlierSeries<T>>; counters: OutlierCounters } {
+  const series = new Map<string, OutlierSeries<T>>();
+  for (const entry of saved.get('series').items()) {
+    const key = entry.get('key').string();
+    if (series.has(key)) misfit(`${entry.path} repeats the series ${JSON.stringify(key)}`);
+    const previous = entry.get('previous');
+    const values = entry.get('window').numbers();
+    const kept = values.slice(Math.max(0, values.length - madWindow));
+    const window = new Float64Array(madWindow);
+    window.set(kept);
+    series.set(key, {
+      previous: previous.value === undefined ? undefined : (previous.raw() as T),
+      previousValue: entry.get('previousValue').number(),
+      previousTime: entry.get('previousTime').number(),
+      window,
+      filled: kept.length,
+      next: madWindow === 0 ? 0 : kept.length % madWindow,
+      rejected: entry.get('rejected').count(),
+    });
+  }
+  const counters = saved.get('counters');
+  const dropped = {} as Record<OutlierReason, number>;
+  for (const reason of reasons) dropped[reason] = counters.get('dropped').get(reason).count();
+  return { series, counters: { passed: counters.get('passed').count(), dropped, rebased: counters.get('rebased').count() } };
+}

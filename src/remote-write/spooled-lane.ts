@@ -1,0 +1,248 @@
+/**
+ * A lane's batches kept in the disk spool (the lane's `BatchStore`): every finished batch is
+ * appended to the lane's spool segment before it may be sent, and acknowledged in the spool once
+ * it has its final outcome (written, refused or dropped: all settled). Only the oldest
+ * `memoryBatches` batches stay in memory; the others keep just their place in the spool and are
+ * read back (and decoded, so a refused one can still be halved) when their turn comes. However
+ * long the receiver is away, the lane's memory is that window and a number per batch.
+ *
+ * Records left unacknowledged by an earlier run are put first (`addReplayed`), in spool order, so
+ * they are sent before anything new of the lane; they are counted apart (`metrics.replayed`).
+ */
+import { decodeBody } from '../protocol/decoder.js';
+import type { EncodedRequest, SampleColumns } from '../protocol/encoder.js';
+import type { DropReason } from '../core/model.js';
+import type { Logger } from '../core/logger.js';
+import type { DiskSpool, SpoolRecordRef } from '../durable/spool.js';
+import type { BatchStore, LaneBatch, UnsettledSamples } from './lane.js';
+import type { RemoteWriteMetrics } from './metrics.js';
+import { SeriesRecord } from './series-interner.js';
+
+export interface SpooledLaneOptions {
+  /** The lane's name in the spool. */
+  readonly name: string;
+  /** The lane number its series belong to (read-back records are bound to it). */
+  readonly lane: number;
+  /** The open spool; appends and reads wait for it. */
+  readonly spool: Promise<DiskSpool>;
+  /** Batches kept in memory, the oldest ones; the rest are only on disk. At least 1. */
+  readonly memoryBatches: number;
+  readonly metrics: RemoteWriteMetrics;
+  /** Must not throw. */
+  readonly logger: Logger;
+  /** This run's samples are in the spool now (they no longer count as held in memory). */
+  readonly onAppended: (samples: number) => void;
+  /** This run's samples are gone from the spool before they could be sent (e.g. `'drop-oldest'`); the sink accounts for them. */
+  readonly onLost: (samples: number, series: number, reason: DropReason, message: string) => void;
+}
+
+interface Entry {
+  /** In memory: the batch; on disk only: undefined until read back. */
+  batch: LaneBatch | undefined;
+  readonly samples: number;
+  readonly series: number;
+  readonly replayed: boolean;
+  ref: SpoolRecordRef | undefined;
+  /** Settles once the append is done (or failed: the batch then stays in memory). */
+  appended: Promise<void>;
+  isAppended: boolean;
+  reading: Promise<LaneBatch | undefined> | undefined;
+}
+
+/** Largest decompressed body read back: the same bound as the embedded receiver's default. */
+const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+export class SpooledLane implements BatchStore {
+  private readonly entries: Entry[] = [];
+  /** The last append issued: a checkpoint's flush awaits it. */
+  private lastAppend: Promise<void> = Promise.resolve();
+  private abandoned = false;
+  private spool: DiskSpool | undefined;
+
+  /** `options.spool` resolves only once the replayed records (if any) are queued here, first. */
+  constructor(private readonly options: SpooledLaneOptions) {
+    options.spool.then((spool) => (this.spool = spool)).catch(() => {});
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Batches held in memory now (the window, batches waiting for their append, one read back). */
+  get inMemory(): number {
+    let count = 0;
+    for (const entry of this.entries) if (entry.batch !== undefined || entry.reading !== undefined) count++;
+    return count;
+  }
+
+  /** Records an earlier run left unacknowledged: sent first, in order. */
+  addReplayed(records: ReadonlyArray<{ readonly lane: string; readonly sequence: number; readonly samples: number }>): void {
+    const entries: Entry[] = records.map((record) => ({
+      batch: undefined,
+      samples: record.samples,
+      series: 0,
+      replayed: true,
+      ref: { lane: record.lane, sequence: record.sequence },
+      appended: Promise.resolve(),
+      isAppended: true,
+      reading: undefined,
+    }));
+    let samples = 0;
+    for (const entry of entries) samples += entry.samples;
+    this.options.metrics.replayQueued(samples);
+    this.entries.unshift(...entries);
+  }
+
+  add(batch: LaneBatch): void {
+    const entry: Entry = {
+      batch,
+      samples: batch.columns.length,
+      series: batch.request.series,
+      replayed: batch.replayed === true,
+      ref: undefined,
+      appended: Promise.resolve(),
+      isAppended: false,
+      reading: undefined,
+    };
+    this.entries.push(entry);
+    const { name, logger } = this.options;
+    entry.appended = this.options.spool
+      .then((spool) => spool.append(name, batch.request.body, entry.samples))
+      .then(
+        (ref) => {
+          entry.ref = ref;
+          // Beyond the window, the batch lives on disk only.
+          if (this.entries.lastIndexOf(entry) >= this.options.memoryBatches && entry.reading === undefined) entry.batch = undefined;
+        },
+        (error: unknown) => {
+          // Kept in memory and still sent: durability is lost for it, not the samples.
+          if (!this.abandoned) logger.error({ lane: name, samples: entry.samples, error: describe(error) }, 'spool append failed; the batch is sent from memory');
+        },
+      )
+      .then(() => {
+        entry.isAppended = true;
+        if (!entry.replayed) this.options.onAppended(entry.samples);
+      });
+    this.lastAppend = entry.appended;
+  }
+
+  /** Resolves once every batch added so far is appended (or its append failed). */
+  appendedSoFar(): Promise<void> {
+    return this.lastAppend;
+  }
+
+  async next(): Promise<LaneBatch | undefined> {
+    await this.options.spool.catch(() => {});
+    const head = this.entries[0];
+    if (head === undefined) return undefined;
+    await head.appended;
+    if (head.batch === undefined) {
+      head.reading ??= this.readBack(head);
+      const batch = await head.reading;
+      if (batch === undefined) {
+        // Gone from the spool (dropped as oldest, or damaged): accounted for by readBack.
+        if (this.entries[0] === head) this.entries.shift();
+        return undefined;
+      }
+      head.batch = batch;
+    }
+    // Read the next one from disk while this one is sent.
+    const following = this.entries[1];
+    if (following !== undefined && following.batch === undefined && following.isAppended) following.reading ??= this.readBack(following);
+    return head.batch;
+  }
+
+  /**
+   * The spool dropped these records of spool lane `lane` (`'drop-oldest'`). A batch still in
+   * memory is sent anyway; one that lived only on disk is gone, and accounted for now.
+   */
+  dropped(lane: string, sequences: ReadonlySet<number>): void {
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      const ref = entry.ref;
+      if (ref === undefined || ref.lane !== lane || !sequences.has(ref.sequence)) continue;
+      if (entry.batch !== undefined || entry.reading !== undefined) {
+        // Sent from memory; no longer on disk, so no longer safe from a restart.
+        entry.ref = undefined;
+        continue;
+      }
+      this.entries.splice(i--, 1);
+      const message = `${entry.samples} spooled samples dropped: the spool was full (whenFull: 'drop-oldest')`;
+      if (entry.replayed) this.options.metrics.replayDropped('overflow', entry.samples);
+      else this.options.onLost(entry.samples, entry.series, 'overflow', message);
+    }
+  }
+
+  settled(batch: LaneBatch): void {
+    const head = this.entries[0];
+    if (head === undefined || head.batch !== batch) return;
+    this.entries.shift();
+    const ref = head.ref;
+    if (ref !== undefined) {
+      void this.options.spool.then((spool) => spool.ack(ref)).catch((error: unknown) => {
+        this.options.logger.warn({ lane: ref.lane, sequence: ref.sequence, error: describe(error) }, 'spool acknowledgement failed; the record may be sent again after a restart');
+      });
+    }
+  }
+
+  abandon(): UnsettledSamples[] {
+    this.abandoned = true;
+    const unsettled: UnsettledSamples[] = [];
+    // Appends still waiting for space are rejected when the spool closes: those samples are not on disk.
+    const blocked = (this.spool?.waitingForSpace ?? 0) > 0;
+    for (const entry of this.entries.splice(0)) {
+      const left = entry.samples - (entry.batch?.settled ?? 0);
+      if (left <= 0) continue;
+      // On disk (or about to be): the next start sends them. Not on disk (a failed append, dropped from the spool): lost.
+      const spooled = entry.ref !== undefined || (!entry.isAppended && !blocked);
+      if (entry.replayed) {
+        this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
+        continue;
+      }
+      unsettled.push({ samples: left, series: entry.series, spooled });
+    }
+    return unsettled;
+  }
+
+  /** Reads a record back and rebuilds its batch; undefined (and accounted for) when it is gone. */
+  private async readBack(entry: Entry): Promise<LaneBatch | undefined> {
+    const ref = entry.ref;
+    let problem = 'it was dropped from the spool (full, drop-oldest)';
+    let reason: DropReason = 'overflow';
+    if (ref !== undefined) {
+      try {
+        const spool = await this.options.spool;
+        const record = await spool.read(ref);
+        if (record !== undefined) return decodeBatch(record.body, this.options.lane, entry.replayed);
+      } catch (error) {
+        problem = `it could not be read back: ${describe(error)}`;
+        reason = 'aborted';
+      }
+    }
+    if (this.abandoned) return undefined;
+    const message = `${entry.samples} spooled samples lost: ${problem}`;
+    this.options.logger.warn({ lane: this.options.name, sequence: ref?.sequence, samples: entry.samples, replayed: entry.replayed }, message);
+    if (entry.replayed) this.options.metrics.replayDropped(reason, entry.samples);
+    else this.options.onLost(entry.samples, entry.series, reason, message);
+    return undefined;
+  }
+}
+
+/** A spooled request body back as a lane batch: the body is sent as is; the columns serve a halving. */
+export function decodeBatch(body: Uint8Array, lane: number, replayed: boolean): LaneBatch {
+  const wire = decodeBody(body, MAX_DECOMPRESSED_BYTES);
+  const series: SeriesRecord[] = new Array<SeriesRecord>(wire.samples);
+  for (const item of wire.series) {
+    if (item.rawKey === undefined) throw new Error('a series with scattered labels (not written by rxprom)');
+    // Detached records: they only carry the label bytes to re-encode a piece of the batch.
+    const record = new SeriesRecord(item.rawKey, 0, lane, 0);
+    for (let i = item.start; i < item.start + item.count; i++) series[i] = record;
+  }
+  const columns: SampleColumns = { length: wire.samples, series, values: wire.values.subarray(0, wire.samples), timestamps: wire.timestamps.subarray(0, wire.samples) };
+  const request: EncodedRequest = { body, rawBytes: wire.raw.length, samples: wire.samples, series: wire.series.length };
+  return { columns, request, settled: 0, ...(replayed ? { replayed } : {}) };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
