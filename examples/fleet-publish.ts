@@ -3,6 +3,7 @@
  * reproducibly for a seed, and prints how many it published.
  *
  *   npm run fleet -- --mqtt mqtt://127.0.0.1:1883 --devices 300 --rate 4 --duration 30s --seed 7
+ *   npm run fleet -- --nats nats://127.0.0.1:4222 --partitions 6 --devices 300 --duration 30s --seed 7
  *
  * Readings are published as they arrive in the simulation (network jitter, late and repeated
  * readings included), paced on the wall clock; `--pace max` publishes the same readings as fast
@@ -11,11 +12,14 @@
  */
 import { parseArgs } from 'node:util';
 import { mqttPublisher } from './publishers/mqtt.js';
+import { DEFAULT_PARTITIONS, natsPublisher } from './publishers/nats.js';
 import type { ReadingPublisher } from './publishers/publisher.js';
 import { publishFleet } from './publishers/publish-fleet.js';
 
-const USAGE = `usage: npm run fleet -- --mqtt URL [--devices N] [--rate R] [--duration D] [--seed S] [--start MS] [--pace realtime|max] [--in-flight N] [--json]
+const USAGE = `usage: npm run fleet -- (--mqtt URL | --nats URL [--partitions P]) [--devices N] [--rate R] [--duration D] [--seed S] [--start MS] [--pace realtime|max] [--in-flight N] [--json]
   --mqtt       broker URL, e.g. mqtt://127.0.0.1:1883 (QoS 1 to sensors/{site}/{room}/{device})
+  --nats       NATS URL, e.g. nats://127.0.0.1:4222 (JetStream stream READINGS, readings.{partition}.{site}.{room}.{device})
+  --partitions JetStream partitions, by site and room, 1 to 10000 (default 6)
   --devices    simulated devices, 1 to 1000000 (default 300)
   --rate       readings per second per device (default 4)
   --duration   simulated time to publish, e.g. 30s, 2m (default 10s)
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     args = parseArgs({
       options: {
         mqtt: { type: 'string' },
+        nats: { type: 'string' },
+        partitions: { type: 'string', default: String(DEFAULT_PARTITIONS) },
         devices: { type: 'string', default: '300' },
         rate: { type: 'string', default: '4' },
         duration: { type: 'string', default: '10s' },
@@ -75,8 +81,11 @@ async function main(): Promise<void> {
   const maxInFlight = parseNumber('in-flight', args['in-flight'], 1, 65535);
 
   let publisher: ReadingPublisher;
+  if (args.mqtt !== undefined && args.nats !== undefined) fail('give one broker: --mqtt URL or --nats URL');
+  const partitions = parseNumber('partitions', args.partitions, 1, 10_000);
   if (args.mqtt !== undefined) publisher = await mqttPublisher(args.mqtt);
-  else fail('give the broker: --mqtt URL');
+  else if (args.nats !== undefined) publisher = await natsPublisher(args.nats, { partitions });
+  else fail('give the broker: --mqtt URL or --nats URL');
 
   const began = Date.now();
   let published = 0;
@@ -88,7 +97,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - began) / 1000;
   const summary = { target: publisher.target, published, devices, rate, durationMs, seed, startTime, seconds };
   if (args.json) console.log(JSON.stringify(summary));
-  else console.log(`published ${published} readings from ${devices} devices (seed ${seed}, start ${startTime}) to ${publisher.target} with QoS 1 in ${seconds.toFixed(1)} s (${Math.round(published / seconds)}/s)`);
+  else console.log(`published ${published} readings from ${devices} devices (seed ${seed}, start ${startTime}) to ${publisher.target}${args.mqtt !== undefined ? ' with QoS 1' : ', stored'} in ${seconds.toFixed(1)} s (${Math.round(published / seconds)}/s)`);
 }
 
 main().catch((error: unknown) => {

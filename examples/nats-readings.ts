@@ -1,6 +1,6 @@
 /**
  * The gateway's input from JetStream (`npm start -- --nats nats://HOST:PORT`): the fleet's readings
- * as `examples/publish-nats.ts` publishes them, read through one durable consumer over every
+ * as `npm run fleet -- --nats URL` publishes them (examples/publishers/nats.ts), read through one durable consumer over every
  * partition of the READINGS stream.
  *
  * Acknowledgement: the gateway acknowledges what it has read once it has drained (every window
@@ -11,7 +11,8 @@ import { map, tap, type Observable } from 'rxjs';
 import type { Logger } from '../src/index.js';
 import { JetStreamSource, type JetStreamStats } from '../src/sources/jetstream/index.js';
 import type { DeviceReading } from './fleet.js';
-import { READINGS_PREFIX, READINGS_STREAM } from './publish-nats.js';
+import { READINGS_PREFIX, READINGS_STREAM } from './publishers/nats.js';
+import { natsReadingPayload } from './publishers/nats-payload.js';
 
 export interface NatsReadings {
   readonly readings$: Observable<DeviceReading>;
@@ -28,6 +29,7 @@ export function natsReadings(options: { servers: string; durable?: string; logge
     durable: options.durable ?? 'gateway',
     filterSubject: `${READINGS_PREFIX}.>`,
     name: 'rxprom-gateway',
+    parse: natsReadingPayload,
     logger: options.logger,
   });
   let last: number | undefined;

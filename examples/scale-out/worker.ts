@@ -23,7 +23,8 @@ import { remoteWrite, type Labels, type Sample, type WriteOutcome } from '../../
 import { JetStreamSource, partitionFilter, partitionsOfWorker } from '../../src/sources/jetstream/index.js';
 import { simulateFleet, type DeviceReading } from '../fleet.js';
 import { gatewayPipeline } from '../gateway-pipeline.js';
-import { READINGS_PREFIX, READINGS_STREAM } from '../publish-nats.js';
+import { READINGS_PREFIX, READINGS_STREAM } from '../publishers/nats.js';
+import { natsReadingPayload } from '../publishers/nats-payload.js';
 
 function fail(message: string): never {
   console.error(`worker: ${message}`);
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       durable: `partition-${partition}`,
       filterSubject: partitionFilter(READINGS_PREFIX, partition),
       name: `worker-${worker}-partition-${partition}`,
+      parse: natsReadingPayload,
       logger: { info: () => {}, warn: (fields, message) => console.error(`worker ${worker}: ${message} ${JSON.stringify(fields)}`), error: (fields, message) => console.error(`worker ${worker}: ${message} ${JSON.stringify(fields)}`) },
     });
     let last: number | undefined;

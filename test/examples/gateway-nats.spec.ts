@@ -1,6 +1,6 @@
 /**
- * `npm start -- --nats`: the gateway reads the fleet from JetStream (published by the fleet
- * publisher) into a real Prometheus. An uninterrupted run stores exactly what the same input
+ * `npm run fleet -- --nats` and `npm start -- --nats`: the fleet published into JetStream by the
+ * publisher's CLI, read by the gateway into a real Prometheus. An uninterrupted run stores exactly what the same input
  * produces in-process; a run killed with SIGKILL and started again ends with the same.
  */
 import { describe, it, before, after } from 'node:test';
@@ -11,10 +11,12 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Sample } from '../../src/index.js';
 import { simulateFleet, type DeviceReading } from '../../examples/fleet.js';
 import { gatewayPipeline } from '../../examples/gateway-pipeline.js';
-import { publishFleet } from '../../examples/publish-nats.js';
+import { publishFleet } from '../../examples/publishers/publish-fleet.js';
+import type { ReadingPublisher } from '../../examples/publishers/publisher.js';
 import { startNats, startPrometheus, unavailable, type NatsServer, type StoredSeries, type TsdbServer } from '../harness/servers.js';
 
 const gateway = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
+const fleetCli = fileURLToPath(new URL('../../examples/fleet-publish.js', import.meta.url));
 const DEVICES = 100;
 const SEED = 3;
 const WINDOW_MS = 2000;
@@ -28,8 +30,8 @@ interface Summary {
   jetstream: { emitted: number; pendingAcks: number; acked: number; badPayloads: number };
 }
 
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [gateway, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], script = gateway): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -52,10 +54,16 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
     // The killed run's aggregates are written again, identical, by the restarted run (at least
     // once): Prometheus' out-of-order window keeps one copy of each instead of refusing the repeat.
     prometheus = await startPrometheus({ outOfOrderWindow: '1h' });
+    // The readings the seed gives, in publishing order, computed in-process; then the CLI publishes them.
     readings = [];
     startTime = Date.now() - 60_000;
-    const summary = await publishFleet({ servers: nats.url, devices: DEVICES, seed: SEED, durationMs: 15_000, startTime, onPublished: (r) => readings.push(r) });
-    assert.equal(summary.published, readings.length);
+    const recorder: ReadingPublisher = { target: 'memory', publish: async (r) => void readings.push(r), close: async () => {} };
+    const flags = { devices: DEVICES, rate: 4, durationMs: 15_000, seed: SEED, startTime };
+    await publishFleet(recorder, { ...flags, pace: 'max', maxInFlight: 1 });
+    const fleet = start(['--nats', nats.url, '--devices', String(DEVICES), '--rate', '4', '--duration', '15s', '--seed', String(SEED), '--start', String(startTime), '--pace', 'max', '--json'], fleetCli);
+    const published = await fleet.done;
+    assert.equal(published.code, 0, published.stderr);
+    assert.equal((JSON.parse(published.stdout.trim().split('\n').pop() ?? '{}') as { published: number }).published, readings.length, 'the CLI says how many');
     const { registry } = simulateFleet({ devices: DEVICES, seed: SEED, startTime: 0 });
     const samples: Sample[] = await lastValueFrom(from(readings).pipe(gatewayPipeline({ registry, windowMs: WINDOW_MS }).operator, toArray()));
     expected = new Map();

@@ -350,8 +350,10 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
         if (reader.closed || this.closed) break;
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);
-        this.logger.warn({ stream: this.stream, durable: this.durable, error: reason, fetchErrors: this.counters.fetchErrors }, `JetStream: fetch from ${this.stream}/${this.durable} failed (${reason}); retrying`);
-        await this.waitForChange(this.reconnectTimeWaitMs);
+        // Missed heartbeats mostly mean this process was too busy to read them: fetch again at once.
+        const busy = /heartbeats missed/i.test(reason);
+        (busy ? this.logger.info : this.logger.warn)({ stream: this.stream, durable: this.durable, error: reason, fetchErrors: this.counters.fetchErrors }, `JetStream: fetch from ${this.stream}/${this.durable} failed (${reason}); retrying`);
+        if (!busy) await this.waitForChange(this.reconnectTimeWaitMs);
       } finally {
         reader.batch = undefined;
       }
