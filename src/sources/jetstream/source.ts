@@ -116,12 +116,15 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   };
   /** Delivered and not yet acknowledged, by stream sequence, in increasing order. */
   private readonly unacked = new Map<number, JsMsg>();
+  /** Fetches in progress, closed by `drain()`. */
+  private readonly batches = new Set<ConsumerMessages>();
   private committedPosition: number | undefined;
   private isPaused = false;
   private wakers = new Set<() => void>();
   private connecting: Promise<NatsConnection> | undefined;
   private reading = false;
   private closed = false;
+  private draining = false;
 
   constructor(options: JetStreamSourceOptions<T>) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
@@ -196,6 +199,17 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
       const nc = await this.connecting;
       if (!nc.isClosed()) await Promise.race([nc.flush().catch(() => {}), sleep(5000)]);
     }
+  }
+
+  /**
+   * Ends reading: the subscription completes after the message being emitted, so a pipeline
+   * downstream can finish (close its windows, write, checkpoint) and commit what it read. Messages
+   * fetched but not emitted are handed back to the server. The connection stays open for commits.
+   */
+  drain(): void {
+    this.draining = true;
+    this.wake();
+    for (const batch of this.batches) void batch.close().catch(() => {});
   }
 
   /** Closes the connection (after its last acknowledgements are sent). Uncommitted messages are redelivered to the durable consumer's next reader. */
@@ -292,7 +306,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     let consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
     let highestEmitted = start;
     let reconnectsSeen = this.counters.reconnects;
-    while (!reader.closed && !this.closed) {
+    while (!reader.closed && !this.closed && !this.draining) {
       if (reconnectsSeen !== this.counters.reconnects) {
         // A broker that restarted may have lost recent acknowledgements (it persists consumer state
         // lazily): it would hold those messages against maxAckPending until ack_wait. Restart the
@@ -322,9 +336,10 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
         this.counters.fetches++;
         batch = await consumer.fetch({ max_messages: room, expires: this.fetchExpiresMs });
         reader.batch = batch;
+        this.batches.add(batch);
         for await (const message of batch) {
           this.counters.received++;
-          if (reader.closed) {
+          if (reader.closed || this.draining) {
             // Handed back now rather than after ack_wait.
             message.nak();
             continue;
@@ -347,7 +362,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
           emit({ value, position: sequence });
         }
       } catch (error) {
-        if (reader.closed || this.closed) break;
+        if (reader.closed || this.closed || this.draining) break;
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);
         // Missed heartbeats mostly mean this process was too busy to read them: fetch again at once.
@@ -355,6 +370,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
         (busy ? this.logger.info : this.logger.warn)({ stream: this.stream, durable: this.durable, error: reason, fetchErrors: this.counters.fetchErrors }, `JetStream: fetch from ${this.stream}/${this.durable} failed (${reason}); retrying`);
         if (!busy) await this.waitForChange(this.reconnectTimeWaitMs);
       } finally {
+        if (reader.batch) this.batches.delete(reader.batch);
         reader.batch = undefined;
       }
     }

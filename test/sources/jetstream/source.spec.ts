@@ -210,6 +210,27 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
     subscription.unsubscribe();
   });
 
+  it('drain() completes the subscription; what was fetched and not emitted comes to the next reader', async () => {
+    const name = await stream(50);
+    const reader = source(name, { batchSize: 20 });
+    const seen: number[] = [];
+    let completed = false;
+    reader.resumeFrom().subscribe({
+      next: (e) => {
+        seen.push(e.position);
+        if (seen.length === 5) reader.drain();
+      },
+      complete: () => (completed = true),
+    });
+    await eventually(() => completed, 'completion');
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    await reader.commit(5);
+    await reader.close();
+    const next = source(name);
+    const rest = await first(next.resumeFrom(), 45);
+    assert.deepEqual(rest.map((e) => e.position), Array.from({ length: 45 }, (_, i) => i + 6));
+  });
+
   it('rejects bad options with a ConfigError naming the option', () => {
     assert.throws(() => new JetStreamSource({ servers: [], stream: 's', durable: 'd' }), (e: unknown) => e instanceof ConfigError && /servers/.test(e.message));
     assert.throws(() => new JetStreamSource({ servers: 'nats://x', stream: 'a.b', durable: 'd' }), (e: unknown) => e instanceof ConfigError && /stream/.test(e.message));
