@@ -4,7 +4,10 @@
  * Prometheus must end up with exactly the aggregates an in-process run of each partition's input
  * produces, every series written by the one worker that owns its partition, nothing dropped.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, afterEach } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -35,31 +38,44 @@ interface SupervisorEvent {
   event: 'started' | 'exited' | 'summary' | 'done';
   worker?: number;
   pid?: number;
-  summary?: { worker: number; written: number; samplesIn: number; dropped: Record<string, number> };
+  summary?: { worker: number; written: number; samplesIn: number; dropped: Record<string, number>; restored?: Array<number | null>; endings?: string[] };
   restarts?: number;
 }
 
 describe('scale-out over JetStream partitions', { skip: unavailable('nats') || unavailable('prometheus') }, () => {
-  let nats: NatsServer;
-  let prometheus: TsdbServer;
+  let nats: NatsServer | undefined;
+  let prometheus: TsdbServer | undefined;
   let supervisor: ChildProcess | undefined;
-  before(async () => {
-    nats = await startNats();
-    // At least once: a restarted worker rewrites the aggregates it wrote before the kill,
-    // identical; the out-of-order window lets Prometheus keep one copy instead of refusing them.
-    prometheus = await startPrometheus({ outOfOrderWindow: '1h' });
-  });
-  after(async () => {
+  let stateDir: string | undefined;
+  afterEach(async () => {
     if (supervisor && supervisor.exitCode === null) supervisor.kill('SIGKILL');
     await nats?.stop();
     await prometheus?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    nats = prometheus = stateDir = undefined;
   });
 
-  it('3 workers over 6 partitions, one killed and restarted: exactly the expected aggregates, each series from one worker, nothing dropped', { timeout: 180_000 }, async () => {
+  it('durable workers (--state-dir), one SIGKILLed and restarted: exactly the expected aggregates in an in-order Prometheus, 0 refused, each series from one worker', { timeout: 180_000 }, async () => {
+    nats = await startNats();
+    // No out-of-order window: a sample written twice or out of order would be refused (and counted).
+    prometheus = await startPrometheus();
+    stateDir = await mkdtemp(join(tmpdir(), 'rxprom-scale-out-'));
+    await scenario(nats, prometheus, ['--state-dir', stateDir, '--checkpoint-ms', '500'], true);
+  });
+
+  it('at-least-once workers (no state), one SIGKILLed and restarted: the replay rewrites identical aggregates, Prometheus keeps one copy', { timeout: 180_000 }, async () => {
+    nats = await startNats();
+    // A restarted worker rewrites the aggregates it wrote before the kill, identical; the
+    // out-of-order window lets Prometheus keep one copy instead of refusing them.
+    prometheus = await startPrometheus({ outOfOrderWindow: '1h' });
+    await scenario(nats, prometheus, [], false);
+  });
+
+  async function scenario(nats: NatsServer, prometheus: TsdbServer, workerArgs: string[], durable: boolean): Promise<void> {
     const events: SupervisorEvent[] = [];
     supervisor = spawn(
       process.execPath,
-      [SUPERVISOR, '--workers', String(WORKERS), '--', '--nats', nats.url, '--url', prometheus.writeUrl, '--partitions', String(PARTITIONS), '--devices', String(DEVICES), '--seed', String(SEED), '--window-ms', String(WINDOW_MS), '--worker-label'],
+      [SUPERVISOR, '--workers', String(WORKERS), '--', '--nats', nats.url, '--url', prometheus.writeUrl, '--partitions', String(PARTITIONS), '--devices', String(DEVICES), '--seed', String(SEED), '--window-ms', String(WINDOW_MS), '--worker-label', ...workerArgs],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let buffered = '';
@@ -69,7 +85,8 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
       buffered = lines.pop() ?? '';
       for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as SupervisorEvent);
     });
-    const exited = new Promise<number | null>((resolve) => supervisor?.once('exit', (code) => resolve(code)));
+    const running = supervisor;
+    const exited = new Promise<number | null>((resolve) => running.once('exit', (code) => resolve(code)));
 
     // Publish while the workers run; kill one once it is well into its partitions.
     const perPartition: DeviceReading[][] = Array.from({ length: PARTITIONS }, () => []);
@@ -86,7 +103,7 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
         let held = 0;
         for (const p of killedPartitions) {
           try {
-            held += (await jsm.consumers.info(READINGS_STREAM, `partition-${p}`)).num_ack_pending;
+            held += (await jsm.consumers.info(READINGS_STREAM, `partition-${p}`)).delivered.consumer_seq;
           } catch {
             // not created yet
           }
@@ -118,7 +135,7 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
       await sleep(200);
     }
     await sleep(1000);
-    supervisor.kill('SIGTERM');
+    running.kill('SIGTERM');
     assert.equal(await exited, 0);
     await nc.close();
 
@@ -128,9 +145,14 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
     for (const summary of summaries) {
       assert.equal(summary.dropped['out-of-order'], 0, `worker ${summary.worker}: refused as out of order`);
       assert.equal(Object.values(summary.dropped).reduce((a, b) => a + b, 0), 0, `worker ${summary.worker} dropped ${JSON.stringify(summary.dropped)}`);
-      assert.equal(summary.written, summary.samplesIn, `worker ${summary.worker}: every sample written`);
+      if (!durable) assert.equal(summary.written, summary.samplesIn, `worker ${summary.worker}: every sample written`);
     }
     assert.equal(events.find((e) => e.event === 'done')?.restarts, 1);
+    if (durable) {
+      const restarted = summaries.find((s) => s.worker === KILLED)!;
+      assert.ok(restarted.restored?.some((position) => position !== null && position > 0), `the restarted worker continued from checkpoints: ${JSON.stringify(restarted.restored)}`);
+      for (const summary of summaries) assert.deepEqual(summary.endings, ['completed', 'completed'], `worker ${summary.worker} drained`);
+    }
 
     // The same input, in-process: each partition through its own pipeline, as each worker runs it.
     const { registry } = simulateFleet({ devices: DEVICES, seed: SEED, startTime: 0 });
@@ -163,5 +185,5 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
     for (const [key, samples] of expected) {
       assert.deepEqual(stored.get(key), samples.sort((a, b) => a[0] - b[0]), `series ${key}`);
     }
-  });
+  }
 });
