@@ -101,14 +101,20 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
         const started = events.find((e) => e.event === 'started' && e.worker === KILLED);
         if (!started?.pid) continue;
         let held = 0;
+        let acknowledged = 0;
         for (const p of killedPartitions) {
           try {
-            held += (await jsm.consumers.info(READINGS_STREAM, `partition-${p}`)).delivered.consumer_seq;
+            const info = await jsm.consumers.info(READINGS_STREAM, `partition-${p}`);
+            held += info.delivered.consumer_seq;
+            acknowledged += info.ack_floor.stream_seq;
           } catch {
             // not created yet
           }
         }
-        if (held >= 1000) {
+        // Durable: once a checkpoint has been acknowledged and some of its aggregates are stored,
+        // so the restart has state to continue from and writes to avoid repeating.
+        const ready = durable ? acknowledged > 0 && held >= 1000 && (await prometheus.countSeries(`{worker="${KILLED}"}`)) > 0 : held >= 1000;
+        if (ready) {
           process.kill(started.pid, 'SIGKILL');
           killedPid = started.pid;
           return;
