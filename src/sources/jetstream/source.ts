@@ -92,6 +92,8 @@ export interface JetStreamStats {
   consumerCreated: number;
   /** Reconnects after which the server had lost acknowledgements and the consumer was recreated at the committed position. */
   lostAcksRecovered: number;
+  /** Failed fetches after which the server had delivered messages this reader never received, and the consumer was recreated at the committed position. */
+  lostDeliveriesRecovered: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -112,7 +114,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   private readonly logger: Logger;
   private readonly counters: JetStreamStats = {
     fetches: 0, received: 0, emitted: 0, badPayloads: 0, badPayloadReasons: {}, redeliveredSkipped: 0, acked: 0, pendingAcks: 0,
-    ackPendingStalls: 0, disconnects: 0, reconnects: 0, fetchErrors: 0, consumerCreated: 0, lostAcksRecovered: 0,
+    ackPendingStalls: 0, disconnects: 0, reconnects: 0, fetchErrors: 0, consumerCreated: 0, lostAcksRecovered: 0, lostDeliveriesRecovered: 0,
   };
   /** Delivered and not yet acknowledged, by stream sequence, in increasing order. */
   private readonly unacked = new Map<number, JsMsg>();
@@ -306,14 +308,18 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     let consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
     let highestEmitted = start;
     let reconnectsSeen = this.counters.reconnects;
+    let fetchFailed = false;
     while (!reader.closed && !this.closed && !this.draining) {
-      if (reconnectsSeen !== this.counters.reconnects) {
-        // A broker that restarted may have lost recent acknowledgements (it persists consumer state
-        // lazily): it would hold those messages against maxAckPending until ack_wait. Restart the
-        // consumer at the committed position instead; what comes again is skipped as already emitted.
+      if (reconnectsSeen !== this.counters.reconnects || fetchFailed) {
+        // The server may hold messages this reader does not: acknowledgements lost by a broker that
+        // restarted (it persists consumer state lazily), or messages delivered into a fetch the
+        // client had already given up (missed heartbeats). It would hold them against
+        // maxAckPending until ack_wait. Restart the consumer at the committed position instead;
+        // what comes again is skipped as already emitted.
         try {
-          if (await this.recoverLostAcks(jsm)) consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
+          if (await this.resync(jsm, highestEmitted)) consumer = await jetstream(nc).consumers.get(this.stream, this.durable);
           reconnectsSeen = this.counters.reconnects;
+          fetchFailed = false;
         } catch (error) {
           this.counters.fetchErrors++;
           this.logger.warn({ stream: this.stream, durable: this.durable, error: error instanceof Error ? error.message : String(error) }, 'JetStream: checking the consumer after a reconnect failed; retrying');
@@ -368,6 +374,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
         // Missed heartbeats mostly mean this process was too busy to read them: fetch again at once.
         const busy = /heartbeats missed/i.test(reason);
         (busy ? this.logger.info : this.logger.warn)({ stream: this.stream, durable: this.durable, error: reason, fetchErrors: this.counters.fetchErrors }, `JetStream: fetch from ${this.stream}/${this.durable} failed (${reason}); retrying`);
+        fetchFailed = true;
         if (!busy) await this.waitForChange(this.reconnectTimeWaitMs);
       } finally {
         if (reader.batch) this.batches.delete(reader.batch);
@@ -440,17 +447,26 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     this.counters.consumerCreated++;
   }
 
-  /** After a reconnect: if the server's acknowledgement floor is behind the committed position, recreates the consumer there. Returns whether it did. */
-  private async recoverLostAcks(jsm: JetStreamManager): Promise<boolean> {
-    const committed = this.committedPosition;
-    if (committed === undefined) return false;
+  /**
+   * After a reconnect or a failed fetch: if the server's acknowledgement floor is behind the
+   * committed position, or it counts more messages awaiting acknowledgement than this reader holds,
+   * recreates the consumer at the committed position. Returns whether it did.
+   */
+  private async resync(jsm: JetStreamManager, highestEmitted: number): Promise<boolean> {
+    const committed = this.committedPosition ?? 0;
     const info = await jsm.consumers.info(this.stream, this.durable);
     const floor = floorOf(info);
-    if (floor >= committed || info.num_ack_pending === 0) return false;
-    this.counters.lostAcksRecovered++;
+    const lostAcks = floor < committed && info.num_ack_pending > 0;
+    // (The delivered stream sequence is no sign: a filtered consumer's can pass its last match.)
+    const lostDeliveries = info.num_ack_pending > this.unacked.size;
+    if (!lostAcks && !lostDeliveries) return false;
+    if (lostAcks) this.counters.lostAcksRecovered++;
+    else this.counters.lostDeliveriesRecovered++;
     this.logger.warn(
-      { stream: this.stream, durable: this.durable, committed, ackFloor: floor, pending: info.num_ack_pending },
-      `JetStream: after a reconnect the server holds acknowledgements up to ${floor}, not ${committed}: consumer ${this.durable} recreated at ${committed}`,
+      { stream: this.stream, durable: this.durable, committed, ackFloor: floor, serverPending: info.num_ack_pending, held: this.unacked.size, emitted: highestEmitted },
+      lostAcks
+        ? `JetStream: the server holds acknowledgements up to ${floor}, not ${committed}: consumer ${this.durable} recreated at ${committed}`
+        : `JetStream: the server delivered messages this reader never received (${info.num_ack_pending} awaiting acknowledgement, ${this.unacked.size} held): consumer ${this.durable} recreated at ${committed}`,
     );
     await jsm.consumers.delete(this.stream, this.durable);
     await this.createConsumer(jsm, committed);
