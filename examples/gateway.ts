@@ -24,7 +24,6 @@ import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { FleetSource } from './fleet-source.js';
 import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
-import { natsReadings } from './nats-readings.js';
 import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
@@ -126,7 +125,8 @@ async function main(): Promise<void> {
 
   const fleet = simulateFleet({ devices, seed: parseCount('seed', args.seed, 0, 2 ** 31) });
   if (args.nats !== undefined && args.mqtt !== undefined) fail('give --nats or --mqtt, not both');
-  const nats = args.nats === undefined ? undefined : natsReadings({ servers: args.nats, logger: quietLogger(args.json) });
+  // Loaded only when asked for: the NATS clients are optional and take time to load.
+  const nats = args.nats === undefined ? undefined : (await import('./nats-readings.js')).natsReadings({ servers: args.nats, logger: quietLogger(args.json) });
   if (nats) log(`reading from JetStream ${redactUrl(args.nats ?? '')} (stream READINGS, durable consumer "gateway")`);
   const stop$ = new Subject<void>();
   let eventsIn = 0;

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { from, lastValueFrom, toArray } from 'rxjs';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Sample } from '../../src/index.js';
 import { simulateFleet, type DeviceReading } from '../../examples/fleet.js';
 import { gatewayPipeline } from '../../examples/gateway-pipeline.js';
@@ -108,7 +110,24 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
 
-    const second = start([...args, '--duration', '4s']);
+    // Run until the consumer has delivered everything, then stop it as a user would.
+    const second = start(args);
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    const until = Date.now() + 60_000;
+    for (;;) {
+      assert.ok(Date.now() < until, 'the second run did not read everything in 60 s');
+      try {
+        const info = await jsm.consumers.info('READINGS', 'gateway');
+        if (info.num_pending === 0 && info.num_ack_pending === readings.length) break;
+      } catch {
+        // not created yet
+      }
+      await sleep(200);
+    }
+    await nc.close();
+    await sleep(500);
+    second.child.kill('SIGTERM');
     const { code, stdout, stderr } = await second.done;
     assert.equal(code, 0, stderr);
     const summary = lastJson(stdout);

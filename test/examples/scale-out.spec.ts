@@ -136,7 +136,13 @@ describe('scale-out over JetStream partitions', { skip: unavailable('nats') || u
       assert.ok(Date.now() < deadline, 'partitions not drained in 60 s');
       const restarted = events.some((e) => e.event === 'started' && e.worker === KILLED && e.pid !== killedPid);
       let pending = 0;
-      for (let p = 0; p < PARTITIONS; p++) pending += (await jsm.consumers.info(READINGS_STREAM, `partition-${p}`)).num_pending;
+      for (let p = 0; p < PARTITIONS; p++) {
+        try {
+          pending += (await jsm.consumers.info(READINGS_STREAM, `partition-${p}`)).num_pending;
+        } catch {
+          pending++; // being recreated by the restarted worker
+        }
+      }
       if (restarted && pending === 0) break;
       await sleep(200);
     }
