@@ -110,16 +110,18 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
 
-    // Run until the consumer has delivered everything, then stop it as a user would.
-    const second = start(args);
+    // Run until the consumer (recreated by the second run: the first left it holding every
+    // reading unacknowledged) has delivered everything, then stop it as a user would.
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
+    const firstConsumer = (await jsm.consumers.info('READINGS', 'gateway')).created;
+    const second = start(args);
     const until = Date.now() + 60_000;
     for (;;) {
       assert.ok(Date.now() < until, 'the second run did not read everything in 60 s');
       try {
         const info = await jsm.consumers.info('READINGS', 'gateway');
-        if (info.num_pending === 0 && info.num_ack_pending === readings.length) break;
+        if (info.created !== firstConsumer && info.num_pending === 0 && info.num_ack_pending === readings.length) break;
       } catch {
         // not created yet
       }
