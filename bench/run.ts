@@ -1,7 +1,7 @@
 /**
  * rxprom's benchmark suite. `npm run bench [-- options]`:
  *   --quick          short version (about a minute) for CI: the suite must never rot
- *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, lanes, gateway (repeatable, or comma-separated)
+ *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, lanes, gateway, mqtt, jetstream (repeatable, or comma-separated)
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
@@ -22,6 +22,8 @@ import { e2eBenchmark } from './e2e.js';
 import { encodingBenchmark } from './encoding.js';
 import { lanesBenchmark } from './lanes.js';
 import { gatewayBenchmark } from './gateway.js';
+import { mqttBenchmark } from './mqtt.js';
+import { jetstreamBenchmark } from './jetstream.js';
 import { operatorsBenchmark } from './operators.js';
 import { outageBenchmark } from './outage.js';
 import { sinkCpuBenchmark } from './sink-cpu.js';
@@ -49,6 +51,8 @@ const BENCHMARKS: Record<string, Benchmark> = {
   checkpoint: checkpointBenchmark,
   lanes: lanesBenchmark,
   gateway: gatewayBenchmark,
+  mqtt: mqttBenchmark,
+  jetstream: jetstreamBenchmark,
 };
 
 const only = (o.only ?? []).flatMap((name) => name.split(',')).filter(Boolean);

@@ -5,6 +5,8 @@
  *   npm start                                             # into an embedded receiver, in-process
  *   npm start -- --url http://127.0.0.1:9090/api/v1/write  # into Prometheus (or RXPROM_URL=...)
  *   npm start -- --devices 10000 --window 5s --duration 2m
+ *   npm start -- --mqtt mqtt://127.0.0.1:1883 --devices 300  # readings from a broker (npm run fleet publishes them)
+ *   npm start -- --nats nats://127.0.0.1:4222 --devices 300 --seed 1   # from JetStream (npm run fleet -- --nats …)
  *   npm start -- --state-dir state/gateway                 # durable: Ctrl-C, start again, it continues
  *
  * A live status table shows the flow; Ctrl-C drains (closes open windows, flushes batches,
@@ -22,11 +24,13 @@ import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { FleetSource } from './fleet-source.js';
 import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
+import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
 const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION] [--duration DURATION]
-                     [--header Name=Value ...] [--drain-timeout DURATION] [--json] [--state-dir DIR]
+                     [--header Name=Value ...] [--drain-timeout DURATION] [--json]
+                     [--mqtt URL | --nats URL] [--seed S] [--state-dir DIR]
   --url            remote-write endpoint (default: $RXPROM_URL, else an embedded receiver)
   --devices        simulated devices, 1 to 1000000 (default 3000)
   --window         aggregation window, e.g. 10s (default 10s)
@@ -35,6 +39,13 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --drain-timeout  longest wait for in-flight work on shutdown (default 15s)
   --json           print the final summary as one JSON line
   --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)
+  --mqtt           read the readings from this MQTT broker (what \`npm run fleet -- --mqtt URL\` publishes)
+                   instead of simulating them; --devices and --seed must match the publisher's (device registry)
+  --client-id      the MQTT session's client id (default rxprom-gateway)
+  --nats           read the readings from JetStream (stream READINGS, durable consumer "gateway": what
+                   \`npm run fleet -- --nats URL\` publishes); --devices and --seed must match the publisher's
+  --seed           the simulated fleet's seed (default 1)
+
   --state-dir      keep checkpoints in DIR and a disk spool in DIR/spool: Ctrl-C saves open windows
                    and the next start with the same DIR continues from them`;
 
@@ -70,6 +81,10 @@ async function main(): Promise<void> {
         'drain-timeout': { type: 'string', default: '15s' },
         json: { type: 'boolean', default: false },
         dashboard: { type: 'string', default: '8080' },
+        nats: { type: 'string' },
+        mqtt: { type: 'string' },
+        'client-id': { type: 'string', default: 'rxprom-gateway' },
+        seed: { type: 'string', default: '1' },
         'state-dir': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -108,10 +123,14 @@ async function main(): Promise<void> {
   const shownUrl = redactUrl(url);
   log(`rxprom gateway: ${formatCount(devices)} devices, ${windowMs} ms windows → ${shownUrl}${receiver ? ' (embedded receiver)' : ''}`);
 
-  const fleet = simulateFleet({ devices });
+  const fleet = simulateFleet({ devices, seed: parseCount('seed', args.seed, 0, 2 ** 31) });
+  if (args.nats !== undefined && args.mqtt !== undefined) fail('give --nats or --mqtt, not both');
+  // Loaded only when asked for: the NATS clients are optional and take time to load.
+  const nats = args.nats === undefined ? undefined : (await import('./nats-readings.js')).natsReadings({ servers: args.nats, logger: quietLogger(args.json) });
+  if (nats) log(`reading from JetStream ${redactUrl(args.nats ?? '')} (stream READINGS, durable consumer "gateway")`);
   const stop$ = new Subject<void>();
   let eventsIn = 0;
-  const readings$ = new Observable<DeviceReading>((subscriber) => {
+  const simulated$ = new Observable<DeviceReading>((subscriber) => {
     const timer = setInterval(() => {
       for (const reading of fleet.advance(Date.now())) {
         eventsIn++;
@@ -120,6 +139,10 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
+  // From a broker, the simulation only provides the device registry.
+  const broker = args.mqtt === undefined ? undefined : mqttReadings({ url: args.mqtt, clientId: args['client-id'], logger: quietLogger(args.json) });
+  if (broker) log(`reading from ${redactUrl(args.mqtt ?? '')} as "${args['client-id']}" (topics ${FLEET_TOPICS})`);
+  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
   const written = { samples: 0, newestTimestamp: 0 };
   const logger = quietLogger(args.json);
   // Remember the newest aggregate that entered the sink, for the lag figure.
@@ -142,7 +165,8 @@ async function main(): Promise<void> {
     pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
     sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger });
   } else {
-    const source = new FleetSource(fleet);
+    // From JetStream, the checkpoint holds the stream sequence and the consumer is acknowledged up to it after each checkpoint.
+    const source = nats ? nats.source : new FleetSource(fleet);
     const built: { pipeline?: ReturnType<typeof gatewayPipeline>; sink?: ReturnType<typeof remoteWrite> } = {};
     try {
       durable = await DurablePipeline.start<DeviceReading, number, WriteOutcome>({
@@ -229,6 +253,14 @@ async function main(): Promise<void> {
       ['pending', `${formatCount(m.samplesPending)} samples, ${m.requestsInFlight} requests in flight`],
       ['lag', written.newestTimestamp ? `${(Math.max(0, now - written.newestTimestamp) / 1000).toFixed(1)} s from newest window end to now (window ${windowMs / 1000} s)` : '-'],
     ];
+    if (nats) {
+      const j = nats.stats();
+      result.push(['jetstream', `${formatCount(j.pendingAcks)} awaiting ack, ${formatCount(j.badPayloads)} bad payloads, ${j.reconnects} reconnects`]);
+    }
+    if (broker) {
+      const q = broker.source.stats();
+      result.push(['mqtt', `bad payload ${formatCount(q.bad['bad-payload'])}, unmatched topic ${formatCount(q.bad['unmatched-topic'])}, redelivered ${formatCount(q.redelivered)}, reconnects ${formatCount(q.reconnectAttempts)}`]);
+    }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
     return result;
   };
@@ -294,6 +326,9 @@ async function main(): Promise<void> {
   });
 
   const ending = await done;
+  // Written (or given up on): acknowledge what was read, so a restart continues after it.
+  if (nats && ending === 'completed' && !durable) await nats.finish();
+  else await nats?.source.close();
   if (ticker) {
     clearInterval(ticker);
     display.update(rows());
@@ -313,6 +348,8 @@ async function main(): Promise<void> {
     requestRetries: m.requestRetries,
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
+    jetstream: nats?.stats(),
+    mqtt: broker?.source.stats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
     durable: durable ? durableReport(durableSummary ?? durable.summary(), restoredHeld, savedHeld) : undefined,
   };

@@ -15,7 +15,7 @@ import { unavailable } from '../harness/servers.js';
 const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-describe('benchmark suite (--quick)', { skip: unavailable('prometheus') || unavailable('victoriametrics') }, () => {
+describe('benchmark suite (--quick)', { skip: unavailable('prometheus') || unavailable('victoriametrics') || unavailable('mosquitto') || unavailable('nats') }, () => {
   it('runs every benchmark and reports each figure with its comparison', { timeout: 600_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'rxprom-bench-'));
     try {
@@ -24,7 +24,7 @@ describe('benchmark suite (--quick)', { skip: unavailable('prometheus') || unava
       assert.equal(run.status, 0, run.stderr.slice(-3000));
       const parsed = JSON.parse(readFileSync(out, 'utf8')) as unknown;
       const figures = (Array.isArray(parsed) ? parsed : (parsed as { figures: unknown[] }).figures) as Array<{ benchmark: string; name: string; value: number; unit: string }>;
-      for (const benchmark of ['encoding', 'sink-cpu', 'e2e', 'cardinality', 'operators', 'outage', 'checkpoint', 'lanes', 'gateway']) {
+      for (const benchmark of ['encoding', 'sink-cpu', 'e2e', 'cardinality', 'operators', 'outage', 'checkpoint', 'lanes', 'gateway', 'mqtt', 'jetstream']) {
         assert.ok(figures.some((f) => f.benchmark === benchmark), `figures of ${benchmark}`);
       }
       for (const f of figures) assert.ok(Number.isFinite(f.value) && f.value >= 0, `${f.name}: ${f.value}`);

@@ -2,14 +2,15 @@
  * Starts real time-series databases on loopback for integration tests and benchmarks: each on a
  * free port, with a fresh data directory, stopped (and its directory removed) by `stop()`.
  *
- * The binaries come from Debian (`apt-get install prometheus victoria-metrics`; `.ci/run` does it).
+ * The binaries come from Debian (`apt-get install prometheus victoria-metrics mosquitto nats-server`;
+ * `.ci/run` does it).
  * Outside CI a missing binary makes the tests that need it skip with a message (see
  * `unavailable()`); in CI (`CI=true`) they run and fail, as DEVELOPERS.md requires.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Labels } from '../../src/core/model.js';
 
@@ -38,7 +39,12 @@ export interface TsdbServer {
   stop(): Promise<void>;
 }
 
-const BINARIES = { prometheus: 'prometheus', victoriametrics: 'victoria-metrics' } as const;
+const BINARIES = {
+  prometheus: 'prometheus',
+  victoriametrics: 'victoria-metrics',
+  mosquitto: 'mosquitto',
+  nats: 'nats-server',
+} as const;
 
 function onPath(binary: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
@@ -240,5 +246,167 @@ export async function startVictoriaMetrics(): Promise<TsdbServer> {
     },
     ...queryFns(baseUrl),
     stop: () => terminate(started.child, dir),
+  };
+}
+
+export interface MosquittoServer {
+  /** mqtt://127.0.0.1:PORT */
+  readonly url: string;
+  readonly port: number;
+  /** The broker process id (changes on `restart()`). */
+  readonly pid: number;
+  /** Stops the broker (SIGTERM: it saves its persistence file) and starts it again on the same port and directory. */
+  restart(): Promise<void>;
+  /** Kills the broker without letting it save (SIGKILL) and leaves it down; `start()` brings it back. */
+  kill(): Promise<void>;
+  /** Starts the broker again after `kill()` (same port, same persistence directory). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MosquittoOptions {
+  /** `max_inflight_messages`: QoS 1/2 messages in flight to an MQTT 3.1.1 client (mosquitto's default 20; 0 = no limit). */
+  readonly maxInflightMessages?: number;
+  /** `max_queued_messages` per client beyond those in flight; default here 0 (no limit: a slow or absent persistent consumer loses nothing). Mosquitto's own default, 1000, drops the rest. */
+  readonly maxQueuedMessages?: number;
+}
+
+/**
+ * Mosquitto on a free loopback port with persistence in a fresh directory, so that `restart()`
+ * keeps persistent sessions, their subscriptions and their queued and in-flight QoS 1 messages.
+ */
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'rxprom-mosquitto-'));
+  const port = await freePort();
+  const config = join(dir, 'mosquitto.conf');
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    // Started as root, mosquitto switches to the user "mosquitto", who cannot write the temp dir:
+    // stay who we are (ignored when not root).
+    `user ${userInfo().username}`,
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 1800',
+    `max_queued_messages ${options.maxQueuedMessages ?? 0}`,
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+  ];
+  if (options.maxInflightMessages !== undefined) lines.push(`max_inflight_messages ${options.maxInflightMessages}`);
+  await writeFile(config, `${lines.join('\n')}\n`);
+  let started: Started | undefined;
+  const start = async (): Promise<void> => {
+    started = launch('mosquitto', ['-c', config]);
+    await waitListening(port, started, 'mosquitto');
+  };
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const child = started?.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await start();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return started?.child.pid ?? 0;
+    },
+    async restart() {
+      await halt('SIGTERM');
+      await start();
+    },
+    kill: () => halt('SIGKILL'),
+    start,
+    async stop() {
+      await halt('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitListening(port: number, started: Started, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (started.child.exitCode !== null) throw new Error(`${name} exited with ${started.child.exitCode}:\n${started.output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(50);
+  }
+  started.child.kill('SIGKILL');
+  throw new Error(`${name} not listening on ${port} after ${timeoutMs} ms:\n${started.output()}`);
+}
+
+export interface NatsServer {
+  /** nats://127.0.0.1:PORT */
+  readonly url: string;
+  /** The monitoring endpoint, http://127.0.0.1:PORT */
+  readonly monitorUrl: string;
+  /** The server process id (changes on restart). */
+  readonly pid: number;
+  /** Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same port with the same JetStream store. */
+  restart(options?: { kill?: boolean; downMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NatsOptions {
+  /** Subject mappings (`mappings` in the server's configuration), e.g. NATS' own partitioning. */
+  readonly mappings?: Readonly<Record<string, string>>;
+}
+
+/** nats-server with JetStream (`-js`) and its own store directory in a temporary directory. */
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'rxprom-nats-'));
+  const port = await freePort();
+  const monitorPort = await freePort();
+  const config = join(dir, 'nats.conf');
+  const mappings = Object.entries(options.mappings ?? {}).map(([from, to]) => `  ${JSON.stringify(from)}: ${JSON.stringify(to)}`);
+  await writeFile(
+    config,
+    `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitorPort}\njetstream { store_dir: ${JSON.stringify(join(dir, 'store'))} }\n` +
+      (mappings.length > 0 ? `mappings {\n${mappings.join('\n')}\n}\n` : ''),
+  );
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  const boot = async (): Promise<Started> => {
+    const started = launch('nats-server', ['-c', config]);
+    await waitReady(`${monitorUrl}/healthz`, started, 'nats-server');
+    return started;
+  };
+  let started = await boot();
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const child = started.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl,
+    get pid() {
+      return started.child.pid ?? 0;
+    },
+    async restart({ kill = false, downMs = 0 } = {}) {
+      await halt(kill ? 'SIGKILL' : 'SIGTERM');
+      if (downMs > 0) await sleep(downMs);
+      started = await boot();
+    },
+    async stop() {
+      await halt('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
