@@ -5,8 +5,8 @@
  *            → reorderByWatermark (per device) → drop repeated readings
  *            → temperature and humidity samples → tumblingWindow (per site and room)
  */
-import { defer, filter, mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { dropOutliers, enrich, reorderByWatermark, tumblingWindow, type Aggregation, type Labels, type Sample } from '../src/index.js';
+import { defer, filter, finalize, mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { dropOutliers, enrich, reorderByWatermark, tumblingWindow, type Aggregation, type Labels, type PipelineState, type Sample } from '../src/index.js';
 import type { DeviceContext, DeviceReading } from './fleet.js';
 
 export interface GatewayPipelineOptions {
@@ -19,6 +19,8 @@ export interface GatewayPipelineOptions {
   readonly scheduler?: SchedulerLike;
   /** Called with every reading the pipeline drops, and the stage that dropped it (late at the window: once per sample). */
   readonly onDrop?: (reading: DeviceReading, reason: GatewayDropReason) => void;
+  /** With a durable pipeline's state: each stateful stage gets its slot ('enrich', 'outliers', 'reorder', 'repeats', 'window'). */
+  readonly state?: PipelineState;
 }
 
 /** Where the gateway dropped a reading. */
@@ -32,6 +34,10 @@ export interface GatewayStats {
   lateWindow: number;
   samplesOut: number;
   windowsClosed: number;
+  /** Windows open right now (restored ones included). */
+  openWindows: number;
+  /** Readings held by reorderByWatermark right now. */
+  heldForReorder: number;
 }
 
 export const GATEWAY_AGGREGATIONS: readonly Aggregation[] = ['count', 'sum', 'min', 'max', 'avg', { quantile: 0.9 }];
@@ -53,6 +59,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     reference: options.registry,
     join: (reading, context): Placed => ({ ...reading, site: context.site, room: context.room }),
     onMiss: (reading) => options.onDrop?.(reading, 'unregistered'),
+    // ENRICH-STATE state: options.state?.slot('enrich'),
   });
   const plausible = dropOutliers<Placed>({
     series: (r) => r.device,
@@ -64,6 +71,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     // extreme to MAD when a short window happens to be tight.
     mad: { window: 30, threshold: 6, minDeviation: 2 },
     onDrop: (reading) => options.onDrop?.(reading, 'outlier'),
+    state: options.state?.slot('outliers'),
   });
   const ordered = reorderByWatermark<Placed>({
     eventTime: (r) => r.timestamp,
@@ -72,6 +80,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     idleTimeoutMs: options.idleTimeoutMs,
     scheduler: options.scheduler,
     onLate: (reading) => options.onDrop?.(reading, 'late-reorder'),
+    state: options.state?.slot('reorder'),
   });
   const windows = tumblingWindow<ReadingSample>({
     sizeMs: options.windowMs,
@@ -85,8 +94,10 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     idleTimeoutMs: options.idleTimeoutMs === undefined ? undefined : options.windowMs + options.idleTimeoutMs,
     aggregations: GATEWAY_AGGREGATIONS,
     scheduler: options.scheduler,
+    state: options.state?.slot('window'),
   });
   let duplicates = 0;
+  const repeatsSlot = options.state?.slot<Record<string, number>>('repeats');
 
   // One label object per (metric, site, room): built once, recognised by identity downstream.
   const labelCache = new Map<string, Labels>();
@@ -100,7 +111,8 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
   const dropRepeats: OperatorFunction<Placed, Placed> = (source) =>
     defer(() => {
       // After reordering, a device's readings come in time order: a repeat is one not newer than the last.
-      const newest = new Map<string, number>();
+      const newest = new Map<string, number>(Object.entries(repeatsSlot?.take() ?? {}));
+      const detach = repeatsSlot?.attach({ snapshot: () => Object.fromEntries(newest) });
       return source.pipe(
         filter((r) => {
           if (r.timestamp <= (newest.get(r.device) ?? -Infinity)) {
@@ -111,6 +123,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
           newest.set(r.device, r.timestamp);
           return true;
         }),
+        finalize(() => detach?.()),
       );
     });
 
@@ -138,6 +151,8 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
       lateWindow: windows.stats.late,
       samplesOut: windows.stats.samplesOut,
       windowsClosed: windows.stats.windowsClosed,
+      openWindows: windows.stats.openWindows,
+      heldForReorder: ordered.stats.buffered,
     }),
   };
 }

@@ -5,24 +5,31 @@
  *   npm start                                             # into an embedded receiver, in-process
  *   npm start -- --url http://127.0.0.1:9090/api/v1/write  # into Prometheus (or RXPROM_URL=...)
  *   npm start -- --devices 10000 --window 5s --duration 2m
+ *   npm start -- --state-dir state/gateway                 # durable: Ctrl-C, start again, it continues
  *   npm start -- --mqtt mqtt://127.0.0.1:1883 --devices 300  # readings from a broker (npm run fleet publishes them)
  *
  * A live status table shows the flow; Ctrl-C drains (closes open windows, flushes batches,
- * finishes in-flight requests within --drain-timeout), prints a summary and exits 0.
+ * finishes in-flight requests within --drain-timeout), prints a summary and exits 0. With
+ * --state-dir, Ctrl-C instead saves a checkpoint (open windows, readings held for reordering,
+ * unsent batches in the spool) and the next start continues from it: no window is written half
+ * full and none is refused as a duplicate.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Observable, Subject, finalize, identity, takeUntil, tap } from 'rxjs';
-import { remoteWrite, type WriteOutcome } from '../src/index.js';
+import { Observable, Subject, finalize, identity, takeUntil, tap, type OperatorFunction } from 'rxjs';
+import { DurablePipeline, remoteWrite, type DurableSummary, type Logger, type Sample, type WriteOutcome } from '../src/index.js';
 import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
-import { gatewayPipeline } from './gateway-pipeline.js';
-import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
+import { FleetSource } from './fleet-source.js';
+import { FLEET_TOPICS, MqttReadingSource, mqttReadings } from './mqtt-readings.js';
+import type { MqttSourceStats } from '../src/sources/mqtt/index.js';
+import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
 const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION] [--duration DURATION]
-                     [--header Name=Value ...] [--drain-timeout DURATION] [--json]
+                     [--header Name=Value ...] [--drain-timeout DURATION] [--json] [--state-dir DIR]
   --url            remote-write endpoint (default: $RXPROM_URL, else an embedded receiver)
   --devices        simulated devices, 1 to 1000000 (default 3000)
   --window         aggregation window, e.g. 10s (default 10s)
@@ -31,6 +38,8 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --drain-timeout  longest wait for in-flight work on shutdown (default 15s)
   --json           print the final summary as one JSON line
   --dashboard      port of the live page and /metrics on 127.0.0.1, or "off" (default 8080; 0 = any free port)
+  --state-dir      keep checkpoints in DIR and a disk spool in DIR/spool: Ctrl-C saves open windows
+                   and the next start with the same DIR continues from them
   --mqtt           read the readings from this MQTT broker (what \`npm run fleet -- --mqtt URL\` publishes)
                    instead of simulating them; --devices and --seed must match the publisher's (device registry)
   --client-id      the MQTT session's client id (default rxprom-gateway)
@@ -68,6 +77,7 @@ async function main(): Promise<void> {
         'drain-timeout': { type: 'string', default: '15s' },
         json: { type: 'boolean', default: false },
         dashboard: { type: 'string', default: '8080' },
+        'state-dir': { type: 'string' },
         mqtt: { type: 'string' },
         'client-id': { type: 'string', default: 'rxprom-gateway' },
         seed: { type: 'string', default: '1' },
@@ -84,6 +94,8 @@ async function main(): Promise<void> {
   const devices = parseCount('devices', args.devices, 1, 1_000_000);
   const windowMs = parseDuration('window', args.window);
   if (windowMs < 100) fail('option --window must be at least 100ms');
+  const stateDir = args['state-dir'];
+  if (stateDir !== undefined && stateDir.trim() === '') fail('option --state-dir must name a directory');
   const durationMs = args.duration === undefined ? undefined : parseDuration('duration', args.duration);
   const drainTimeoutMs = parseDuration('drain-timeout', args['drain-timeout']);
   const headers: Record<string, string> = {};
@@ -118,14 +130,78 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
-  // From a broker, the simulation only provides the device registry.
-  const broker = args.mqtt === undefined ? undefined : mqttReadings({ url: args.mqtt, clientId: args['client-id'], logger: quietLogger(args.json) });
-  if (broker) log(`reading from ${redactUrl(args.mqtt ?? '')} as "${args['client-id']}" (topics ${FLEET_TOPICS})`);
-  const readings$ = broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
-
-  const pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
-  const sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger: quietLogger(args.json) });
   const written = { samples: 0, newestTimestamp: 0 };
+  const logger = quietLogger(args.json);
+  // From a broker, the simulation only provides the device registry. Without --state-dir each
+  // message is acknowledged once the pipeline has it; with it, on each checkpoint.
+  const mqttOptions = args.mqtt === undefined ? undefined : { url: args.mqtt, clientId: args['client-id'], logger };
+  const broker = mqttOptions && stateDir === undefined ? mqttReadings(mqttOptions) : undefined;
+  const brokerSource = mqttOptions && stateDir !== undefined ? new MqttReadingSource(mqttOptions) : undefined;
+  const mqttStats = (): MqttSourceStats | undefined => (broker?.source ?? brokerSource?.mqtt)?.stats();
+  if (mqttOptions) log(`reading from ${redactUrl(mqttOptions.url)} as "${mqttOptions.clientId}" (topics ${FLEET_TOPICS})`);
+  const readings$ = broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
+  // Remember the newest aggregate that entered the sink, for the lag figure.
+  const noteNewest = tap((value: Sample) => {
+    if (value.timestamp > written.newestTimestamp) written.newestTimestamp = value.timestamp;
+  });
+  // The dashboard starts once the sink exists; until then its tap passes samples through.
+  let showAggregate: OperatorFunction<Sample, Sample> = identity;
+  const dashboardTap: OperatorFunction<Sample, Sample> = (source) => source.pipe(tap((sample) => relay(sample)));
+  const relayed = new Subject<Sample>();
+  const relay = (sample: Sample): void => relayed.next(sample);
+
+  let pipeline: ReturnType<typeof gatewayPipeline>;
+  let sink: ReturnType<typeof remoteWrite>;
+  let durable: DurablePipeline<DeviceReading, number, WriteOutcome> | undefined;
+  let restoredHeld: HeldState | undefined;
+  let runStats = (): GatewayStats => pipeline.stats();
+  let savedHeld: HeldState | undefined;
+  if (stateDir === undefined) {
+    pipeline = gatewayPipeline({ registry: fleet.registry, windowMs });
+    sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger });
+  } else {
+    const source = brokerSource ?? new FleetSource(fleet);
+    const built: { pipeline?: ReturnType<typeof gatewayPipeline>; sink?: ReturnType<typeof remoteWrite> } = {};
+    try {
+      durable = await DurablePipeline.start<DeviceReading, number, WriteOutcome>({
+        directory: stateDir,
+        // The window size is part of the identity: open windows of another size cannot continue.
+        pipeline: `rxprom-gateway window=${windowMs}ms`,
+        source,
+        build: (state) => {
+          built.pipeline = gatewayPipeline({ registry: fleet.registry, windowMs, state });
+          built.sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger, state: state.slot('sink'), spool: { directory: join(stateDir, 'spool') } });
+          const stages = built.pipeline;
+          const writer = built.sink;
+          return {
+            operator: (input) => input.pipe(tap(() => eventsIn++), stages.operator, dashboardTap, noteNewest, writer),
+            pressure: writer.pressure,
+          };
+        },
+        onOutput: (outcome) => {
+          if (outcome.type === 'written') written.samples += outcome.samples;
+        },
+        // What the stop's checkpoint holds, for the summary (the source is paused by then).
+        onCheckpoint: (checkpoint) => {
+          if (checkpoint.reason === 'stop' && built.pipeline && built.sink) savedHeld = heldState(built.pipeline, built.sink);
+        },
+        logger,
+      });
+    } catch (error) {
+      console.error(`gateway: cannot start from state directory ${stateDir}: ${error instanceof Error ? error.message : String(error)}`);
+      await receiver?.close();
+      process.exitCode = 1;
+      return;
+    }
+    pipeline = built.pipeline!;
+    sink = built.sink!;
+    restoredHeld = heldState(pipeline, sink);
+    // Restored operators carry their counters on; the figures below are this run's.
+    const restoredCounters = pipeline.stats();
+    const current = pipeline;
+    runStats = () => sinceRestore(current.stats(), restoredCounters);
+    log(describeRestored(durable, stateDir, restoredHeld));
+  }
 
   // The live page (charts over Server-Sent Events) and /metrics for Prometheus.
   const dashboard =
@@ -137,7 +213,7 @@ async function main(): Promise<void> {
           operators: pipeline.operators,
           readFlow: (): FlowReading => {
             const m = sink.metrics.snapshot();
-            const p = pipeline.stats();
+            const p = runStats();
             return {
               eventsIn, unregistered: p.unregistered, outliers: p.outliers, duplicates: p.duplicates, lateReorder: p.lateReorder, lateWindow: p.lateWindow,
               aggregates: p.samplesOut, written: m.samplesWritten, dropped: m.samplesDroppedTotal, retries: m.requestRetries,
@@ -146,14 +222,18 @@ async function main(): Promise<void> {
             };
           },
         });
-  if (dashboard) log(`live page: ${dashboard.url}  (Prometheus metrics: ${dashboard.url}metrics)`);
+  if (dashboard) {
+    relayed.pipe(dashboard.aggregates).subscribe();
+    showAggregate = dashboardTap;
+    log(`live page: ${dashboard.url}  (Prometheus metrics: ${dashboard.url}metrics)`);
+  }
 
   const startedAt = Date.now();
   let last = { at: startedAt, requests: 0, events: 0 };
   const display = statusDisplay();
   const rows = (): StatusRow[] => {
     const m = sink.metrics.snapshot();
-    const p = pipeline.stats();
+    const p = runStats();
     const now = Date.now();
     const dropped = Object.entries(m.samplesDropped).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${formatCount(n)}`);
     const result: StatusRow[] = [
@@ -167,8 +247,8 @@ async function main(): Promise<void> {
       ['pending', `${formatCount(m.samplesPending)} samples, ${m.requestsInFlight} requests in flight`],
       ['lag', written.newestTimestamp ? `${(Math.max(0, now - written.newestTimestamp) / 1000).toFixed(1)} s from newest window end to now (window ${windowMs / 1000} s)` : '-'],
     ];
-    if (broker) {
-      const q = broker.source.stats();
+    const q = mqttStats();
+    if (q) {
       result.push(['mqtt', `bad payload ${formatCount(q.bad['bad-payload'])}, unmatched topic ${formatCount(q.bad['unmatched-topic'])}, redelivered ${formatCount(q.redelivered)}, reconnects ${formatCount(q.reconnectAttempts)}`]);
     }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
@@ -177,49 +257,59 @@ async function main(): Promise<void> {
   const ticker = args.json ? undefined : setInterval(() => display.update(rows()), 1000);
 
   let drainTimer: NodeJS.Timeout | undefined;
-  const done = new Promise<'completed' | 'failed' | 'timeout'>((resolve) => {
-    const subscription = readings$
-      .pipe(
-        takeUntil(stop$),
-        pipeline.operator,
-        dashboard ? dashboard.aggregates : identity,
-        // Remember the newest aggregate that entered the sink, for the lag figure.
-        (source) =>
-          new Observable((subscriber) =>
-            source.subscribe({
-              next(value) {
-                if (value.timestamp > written.newestTimestamp) written.newestTimestamp = value.timestamp;
-                subscriber.next(value);
-              },
-              error: (e: unknown) => subscriber.error(e),
-              complete: () => subscriber.complete(),
-            }),
-          ),
-        sink,
-        finalize(() => clearTimeout(drainTimer)),
-      )
-      .subscribe({
-        next: (outcome: WriteOutcome) => {
-          if (outcome.type === 'written') written.samples += outcome.samples;
-        },
-        error: (error: unknown) => {
-          console.error(`\ngateway: the pipeline failed: ${error instanceof Error ? error.message : String(error)}`);
-          resolve('failed');
-        },
-        complete: () => resolve('completed'),
+  let durableSummary: DurableSummary<number> | undefined;
+  const done = new Promise<'completed' | 'failed' | 'timeout' | 'stopped'>((resolve) => {
+    let shutdown: (why: string) => void;
+    if (durable) {
+      const running = durable;
+      void running.done.then((summary) => {
+        clearTimeout(drainTimer);
+        durableSummary = summary;
+        if (summary.ending === 'failed') console.error(`\ngateway: the pipeline failed: ${summary.error?.message ?? 'unknown error'}`);
+        resolve(summary.ending === 'running' ? 'completed' : summary.ending);
       });
-    const shutdown = (why: string): void => {
-      if (drainTimer) return;
-      const draining = `\n${why}: draining (closing windows, flushing batches, finishing requests; at most ${drainTimeoutMs} ms)…`;
-      // Through the display while it redraws: printed below the table, not overwritten by it.
-      if (ticker) display.note(draining);
-      else log(draining);
-      drainTimer = setTimeout(() => {
-        subscription.unsubscribe();
-        resolve('timeout');
-      }, drainTimeoutMs);
-      stop$.next();
-    };
+      shutdown = (why) => {
+        if (drainTimer) return;
+        const saving = `\n${why}: saving a checkpoint (open windows are kept for the next start, not written half full; at most ${drainTimeoutMs} ms)…`;
+        if (ticker) display.note(saving);
+        else log(saving);
+        // The previous checkpoint stays valid if this one cannot finish in time.
+        drainTimer = setTimeout(() => resolve('timeout'), drainTimeoutMs);
+        void running.stop();
+      };
+    } else {
+      const subscription = readings$
+        .pipe(
+          takeUntil(stop$),
+          pipeline.operator,
+          (source) => source.pipe(showAggregate),
+          noteNewest,
+          sink,
+          finalize(() => clearTimeout(drainTimer)),
+        )
+        .subscribe({
+          next: (outcome: WriteOutcome) => {
+            if (outcome.type === 'written') written.samples += outcome.samples;
+          },
+          error: (error: unknown) => {
+            console.error(`\ngateway: the pipeline failed: ${error instanceof Error ? error.message : String(error)}`);
+            resolve('failed');
+          },
+          complete: () => resolve('completed'),
+        });
+      shutdown = (why) => {
+        if (drainTimer) return;
+        const draining = `\n${why}: draining (closing windows, flushing batches, finishing requests; at most ${drainTimeoutMs} ms)…`;
+        // Through the display while it redraws: printed below the table, not overwritten by it.
+        if (ticker) display.note(draining);
+        else log(draining);
+        drainTimer = setTimeout(() => {
+          subscription.unsubscribe();
+          resolve('timeout');
+        }, drainTimeoutMs);
+        stop$.next();
+      };
+    }
     process.once('SIGINT', () => shutdown('Ctrl-C'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     if (durationMs !== undefined) setTimeout(() => shutdown(`${durationMs} ms elapsed`), durationMs).unref();
@@ -232,7 +322,7 @@ async function main(): Promise<void> {
     display.done();
   }
   const m = sink.metrics.snapshot();
-  const p = pipeline.stats();
+  const p = runStats();
   const summary = {
     ending,
     url: shownUrl,
@@ -245,8 +335,9 @@ async function main(): Promise<void> {
     requestRetries: m.requestRetries,
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
-    mqtt: broker?.source.stats(),
+    mqtt: mqttStats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
+    durable: durable ? durableReport(durableSummary ?? durable.summary(), restoredHeld, savedHeld) : undefined,
   };
   if (args.json) {
     console.log(JSON.stringify(summary));
@@ -256,6 +347,7 @@ async function main(): Promise<void> {
         `${formatCount(m.samplesWritten)} written, ${formatCount(m.samplesDroppedTotal)} dropped, ${formatCount(m.samplesPending)} unfinished` +
         ` (${ending}, ${summary.seconds.toFixed(1)} s)`,
     );
+    if (durable) console.log(describeSaved(durableSummary ?? durable.summary(), stateDir ?? '', savedHeld));
     if (receiver) console.log(`embedded receiver holds ${formatCount(summary.receiver?.samplesStored ?? 0)} samples in ${formatCount(summary.receiver?.series ?? 0)} series`);
   }
   await dashboard?.close();
@@ -263,8 +355,70 @@ async function main(): Promise<void> {
   process.exitCode = ending === 'failed' ? 1 : 0;
 }
 
+/** What the gateway's stages hold, read from their stats: at a restore, what they took from the checkpoint; at a stop, what the checkpoint saved. */
+interface HeldState {
+  openWindows: number;
+  heldReadings: number;
+  unsentSamples: number;
+}
+
+function heldState(pipeline: ReturnType<typeof gatewayPipeline>, sink: ReturnType<typeof remoteWrite>): HeldState {
+  const p = pipeline.stats();
+  return { openWindows: p.openWindows, heldReadings: p.heldForReorder, unsentSamples: sink.metrics.snapshot().samplesPending };
+}
+
+/** The counters of this run: the restored operators' counters go on from where the checkpoint left them. */
+function sinceRestore(now: GatewayStats, restored: GatewayStats): GatewayStats {
+  return {
+    ...now,
+    unregistered: now.unregistered - restored.unregistered,
+    outliers: now.outliers - restored.outliers,
+    duplicates: now.duplicates - restored.duplicates,
+    lateReorder: now.lateReorder - restored.lateReorder,
+    lateWindow: now.lateWindow - restored.lateWindow,
+    samplesOut: now.samplesOut - restored.samplesOut,
+    windowsClosed: now.windowsClosed - restored.windowsClosed,
+  };
+}
+
+function describeHeld(held: HeldState): string {
+  return `${formatCount(held.openWindows)} open window${held.openWindows === 1 ? '' : 's'}, ${formatCount(held.heldReadings)} readings held for reordering, ${formatCount(held.unsentSamples)} samples not yet written`;
+}
+
+function describeRestored(durable: DurablePipeline<DeviceReading, number, WriteOutcome>, stateDir: string, held: HeldState): string {
+  const restored = durable.restored;
+  if (!restored) return `state directory ${stateDir}: no checkpoint yet, starting fresh`;
+  const downtime = restored.position === undefined ? undefined : (Date.now() - restored.position) / 1000;
+  return (
+    `restored checkpoint #${restored.sequence} from ${stateDir}: ${describeHeld(held)}` +
+    (downtime === undefined ? '' : `; the simulated fleet resumes at the current time, so the ${downtime.toFixed(1)} s of downtime is a gap in the readings`)
+  );
+}
+
+function describeSaved(summary: DurableSummary<number>, stateDir: string, held: HeldState | undefined): string {
+  const saved = summary.lastCheckpoint;
+  const failures = summary.checkpointFailures > 0 ? ` (${summary.checkpointFailures} checkpoints failed, see above)` : '';
+  if (!saved) return `no checkpoint saved in ${stateDir}${failures}`;
+  if (saved.reason === 'stop') {
+    return `saved checkpoint #${saved.sequence} on exit (${formatCount(saved.stateBytes)} bytes)${failures}: ${held ? describeHeld(held) : 'the open state'} kept for the next start, not written half full; \`npm start -- --state-dir ${stateDir}\` continues from it`;
+  }
+  return `last checkpoint #${saved.sequence} (${saved.reason})${failures}; the next start with --state-dir ${stateDir} continues from it`;
+}
+
+function durableReport(summary: DurableSummary<number>, restoredHeld: HeldState | undefined, savedHeld: HeldState | undefined) {
+  return {
+    ending: summary.ending,
+    restored: summary.restored ? { sequence: summary.restored.sequence, ...restoredHeld, untaken: summary.restored.untaken } : null,
+    saved: summary.lastCheckpoint ? { sequence: summary.lastCheckpoint.sequence, reason: summary.lastCheckpoint.reason, stateBytes: summary.lastCheckpoint.stateBytes, ...(summary.lastCheckpoint.reason === 'stop' ? savedHeld : {}) } : null,
+    checkpoints: summary.checkpoints,
+    checkpointFailures: summary.checkpointFailures,
+    damagedCheckpoints: summary.damagedCheckpoints.length,
+    pauses: summary.pauses,
+  };
+}
+
 /** The sink's warnings would tear the status table; keep errors, send the rest to stderr briefly. */
-function quietLogger(silent: boolean) {
+function quietLogger(silent: boolean): Logger {
   return {
     info: () => {},
     warn: (fields: Record<string, unknown>, message: string) => {
