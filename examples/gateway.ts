@@ -43,6 +43,7 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --mqtt           read the readings from this MQTT broker (what \`npm run fleet -- --mqtt URL\` publishes)
                    instead of simulating them; --devices and --seed must match the publisher's (device registry)
   --client-id      the MQTT session's client id (default rxprom-gateway)
+  --checkpoint-interval  time between checkpoints with --state-dir (default 5s)
   --seed           the simulated fleet's seed (default 1)`;
 
 function fail(message: string): never {
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
         mqtt: { type: 'string' },
         'client-id': { type: 'string', default: 'rxprom-gateway' },
         seed: { type: 'string', default: '1' },
+        'checkpoint-interval': { type: 'string', default: '5s' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -98,6 +100,8 @@ async function main(): Promise<void> {
   if (stateDir !== undefined && stateDir.trim() === '') fail('option --state-dir must name a directory');
   const durationMs = args.duration === undefined ? undefined : parseDuration('duration', args.duration);
   const drainTimeoutMs = parseDuration('drain-timeout', args['drain-timeout']);
+  const checkpointIntervalMs = parseDuration('checkpoint-interval', args['checkpoint-interval']);
+  if (checkpointIntervalMs < 10) fail('option --checkpoint-interval must be at least 10ms');
   const headers: Record<string, string> = {};
   for (const header of args.header ?? []) {
     const at = header.indexOf('=');
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
         // The window size is part of the identity: open windows of another size cannot continue.
         pipeline: `rxprom-gateway window=${windowMs}ms`,
         source,
+        checkpointIntervalMs,
         build: (state) => {
           built.pipeline = gatewayPipeline({ registry: fleet.registry, windowMs, state });
           built.sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger, state: state.slot('sink'), spool: { directory: join(stateDir, 'spool') } });
