@@ -287,8 +287,13 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
     let failedAttempts = 0;
 
     client.handleMessage = (packet: Packet, callback: (error?: Error) => void): void => {
-      if (session.closed || packet.cmd !== 'publish') {
+      if (packet.cmd !== 'publish') {
         callback();
+        return;
+      }
+      if (session.closed) {
+        // Not emitted, so not acknowledged: the broker keeps it for the next session.
+        callback(ACK_LATER);
         return;
       }
       if (this.isPaused) {
