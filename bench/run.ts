@@ -1,11 +1,12 @@
 /**
  * rxprom's benchmark suite. `npm run bench [-- options]`:
  *   --quick          short version (about a minute) for CI: the suite must never rot
- *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, checkpoint, mqtt (repeatable, or comma-separated)
+ *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, checkpoint, outage, mqtt (repeatable, or comma-separated)
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
  *   --out <file>     where to write the JSON results (default bench/results.json)
+ *   --outage-minutes <n>  how long the receiver is down in the outage benchmark (default 10; --quick: 5 s)
  * Every figure comes with the comparison measured in the same run and the ratio; timings are
  * only measured here, never asserted in tests.
  */
@@ -20,6 +21,7 @@ import { e2eBenchmark } from './e2e.js';
 import { encodingBenchmark } from './encoding.js';
 import { mqttBenchmark } from './mqtt.js';
 import { operatorsBenchmark } from './operators.js';
+import { outageBenchmark } from './outage.js';
 import { sinkCpuBenchmark } from './sink-cpu.js';
 
 const { values: o } = parseArgs({
@@ -30,6 +32,7 @@ const { values: o } = parseArgs({
     soak: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
+    'outage-minutes': { type: 'string' },
   },
 });
 
@@ -40,6 +43,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   cardinality: cardinalityBenchmark,
   operators: operatorsBenchmark,
   checkpoint: checkpointBenchmark,
+  outage: (context) => outageBenchmark({ ...context, ...(o['outage-minutes'] !== undefined ? { outageMinutes: Number(o['outage-minutes']) } : {}) }),
   mqtt: mqttBenchmark,
 };
 

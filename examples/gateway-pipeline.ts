@@ -59,7 +59,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     reference: options.registry,
     join: (reading, context): Placed => ({ ...reading, site: context.site, room: context.room }),
     onMiss: (reading) => options.onDrop?.(reading, 'unregistered'),
-    // ENRICH-STATE state: options.state?.slot('enrich'),
+    state: options.state?.slot('enrich'),
   });
   const plausible = dropOutliers<Placed>({
     series: (r) => r.device,

@@ -280,7 +280,7 @@ async function main(): Promise<void> {
         else log(saving);
         // The previous checkpoint stays valid if this one cannot finish in time.
         drainTimer = setTimeout(() => resolve('timeout'), drainTimeoutMs);
-        void running.stop();
+        void running.stop({ timeoutMs: drainTimeoutMs });
       };
     } else {
       const subscription = readings$

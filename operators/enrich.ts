@@ -6,6 +6,9 @@ import { enrichFromLookup, type EnrichLookup } from './internal/enrich-from-look
 import { enrichFromMap } from './internal/enrich-from-map.js';
 import { enrichFromSnapshots } from './internal/enrich-from-snapshots.js';
 import { EnrichOutput, type EnrichOutcome } from './internal/enrich-output.js';
+import { ENRICH_STATE, loadEnrich, type SavedEnrich } from './internal/enrich-state.js';
+import { stateOption, takeRestored } from './internal/state-codec.js';
+import type { StateSlot } from '../src/durable/pipeline-state.js';
 import type { EnrichStrategy, EnrichStrategyContext } from './internal/enrich-strategy.js';
 import { LruTtlCache } from './internal/lru-ttl-cache.js';
 import { operate } from './internal/operate.js';
@@ -64,6 +67,16 @@ export interface EnrichCommonOptions<T, K, R, U> {
   readonly scheduler?: SchedulerLike;
   /** Misses are logged here at debug level (default: not logged; they are always counted and given to `onMiss`). */
   readonly logger?: Logger;
+  /**
+   * Checkpoint this operator's state in a pipeline's state (`PipelineState.slot(name)`): the
+   * elements accepted but not yet emitted (lookups in flight, elements waiting behind them or for
+   * the first snapshot), saved as they are (they must survive `JSON.stringify` / `JSON.parse`
+   * unchanged). A subscription restored from the slot looks them up again before the source's
+   * next element, so relative to the checkpoint's source position none is lost or emitted twice;
+   * their `onMiss` calls and counts happen again. The cache is not saved. `stats` are per run.
+   * Default: no checkpoints.
+   */
+  readonly state?: StateSlot<SavedEnrich>;
 }
 
 /** `enrich` options: the output is `join(...)`, or what `onMissing` makes of an element without reference data. */
@@ -148,6 +161,7 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
   if (!(isObservable(reference) || typeof reference === 'function' || isMapLike(reference))) {
     throw new ConfigError('reference', 'a Map, a lookup function or an Observable of Maps', reference);
   }
+  const slot = stateOption<SavedEnrich>(options.state);
   const stats: EnrichStats = { joined: 0, missing: 0, lookupErrors: 0, overflow: 0, dropped: 0, lookups: 0, cacheHits: 0 };
 
   /** What to emit for an element, given whether its reference data was found. Counts the outcome. */
@@ -170,6 +184,7 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
   };
 
   const operator = operate<T, U | T>(({ destination, guard }) => {
+    const restored = slot === undefined ? undefined : takeRestored(slot, ENRICH_STATE.operator, ENRICH_STATE.version, (saved) => loadEnrich<T>(saved));
     const output = new EnrichOutput<T, K, U | T>(destination);
     const overflow = (element: T): void => {
       stats.overflow++;
@@ -188,10 +203,25 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
             logger,
           })
         : enrichFromMap(reference, context);
+    let detach: (() => void) | undefined;
+    try {
+      detach = slot?.attach({ snapshot: (): SavedEnrich => ({ ...ENRICH_STATE, waiting: output.waitingElements() }) });
+      // What was accepted but not emitted before the checkpoint goes first, looked up again.
+      for (const element of restored ?? []) {
+        if (destination.closed) break;
+        strategy.accept(element, keyOf(element));
+      }
+    } catch (error) {
+      // The skeleton runs no finalize for a setup that throws.
+      strategy.dispose();
+      detach?.();
+      throw error;
+    }
     return {
       next: (element) => strategy.accept(element, keyOf(element)),
       complete: () => output.sourceCompleted(),
       finalize() {
+        detach?.();
         strategy.dispose();
         output.clear();
       },

@@ -81,10 +81,13 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           restored = checked;
         }
       }
-      /** Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped as 'replayed' when regenerated. */
-      const replayMarks = new Map<string, { readonly from: number; readonly through: number }>();
-      /** Series key → the newest timestamp the pipeline has regenerated inside its replay mark. */
-      const regenerated = new Map<string, number>();
+      /**
+       * Series key → timestamps (from, through]: samples the sink accepted before the restart, dropped
+       * as 'replayed' when regenerated. `from` follows the regenerated samples (the guard as the source
+       * has rebuilt it); a sample past `through` ends the mark. A checkpoint taken before then saves
+       * `from` as the series' newest and the mark itself, so a second restart still knows them.
+       */
+      const replayMarks = new Map<string, { from: number; readonly through: number }>();
       const health = new ConnectionHealth({
         url: config.displayUrl,
         logger,
@@ -306,17 +309,13 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         if (verdict !== 'ok') {
           const mark = replayMarks.size > 0 ? replayMarks.get(series.key) : undefined;
           if (mark !== undefined && millis > mark.from && millis <= mark.through) {
-            // The pipeline has regenerated this far: once through the mark, the mark is used up.
-            if (millis === mark.through) replayMarks.delete(series.key);
-            else regenerated.set(series.key, millis);
+            mark.from = millis;
             dropReason = 'replayed';
             return `timestamp ${millis} was accepted before the restart (spooled or written); not lost`;
           }
           dropReason = verdict;
           return `timestamp ${millis} is ${verdict === 'duplicate' ? 'the same as' : 'older than'} the newest accepted for its series`;
         }
-        // Newer than everything spooled before the restart: this series' mark is used up.
-        if (replayMarks.size > 0) replayMarks.delete(series.key);
         acceptedSeries = series;
         acceptedValue = value;
         acceptedMillis = millis;
@@ -358,6 +357,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           metrics.samplesAccepted(1);
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
+          if (replayMarks.size > 0) replayMarks.delete(series.key); // past its mark: the source has caught up
           series.lastTimestamp = acceptedMillis;
           lanes[series.lane].push(series, acceptedValue, acceptedMillis);
           pressure.level(inMemory());
@@ -366,6 +366,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       // Restore: the order guard first, then (without a spool) the unwritten samples, queued before anything new.
       if (restored !== undefined) {
         for (const [key, newest] of Object.entries(restored.newest)) if (typeof newest === 'number') interner.restore(key, newest);
+        // Marks a checkpoint carried from an earlier restart (the source had not caught up yet).
+        for (const [key, through] of Object.entries(restored.replayed ?? {})) {
+          if (typeof through !== 'number') continue;
+          replayMarks.set(key, { from: restored.newest[key] ?? -Infinity, through });
+          interner.restore(key, through);
+        }
         if (spool === undefined && restored.unwritten !== undefined && restored.unwritten.length > 0) {
           for (const lane of lanes) lane.replaying = true;
           for (const [key, value, timestamp] of restored.unwritten) {
@@ -392,7 +398,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             if (ended || subscriber.closed) return;
             for (const [key, through] of newest) {
               const from = newestRestored[key] ?? -Infinity;
-              if (through <= from) continue;
+              const known = replayMarks.get(key);
+              if (through <= from || (known !== undefined && through <= known.through)) continue;
               replayMarks.set(key, { from, through });
               interner.restore(key, through);
             }
@@ -438,24 +445,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const detachState = config.state?.attach({
         snapshot: (): RemoteWriteState => {
           const newest = snapshotGuard(interner);
-          if (spool !== undefined) {
-            const base = restored?.spool;
-            if (base === undefined || (starting === null && replayMarks.size === 0)) return { version: 1, newest, spool: spool.positions() };
-            // Records spooled before the restart are still being regenerated (or not yet scanned): the
-            // guard was raised past what the pipeline has produced. Save what the pipeline has reached
-            // and the same scan base, so a restart from this checkpoint marks those records again.
-            for (const [key, mark] of replayMarks) {
-              const reached = regenerated.get(key) ?? mark.from;
-              if (reached === -Infinity) delete newest[key];
-              else newest[key] = reached;
-            }
-            const positions = spool.positions();
-            for (const [lane, sequence] of Object.entries(base)) positions[lane] = Math.min(positions[lane] ?? sequence, sequence);
-            return { version: 1, newest, spool: positions };
+          // A series still under a replay mark: its newest is what the source has rebuilt, the mark goes along.
+          const replayed: Record<string, number> = {};
+          for (const [key, mark] of replayMarks) {
+            if (mark.from === -Infinity) delete newest[key];
+            else newest[key] = mark.from;
+            replayed[key] = mark.through;
           }
+          const marks = replayMarks.size > 0 ? { replayed } : {};
+          if (spool !== undefined) return { version: 1, newest, ...marks, spool: spool.positions() };
           const unwritten: Array<readonly [string, number | string, number]> = [];
           for (const lane of lanes) lane.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
-          return { version: 1, newest, unwritten };
+          return { version: 1, newest, ...marks, unwritten };
         },
         flush: async (): Promise<void> => {
           if (spool === undefined || ended) return;

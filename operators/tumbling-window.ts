@@ -105,7 +105,7 @@ export type TumblingWindowOperator<T> = OperatorFunction<T, Sample> & { readonly
 /** One output series of one subscription: its output label sets, built once and reused (the sink recognises them by identity). */
 interface SeriesState {
   readonly key: string;
-  /** A copy of the input labels, for checkpoints (the output label sets are derived from them). */
+  /** A copy of the input labels for checkpoints (the output label sets are derived from them); empty without a state slot. */
   readonly input: Labels;
   readonly labels: readonly Labels[];
   /** Still in the subscription's series map (a forgotten series is looked up again by content). */
@@ -129,6 +129,8 @@ interface Window {
 const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
   count: '_count', sum: '_sum', min: '_min', max: '_max', avg: '_avg', first: '_first', last: '_last',
 };
+
+const NO_LABELS: Labels = Object.freeze({});
 
 /** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
 function setLabel(target: Record<string, string>, name: string, value: string): void {
@@ -246,8 +248,13 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       let state = series.get(checked.key);
       if (state === undefined) {
         const metric = labels['__name__'];
-        const input: Record<string, string> = {};
-        for (const name of Object.keys(labels)) setLabel(input, name, labels[name]);
+        // Kept only for checkpoints: without a slot a new series costs what it did.
+        let input = NO_LABELS;
+        if (slot !== undefined) {
+          const copy: Record<string, string> = {};
+          for (const name of Object.keys(labels)) setLabel(copy, name, labels[name]);
+          input = Object.freeze(copy);
+        }
         const names = Object.keys(labels).filter((name) => name !== '__name__');
         // Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
         const built = aggregations.map((aggregation): Labels => {
@@ -257,7 +264,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
           return Object.freeze(own);
         });
-        state = { key: checked.key, input: Object.freeze(input), labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
         series.set(checked.key, state);
       }
       byLabels.set(labels, state);

@@ -79,6 +79,13 @@ export class EnrichOutput<T, K, U> {
     if (this.sourceDone && this.head === queue.length) destination.complete();
   }
 
+  /** The elements in the queue, emitted or not yet known, in input order (for checkpoints). */
+  waitingElements(): T[] {
+    const elements = new Array<T>(this.queue.length - this.head);
+    for (let i = this.head; i < this.queue.length; i++) elements[i - this.head] = this.queue[i].element;
+    return elements;
+  }
+
   clear(): void {
     this.queue = [];
     this.head = 0;

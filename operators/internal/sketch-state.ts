@@ -4,35 +4,11 @@
  * sketch gives the same estimates and goes on collapsing bins exactly as the saved one would.
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
-import { misfit, saveNumber, type SavedNumber, type SavedValue } from './state-codec.js';
+import { misfit, saveNumber, type SavedValue } from './state-codec.js';
+import type { SavedSketch, SavedStore } from './window-state.js';
 import type { SketchSettings } from './window-accumulator.js';
 
 type Store = LogCollapsingLowestDenseDDSketch['store'] & { isCollapsed?: boolean };
-
-export interface SavedStore {
-  /** Length of the bins array, offset of its first bin, and the keys in use. */
-  readonly length: number;
-  readonly offset: number;
-  readonly minKey: SavedNumber;
-  readonly maxKey: SavedNumber;
-  readonly count: number;
-  readonly collapsed: boolean;
-  /** `bins` starts at this index of the bins array; bins outside are 0. */
-  readonly from: number;
-  readonly bins: number[];
-}
-
-export interface SavedSketch {
-  readonly relativeAccuracy: number;
-  readonly binLimit: number;
-  readonly zeroCount: number;
-  readonly count: number;
-  readonly min: SavedNumber;
-  readonly max: SavedNumber;
-  readonly sum: SavedNumber;
-  readonly positive: SavedStore;
-  readonly negative: SavedStore;
-}
 
 function saveStore(store: Store): SavedStore {
   const bins = store.bins;

@@ -5,8 +5,9 @@
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 
 import type { Aggregation } from './aggregation.js';
-import { loadSketch, saveSketch, type SavedSketch } from './sketch-state.js';
-import { misfit, saveNumber, saveNumbers, type SavedNumber, type SavedValue } from './state-codec.js';
+import { loadSketch, saveSketch } from './sketch-state.js';
+import { misfit, saveNumber, saveNumbers, type SavedValue } from './state-codec.js';
+import type { SavedAccumulator } from './window-state.js';
 
 export { SCALARS, type Aggregation, type ScalarAggregation } from './aggregation.js';
 
@@ -25,21 +26,6 @@ export function sketchSettings(relativeAccuracy: number): SketchSettings {
   // Enough bins for SKETCH_DECADES decades at this accuracy (at least the library's 2048).
   const binLimit = Math.max(2048, Math.ceil((SKETCH_DECADES * Math.LN10) / Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy))));
   return { relativeAccuracy, binLimit };
-}
-
-/** An accumulator in a checkpoint (its window and series are saved by the operator). */
-export interface SavedAccumulator {
-  readonly count: number;
-  readonly sum: SavedNumber;
-  readonly min: SavedNumber;
-  readonly max: SavedNumber;
-  readonly first: SavedNumber;
-  readonly firstTime: SavedNumber;
-  readonly last: SavedNumber;
-  readonly lastTime: SavedNumber;
-  /** The exact values while few, in arrival order. */
-  readonly values?: SavedNumber[];
-  readonly sketch?: SavedSketch;
 }
 
 export class WindowAccumulator<S> {

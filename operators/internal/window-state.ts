@@ -5,7 +5,49 @@
  */
 import type { Labels } from '../../src/core/model.js';
 import { misfit, type SavedNumber, type SavedOperatorState, type SavedValue } from './state-codec.js';
-import type { SavedAccumulator } from './window-accumulator.js';
+
+// The saved shapes live here, apart from the accumulator and the sketch: the operator's public
+// options name them, and must not pull the sketch library's typings into a user's project.
+
+/** An accumulator in a checkpoint (its window and series are saved by the operator). */
+export interface SavedAccumulator {
+  readonly count: number;
+  readonly sum: SavedNumber;
+  readonly min: SavedNumber;
+  readonly max: SavedNumber;
+  readonly first: SavedNumber;
+  readonly firstTime: SavedNumber;
+  readonly last: SavedNumber;
+  readonly lastTime: SavedNumber;
+  /** The exact values while few, in arrival order. */
+  readonly values?: SavedNumber[];
+  readonly sketch?: SavedSketch;
+}
+
+export interface SavedStore {
+  /** Length of the bins array, offset of its first bin, and the keys in use. */
+  readonly length: number;
+  readonly offset: number;
+  readonly minKey: SavedNumber;
+  readonly maxKey: SavedNumber;
+  readonly count: number;
+  readonly collapsed: boolean;
+  /** `bins` starts at this index of the bins array; bins outside are 0. */
+  readonly from: number;
+  readonly bins: number[];
+}
+
+export interface SavedSketch {
+  readonly relativeAccuracy: number;
+  readonly binLimit: number;
+  readonly zeroCount: number;
+  readonly count: number;
+  readonly min: SavedNumber;
+  readonly max: SavedNumber;
+  readonly sum: SavedNumber;
+  readonly positive: SavedStore;
+  readonly negative: SavedStore;
+}
 
 export const WINDOW_STATE = { operator: 'tumblingWindow', version: 1 } as const;
 

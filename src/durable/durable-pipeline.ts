@@ -157,6 +157,8 @@ export class DurablePipeline<T, P, R> {
   private ending: DurableSummary<P>['ending'] = 'running';
   private error: Error | undefined;
   private stopping = false;
+  /** The stop's checkpoint timed out: it must not be written late. */
+  private abandoned = false;
   /** The checkpoint running now, if any: the next one waits for it. */
   private running: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -316,18 +318,32 @@ export class DurablePipeline<T, P, R> {
   /**
    * Pauses the source, saves a last checkpoint (open windows and unsent batches are saved, not
    * flushed), then unsubscribes. Resolves with the summary; a failed last checkpoint is counted and
-   * logged, and the next start resumes from the previous one.
+   * logged, and the next start resumes from the previous one. A last checkpoint that does not
+   * finish within `timeoutMs` (default 30 s; a stage's flush can wait forever, e.g. a full spool
+   * with the receiver down) is abandoned the same way: it is never written afterwards.
    */
-  async stop(): Promise<DurableSummary<P>> {
+  async stop(options: { timeoutMs?: number } = {}): Promise<DurableSummary<P>> {
+    const timeoutMs = numberOption('timeoutMs', options?.timeoutMs, 30_000, { min: 0, max: 3_600_000 });
     if (this.stopping || this.ending !== 'running') return this.done;
     this.stopping = true;
     clearTimeout(this.timer);
     const pausable = isPausable(this.source) ? this.source : undefined;
     pausable?.pause();
-    try {
-      await this.enqueue('stop');
-    } catch {
-      // counted and reported by enqueue; the previous checkpoint stays the one to resume from
+    let timer: NodeJS.Timeout | undefined;
+    const saved = this.enqueue('stop').then(
+      () => 'saved' as const,
+      () => 'failed' as const, // counted and reported by take(); the previous checkpoint stays the one to resume from
+    );
+    const outcome = await Promise.race([saved, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.abandoned = true;
+      this.failures++;
+      this.consecutiveFailures++;
+      const previous = this.lastCheckpoint?.sequence ?? this.restored?.sequence;
+      const error = new Error(`the last checkpoint did not finish within ${timeoutMs} ms (a stage's flush is still waiting, e.g. a full spool with the receiver down); abandoned, ${previous === undefined ? 'no checkpoint: a restart reads the source from its committed position' : `checkpoint #${previous} stays the one a restart resumes from`}`);
+      this.logger.error({ directory: this.directory, timeoutMs }, `rxprom: ${error.message}`);
+      this.report({ kind: 'checkpoint-failed', error, consecutive: this.consecutiveFailures });
     }
     if (this.ending === 'running') this.finish('stopped');
     pausable?.resume();
@@ -377,6 +393,7 @@ export class DurablePipeline<T, P, R> {
       const stagesJson = Buffer.from(JSON.stringify(stages), 'utf8');
       const snapshotted = performance.now();
       await this.state.flush();
+      if (this.abandoned) throw new Error('abandoned at stop');
       const saved = await this.store.save({ format: 1, position: position ?? null, stages: Object.keys(stages) }, { [STAGES_BLOB]: stagesJson });
       // Release only what no kept checkpoint needs: a restart falls back to an older kept one when
       // the newest files are damaged, and must find the spool records it refers to.
@@ -409,6 +426,7 @@ export class DurablePipeline<T, P, R> {
       return info;
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (this.abandoned) throw error; // counted when the stop gave up on it
       this.failures++;
       this.consecutiveFailures++;
       const previous = this.lastCheckpoint?.sequence ?? this.restored?.sequence;

@@ -132,6 +132,21 @@ export class RemoteWriteMetrics implements BatchMetrics {
     this.replayedPendingCount -= samples;
   }
 
+  /**
+   * Dropped samples turn out to have another reason than first counted (samples counted as
+   * `'spooled'` at the end of a run that the spool then dropped or failed to write).
+   */
+  samplesReclassified(from: DropReason, to: DropReason, samples: number): void {
+    this.drops[from] -= samples;
+    this.drops[to] += samples;
+  }
+
+  /** As `samplesReclassified`, for replayed samples. */
+  replayReclassified(from: DropReason, to: DropReason, samples: number): void {
+    this.replayedDrops[from] -= samples;
+    this.replayedDrops[to] += samples;
+  }
+
   /** A request was handed to the client. */
   requestStarted(): void {
     this.inFlightCount++;

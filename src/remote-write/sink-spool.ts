@@ -7,6 +7,7 @@
  * A spool folder of a lane the sink no longer has (fewer shards than the run that wrote it) is
  * replayed on lane `number % shards`, before that lane's own records.
  */
+import { resolve } from 'node:path';
 import { DiskSpool, type SpoolRecordRef } from '../durable/spool.js';
 import type { DropReason } from '../core/model.js';
 import type { Logger } from '../core/logger.js';
@@ -28,11 +29,19 @@ export interface SinkSpoolOptions {
   readonly onLost: (samples: number, series: number, reason: DropReason, message: string) => void;
 }
 
+/**
+ * Spools of this process still closing, by directory: a new subscription (a resubscribed sink)
+ * opens the directory only once the previous one has written its last appends and saved its
+ * acknowledgements, so the two never work on the same files at once.
+ */
+const closingSpools = new Map<string, Promise<void>>();
+
 export class SinkSpool {
   readonly lanes: SpooledLane[] = [];
   /** Resolves once the spool is open and replayed records are queued; rejects when it cannot be opened. */
   readonly opened: Promise<DiskSpool>;
   private spool: DiskSpool | undefined;
+  private readonly directory: string;
   private failed = false;
   /** Open, with the replayed records queued. */
   isOpen = false;
@@ -40,9 +49,11 @@ export class SinkSpool {
 
   constructor(private readonly options: SinkSpoolOptions) {
     const { spool: config, logger } = options;
-    let opening: Promise<DiskSpool>;
-    try {
-      opening = DiskSpool.open({
+    const directory = resolve(config.directory);
+    this.directory = directory;
+    const previous = closingSpools.get(directory) ?? Promise.resolve();
+    const opening: Promise<DiskSpool> = previous.then(() =>
+      DiskSpool.open({
         directory: config.directory,
         maxBytes: config.maxBytes,
         segmentBytes: config.segmentBytes,
@@ -53,10 +64,8 @@ export class SinkSpool {
         onDrop: (drop) => this.dropped(drop.lane, drop.sequences),
         ...(options.retainFrom ? { retainFrom: options.retainFrom } : {}),
         logger,
-      });
-    } catch (error) {
-      opening = Promise.reject(error);
-    }
+      }),
+    );
     this.opened = opening.then(
       (spool) => {
         this.spool = spool;
@@ -120,10 +129,17 @@ export class SinkSpool {
 
   /** Appends still queued are written, acknowledgements saved, files closed. */
   close(): Promise<void> {
-    this.closing ??= this.opened.then(
-      (spool) => spool.close(),
-      () => undefined,
-    );
+    if (this.closing === undefined) {
+      const closing = this.opened.then(
+        (spool) => spool.close(),
+        () => undefined,
+      );
+      this.closing = closing;
+      const done = closing.catch(() => {}).then(() => {
+        if (closingSpools.get(this.directory) === done) closingSpools.delete(this.directory);
+      });
+      closingSpools.set(this.directory, done);
+    }
     return this.closing;
   }
 

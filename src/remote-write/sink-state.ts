@@ -20,6 +20,11 @@ export interface RemoteWriteState {
   readonly version: 1;
   /** Series key → newest accepted timestamp (ms). */
   readonly newest: Readonly<Record<string, number>>;
+  /**
+   * Series key → newest timestamp accepted before a restart that the source has not regenerated yet
+   * (its regenerated samples up to it are dropped as `'replayed'`); `newest` then holds how far it has.
+   */
+  readonly replayed?: Readonly<Record<string, number>>;
   /** Spool lane name → the lane's next sequence at the snapshot. */
   readonly spool?: Readonly<Record<string, number>>;
   /** `[series key, value, timestamp]`, oldest first per lane; a value that is not finite (NaN, the stale marker, ±Infinity) is its 8 bytes in hex. */
@@ -57,6 +62,7 @@ export function checkState(value: unknown): RemoteWriteState | string {
   const state = value as Partial<RemoteWriteState>;
   if (state.version !== 1) return `version ${String(state.version)} (this sink reads version 1)`;
   if (typeof state.newest !== 'object' || state.newest === null) return 'no order guard (`newest`)';
+  if (state.replayed !== undefined && (typeof state.replayed !== 'object' || state.replayed === null)) return '`replayed` is not an object';
   if (state.spool !== undefined && (typeof state.spool !== 'object' || state.spool === null)) return '`spool` is not an object';
   if (state.unwritten !== undefined && !Array.isArray(state.unwritten)) return '`unwritten` is not an array';
   return state as RemoteWriteState;

@@ -47,6 +47,8 @@ interface Entry {
   appended: Promise<void>;
   isAppended: boolean;
   reading: Promise<LaneBatch | undefined> | undefined;
+  /** Samples counted as `'spooled'` when the lane was abandoned (moved to another reason if they do not reach the disk). */
+  leftSpooled: number;
 }
 
 /** Largest decompressed body read back: the same bound as the embedded receiver's default. */
@@ -57,6 +59,8 @@ export class SpooledLane implements BatchStore {
   /** The last append issued: a checkpoint's flush awaits it. */
   private lastAppend: Promise<void> = Promise.resolve();
   private abandoned = false;
+  /** Entries counted as `'spooled'` at `abandon()`, until their records are safe (or turn out lost). */
+  private left: Entry[] = [];
   private spool: DiskSpool | undefined;
 
   /** `options.spool` resolves only once the replayed records (if any) are queued here, first. */
@@ -86,6 +90,7 @@ export class SpooledLane implements BatchStore {
       appended: Promise.resolve(),
       isAppended: true,
       reading: undefined,
+      leftSpooled: 0,
     }));
     let samples = 0;
     for (const entry of entries) samples += entry.samples;
@@ -103,6 +108,7 @@ export class SpooledLane implements BatchStore {
       appended: Promise.resolve(),
       isAppended: false,
       reading: undefined,
+      leftSpooled: 0,
     };
     this.entries.push(entry);
     const { name, logger } = this.options;
@@ -117,6 +123,7 @@ export class SpooledLane implements BatchStore {
         (error: unknown) => {
           // Kept in memory and still sent: durability is lost for it, not the samples.
           if (!this.abandoned) logger.error({ lane: name, samples: entry.samples, error: describe(error) }, 'spool append failed; the batch is sent from memory');
+          else this.reclassify(entry, 'aborted', `spool append failed after the pipeline ended: ${describe(error)}`);
         },
       )
       .then(() => {
@@ -157,6 +164,9 @@ export class SpooledLane implements BatchStore {
    * memory is sent anyway; one that lived only on disk is gone, and accounted for now.
    */
   dropped(lane: string, sequences: ReadonlySet<number>): void {
+    for (const entry of this.left) {
+      if (entry.ref !== undefined && entry.ref.lane === lane && sequences.has(entry.ref.sequence)) this.reclassify(entry, 'overflow', "dropped from the spool after the pipeline ended (whenFull: 'drop-oldest')");
+    }
     for (let i = 0; i < this.entries.length; i++) {
       const entry = this.entries[i]!;
       const ref = entry.ref;
@@ -195,6 +205,10 @@ export class SpooledLane implements BatchStore {
       if (left <= 0) continue;
       // On disk (or about to be): the next start sends them. Not on disk (a failed append, dropped from the spool): lost.
       const spooled = entry.ref !== undefined || (!entry.isAppended && !blocked);
+      if (spooled) {
+        entry.leftSpooled = left;
+        this.left.push(entry);
+      }
       if (entry.replayed) {
         this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
         continue;
@@ -202,6 +216,16 @@ export class SpooledLane implements BatchStore {
       unsettled.push({ samples: left, series: entry.series, spooled });
     }
     return unsettled;
+  }
+
+  /** Samples counted as `'spooled'` at the end that did not stay on disk after all. */
+  private reclassify(entry: Entry, reason: DropReason, message: string): void {
+    const samples = entry.leftSpooled;
+    if (samples <= 0) return;
+    entry.leftSpooled = 0;
+    if (entry.replayed) this.options.metrics.replayReclassified('spooled', reason, samples);
+    else this.options.metrics.samplesReclassified('spooled', reason, samples);
+    this.options.logger.warn({ lane: this.options.name, samples, reason }, `${samples} samples counted as spooled were lost: ${message}`);
   }
 
   /** Reads a record back and rebuilds its batch; undefined (and accounted for) when it is gone. */

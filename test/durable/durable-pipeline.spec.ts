@@ -305,6 +305,36 @@ describe('DurablePipeline', () => {
     assert.deepEqual(told, [1, 1, 2, 3, 4]);
   });
 
+  it('stop() abandons a last checkpoint that does not finish in time (a flush that waits forever): counted, never written late', async () => {
+    const directory = freshDir();
+    let hang = false;
+    const hanging = (state: PipelineState): OperatorFunction<number, string> => {
+      const slot = state.slot<number>('stuck');
+      const window = build(state);
+      return (input) =>
+        new Observable<string>((subscriber) => {
+          const detach = slot.attach({ snapshot: () => 0, flush: () => (hang ? new Promise<void>(() => {}) : Promise.resolve()) });
+          const inner = input.pipe(window).subscribe(subscriber);
+          return () => {
+            detach();
+            inner.unsubscribe();
+          };
+        });
+    };
+    const problems: DurableProblem[] = [];
+    const pipeline = await DurablePipeline.start({ directory, pipeline: 'p', source: new CountingSource(1_000_000, 1), build: hanging, fsync: false, onProblem: (p) => problems.push(p) });
+    const good = await pipeline.checkpoint();
+    hang = true;
+    const summary = await pipeline.stop({ timeoutMs: 50 });
+    assert.equal(summary.ending, 'stopped');
+    assert.equal(summary.checkpointFailures, 1);
+    assert.equal(summary.lastCheckpoint?.sequence, good.sequence);
+    assert.match((problems[0] as { error: Error }).error.message, /did not finish within 50 ms.*checkpoint #1 stays/);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal((await new CheckpointStore({ directory, pipeline: 'p' }).load())?.sequence, good.sequence, 'nothing written after the stop');
+    await assert.rejects(pipeline.stop({ timeoutMs: -1 }), ConfigError);
+  });
+
   it('a throwing onOutput fails the pipeline instead of escaping', async () => {
     const pipeline = await DurablePipeline.start({
       directory: freshDir(),

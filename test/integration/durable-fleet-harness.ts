@@ -18,6 +18,8 @@ export interface RunArguments {
   pipeline?: string;
   checkpointMaxBytes?: number;
   spoolMaxBytes?: number;
+  spoolSegmentBytes?: number;
+  highWaterMark?: number;
 }
 
 /** The sink's metrics: this run's samples, and (replayed…) an earlier run's sent again. */
@@ -40,7 +42,7 @@ export interface RunResult {
   checkpoints: { sequence: number; position: number; reason: string; counters: SinkCounters }[];
   /** The sink's counters after its last outcome (what a killed run reported before it died). */
   counters: SinkCounters | undefined;
-  end: { ending: string; error?: string; elements: number; position: number; checkpoints: number; checkpointFailures: number; counters: SinkCounters } | undefined;
+  end: { ending: string; error?: string; elements: number; position: number; checkpoints: number; checkpointFailures: number; pauses: number; counters: SinkCounters } | undefined;
   refused: string | undefined;
   stderr: string;
 }
@@ -50,6 +52,8 @@ export interface Interrupt {
   signal: NodeJS.Signals;
   /** Called with the position read so far (every 25 ms); returns a delay in ms after which the signal is sent, or undefined to wait. */
   when: (position: number) => number | undefined;
+  /** Send it after this long in any case. */
+  atLatestMs?: number;
 }
 
 export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<RunResult> {
@@ -58,6 +62,7 @@ export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<Run
     const result: RunResult = { code: null, signal: null, started: undefined, checkpoints: [], counters: undefined, end: undefined, refused: undefined, stderr: '' };
     let buffered = '';
     let armed = false;
+    const deadline = interrupt?.atLatestMs === undefined ? undefined : setTimeout(() => child.kill(interrupt.signal), interrupt.atLatestMs);
     child.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -83,6 +88,7 @@ export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<Run
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(deadline);
       result.code = code;
       result.signal = signal;
       resolve(result);

@@ -16,7 +16,7 @@ import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../src/testing/index.js';
-import { startPrometheus, unavailable, type StoredSeries, type TsdbServer } from '../harness/servers.js';
+import { freePort, startPrometheus, unavailable, type StoredSeries, type TsdbServer } from '../harness/servers.js';
 import { FLEET_WINDOW_MS, writeFleetJournal, type FleetJournalOptions } from './fixtures/durable-fleet.js';
 import { balanced, lossDrops, readEverything, runFleet, sampleCount, type RunArguments, type RunResult, type SinkCounters } from './durable-fleet-harness.js';
 
@@ -182,6 +182,43 @@ describe('durable fleet pipeline: restarts and crashes against a real Prometheus
     }
   });
 
+  it('a corrupted spool segment is reported with the records it lost; the rest is delivered and nothing wrong is stored', async () => {
+    const prometheus = await startPrometheus();
+    try {
+      const stateDirectory = join(root, 'damaged-spool');
+      const spool = { spoolSegmentBytes: 4096 };
+      // The receiver is down during the first run: every batch stays in the spool.
+      const down = `http://127.0.0.1:${await freePort()}/api/v1/write`;
+      const first = await runFleet(args(down, stateDirectory, spool), { signal: 'SIGTERM', when: (position) => (position >= 0.5 * journalBytes ? 0 : undefined), atLatestMs: 8000 });
+      assert.equal(first.end?.ending, 'stopped', first.stderr);
+      assert.equal(first.end!.counters.written, 0);
+      assert.ok((first.end!.counters.dropped['spooled'] ?? 0) > 0, 'batches left in the spool for the next start');
+      const segments = await segmentFiles(join(stateDirectory, 'spool'));
+      assert.ok(segments.length >= 2, `several segments (${segments.length})`);
+      const damaged = segments[0]!;
+      const bytes = await readFile(damaged);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+      await writeFile(damaged, bytes);
+
+      const second = await runFleet(args(prometheus.writeUrl, stateDirectory, spool));
+      assert.equal(second.end?.ending, 'completed', second.stderr);
+      const warning = /spool corruption in (\S+) at byte \d+: [^;]*; (\d+)\+? records \(\d+ bytes\) lost/.exec(second.stderr);
+      assert.ok(warning, `the damage is reported: ${second.stderr.slice(0, 2000)}`);
+      assert.equal(warning[1], damaged);
+      const lostRecords = Number(warning[2]);
+      assert.ok(lostRecords >= 1);
+      // Nothing wrong stored: every stored sample is the reference's; what is missing is at most what the lost records held.
+      const stored = await readEverything(prometheus, range.from, range.to);
+      const expectedByKey = new Map(expected.flatMap((series) => series.samples.map(([t, v]) => [`${JSON.stringify(series.labels)}@${t}`, v] as const)));
+      for (const series of stored) for (const [t, v] of series.samples) assert.equal(v, expectedByKey.get(`${JSON.stringify(series.labels)}@${t}`));
+      const missing = sampleCount(expected) - sampleCount(stored);
+      assert.ok(missing > 0 && missing <= lostRecords * 200, `${missing} samples missing, at most the ${lostRecords} lost records' (200 samples per request)`);
+      assert.deepEqual(lossDrops(second.end?.counters), {});
+    } finally {
+      await prometheus.stop();
+    }
+  });
+
   it('refuses the state directory of another pipeline with a clear message, and writes nothing', async () => {
     const prometheus = await startPrometheus();
     try {
@@ -195,3 +232,17 @@ describe('durable fleet pipeline: restarts and crashes against a real Prometheus
     }
   });
 });
+
+/** The spool's segment files, largest first. */
+async function segmentFiles(directory: string): Promise<string[]> {
+  const files: { file: string; size: number }[] = [];
+  for (const lane of await readdir(directory, { withFileTypes: true })) {
+    if (!lane.isDirectory()) continue;
+    for (const name of await readdir(join(directory, lane.name))) {
+      if (!name.endsWith('.seg')) continue;
+      const file = join(directory, lane.name, name);
+      files.push({ file, size: (await stat(file)).size });
+    }
+  }
+  return files.sort((a, b) => b.size - a.size).map((f) => f.file);
+}

@@ -207,6 +207,38 @@ describe('remoteWrite with a spool', () => {
     assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
   });
 
+  it("a checkpoint taken while the source still regenerates carries the replay marks: a second restart still drops those samples as 'replayed'", async () => {
+    const directory = freshDir();
+    const first = await crashedRun(directory, 3000, 5, new PipelineState(), 1000);
+    // Second run: restored, regenerates 1000..1499 only, checkpoints, then "crashes".
+    const second = new PipelineState(JSON.parse(JSON.stringify(first.snapshot)) as StageSnapshots);
+    const client2 = new ScriptedClient();
+    const sink2 = remoteWrite({ url: URL, client: client2, logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: second.slot<RemoteWriteState>('sink') });
+    const source2 = new Subject<Sample>();
+    const subscription2 = source2.pipe(sink2).subscribe();
+    for (const sample of input(500, 1000)) source2.next(sample);
+    await until(() => sink2.metrics.snapshot().samplesDropped.replayed === 500, 'the regenerated samples');
+    const snapshot2 = second.snapshot();
+    await second.flush();
+    second.checkpointed(snapshot2);
+    const saved = snapshot2['sink'] as RemoteWriteState;
+    assert.equal(Object.keys(saved.replayed ?? {}).length, 10, 'the marks go along');
+    subscription2.unsubscribe();
+    await sleep(100);
+
+    const third = new PipelineState(JSON.parse(JSON.stringify(snapshot2)) as StageSnapshots);
+    const client3 = new ScriptedClient();
+    const sink3 = remoteWrite({ url: URL, client: client3, logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: third.slot<RemoteWriteState>('sink') });
+    await lastValueFrom(from(input(2500, 1500)).pipe(sink3, toArray()));
+    const m = sink3.metrics.snapshot();
+    assert.equal(m.samplesDropped.replayed, 1500, 'samples 1500..2999 were accepted before the first crash');
+    assert.equal(m.samplesDropped['out-of-order'] + m.samplesDropped.duplicate, 0);
+    assert.equal(m.samplesWritten, 1000);
+    const keys = writtenKeys(first.client, client2, client3);
+    assert.equal(keys.size, 4000);
+    assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
   it("'drop-oldest' counts what it drops as 'overflow' and the accounting still adds up", async () => {
     const directory = freshDir();
     const client = new ScriptedClient();
@@ -220,15 +252,14 @@ describe('remoteWrite with a spool', () => {
     // The receiver comes back: what is still on disk is sent, what was dropped is counted.
     client.fallback = { result: status(204) };
     subscription.unsubscribe();
-    await sleep(100);
-    const m = sink.metrics.snapshot();
-    assertBalanced(m);
-    const spool = await DiskSpool.open({ directory });
-    assert.ok(spool.stats().usedBytes <= 8192);
-    await spool.close();
+    // The spool closes after the teardown: appends still queued are written (and may drop older
+    // records, which moves their samples from 'spooled' to 'overflow'). The next sink over the
+    // directory opens it only once that is done.
     const client2 = new ScriptedClient();
     const sink2 = remoteWrite({ url: URL, client: client2, logger: silentLogger, maxSamplesPerRequest: 50, shards: 1, spool: { directory, whenFull: 'drop-oldest', segmentBytes: 2048, maxBytes: 8192 } });
     await lastValueFrom(from(input(0)).pipe(sink2, toArray()), { defaultValue: [] });
+    const m = sink.metrics.snapshot();
+    assertBalanced(m);
     const m2 = sink2.metrics.snapshot();
     assertBalanced(m2);
     assert.ok(m2.samplesReplayed > 0 && m2.samplesReplayed < 5000, `replayed ${m2.samplesReplayed}`);
@@ -238,13 +269,27 @@ describe('remoteWrite with a spool', () => {
     assert.ok(m.samplesDropped.overflow > 0, 'drop-oldest dropped some');
   });
 
+  it('a spool written by a sink with more shards is replayed in full by one with fewer', async () => {
+    const directory = freshDir();
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 50, shards: 4, spool: { directory } });
+    const subscription = from(input(1000)).pipe(sink).subscribe();
+    await until(() => client.requests.length >= 4, 'a request per lane');
+    subscription.unsubscribe();
+    await sleep(100);
+    assert.equal(sink.metrics.snapshot().samplesDropped.spooled, 1000);
+    const client2 = new ScriptedClient();
+    const sink2 = remoteWrite({ url: URL, client: client2, logger: silentLogger, maxSamplesPerRequest: 50, shards: 2, spool: { directory } });
+    await lastValueFrom(from(input(0)).pipe(sink2, toArray()), { defaultValue: [] });
+    const m = sink2.metrics.snapshot();
+    assert.equal(m.samplesReplayedWritten, 1000);
+    assert.equal(writtenKeys(client2).size, 1000);
+    for (const [series, timestamps] of acceptedOrder(client2)) assert.deepEqual(timestamps, [...timestamps].sort((x, y) => x - y), `series ${series} in order`);
+  });
+
   it('with a spool, retries do not run out by default: an outage is waited out', async () => {
     const directory = freshDir();
-    let calls = 0;
-    const client: WriteClient = { send: async () => (++calls < 3 ? { kind: 'network-error', message: 'down', code: 'ECONNREFUSED', attempts: 1 } : status(204)) };
-    // A scripted client returns its final answer; what matters here is the resolved retry budget.
-    const sink = remoteWrite({ url: URL, client, logger: silentLogger, spool: { directory } });
-    assert.ok(sink);
     const { resolveRemoteWriteOptions } = await import('../../src/remote-write/options.js');
     assert.equal(resolveRemoteWriteOptions({ url: URL, spool: { directory } }).retry.maxRetries, 1_000_000);
     assert.equal(resolveRemoteWriteOptions({ url: URL, spool: { directory }, retry: { maxRetries: 5 } }).retry.maxRetries, 5);

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { Subject } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { tumblingWindow, type Aggregation, type TumblingWindowOptions, type TumblingWindowStats } from '../../operators/tumbling-window.js';
 import { reorderByWatermark } from '../../operators/reorder-by-watermark.js';
 import { PipelineState } from '../../src/durable/pipeline-state.js';
@@ -116,6 +118,25 @@ describe('tumblingWindow with state', () => {
     assert.equal(op.stats.openWindows, 0);
     const next = feed(tumblingWindow({ sizeMs: 10, aggregations: ['count', 'sum'], state: new PipelineState(saved).slot(SLOT) }), [{ labels, value: 4, timestamp: 7 }, { labels, value: 8, timestamp: 3 }]);
     assert.deepEqual(next.output, [{ labels: { __name__: 'x_count' }, value: 4, timestamp: 10 }, { labels: { __name__: 'x_sum' }, value: 15, timestamp: 10 }]);
+  });
+
+  it('an open window quiet when saved closes as idle after the rest of idleTimeoutMs in the next run (time down does not count)', () => {
+    const labels = { __name__: 'x' };
+    const first = new TestScheduler(() => {});
+    const pipeline = new PipelineState();
+    const source = new Subject<Sample>();
+    const subscription = source.pipe(tumblingWindow({ sizeMs: 1000, aggregations: ['count'], idleTimeoutMs: 10, scheduler: first, state: pipeline.slot(SLOT) })).subscribe();
+    source.next({ labels, value: 1, timestamp: 5 });
+    first.frame = 4; // virtual time moved by hand: the idle timer never runs here
+    const saved = throughJson(pipeline.snapshot());
+    subscription.unsubscribe();
+
+    const second = new TestScheduler(() => {});
+    second.frame = 300; // another process, another clock
+    const out: Array<[number, number]> = [];
+    new Subject<Sample>().pipe(tumblingWindow({ sizeMs: 1000, aggregations: ['count'], idleTimeoutMs: 10, scheduler: second, state: new PipelineState(saved).slot(SLOT) })).subscribe((s) => out.push([s.value, second.now()]));
+    second.flush();
+    assert.deepEqual(out, [[1, 306]]);
   });
 
   it('an element for a window closed before the checkpoint is late after the restore', () => {

@@ -29,4 +29,19 @@ describe('EnrichOutput', () => {
     output.flush();
     assert.deepEqual(values, ['A', 'C']);
   });
+
+  it('waitingElements lists the elements not yet emitted, filled or not, in input order', () => {
+    const { context, values } = harness();
+    const { output } = context;
+    const slots = ['a', 'b', 'c', 'd'].map((x) => output.enqueue(x, x));
+    output.fill(slots[0], { emit: true, output: 'A' });
+    output.fill(slots[2], { emit: true, output: 'C' });
+    output.flush();
+    assert.deepEqual(values, ['A']);
+    assert.deepEqual(output.waitingElements(), ['b', 'c', 'd']);
+    output.fill(slots[1], { emit: false, output: undefined });
+    output.fill(slots[3], { emit: true, output: 'D' });
+    output.flush();
+    assert.deepEqual(output.waitingElements(), []);
+  });
 });

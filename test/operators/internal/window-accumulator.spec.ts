@@ -39,3 +39,55 @@ describe('WindowAccumulator', () => {
     assert.ok(sketchSettings(0.0001).binLimit > 2048);
   });
 });
+
+describe('WindowAccumulator save and restore', () => {
+  const QUANTILES = [0, 0.1, 0.5, 0.9, 0.99, 1];
+  const through = <V>(value: V): unknown => JSON.parse(JSON.stringify(value));
+
+  it('round-trips through JSON to the same aggregates, exact values or sketch, before and after more values', async () => {
+    const fc = (await import('fast-check')).default;
+    const { SavedValue } = await import('../../../operators/internal/state-codec.js');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(-0), fc.integer({ min: -5, max: 5 }))), { minLength: 1, maxLength: 200 }),
+        fc.nat(),
+        fc.constantFrom(0.01, 0.1),
+        (added, cut, accuracy) => {
+          const k = 1 + (cut % added.length);
+          const settings = sketchSettings(accuracy);
+          const whole = new WindowAccumulator('s', 0, settings);
+          for (const [time, value] of added) whole.add(time, value);
+          const first = new WindowAccumulator('s', 0, settings);
+          for (const [time, value] of added.slice(0, k)) first.add(time, value);
+          const restored = WindowAccumulator.restore('s', 0, settings, new SavedValue(through(first.save()), 'acc'));
+          for (const [time, value] of added.slice(k)) restored.add(time, value);
+          whole.seal();
+          restored.seal();
+          for (const aggregation of ['count', 'sum', 'min', 'max', 'avg', 'first', 'last', ...QUANTILES.map((quantile) => ({ quantile }))] as const) {
+            assert.ok(Object.is(restored.valueOf(aggregation), whole.valueOf(aggregation)), JSON.stringify(aggregation));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps the values while few and the sketch once past the limit; without quantiles asked for now it restores the scalars only', async () => {
+    const { SavedValue } = await import('../../../operators/internal/state-codec.js');
+    const few = new WindowAccumulator('s', 0, sketchSettings(0.01));
+    for (let i = 0; i < 3; i++) few.add(i, -0);
+    assert.deepEqual(through(few.save()), { count: 3, sum: 0, min: '-0', max: '-0', first: '-0', firstTime: 0, last: '-0', lastTime: 2, values: ['-0', '-0', '-0'] });
+    const many = new WindowAccumulator('s', 0, sketchSettings(0.01));
+    for (let i = 0; i <= EXACT_QUANTILE_VALUES; i++) many.add(i, i);
+    const saved = through(many.save()) as { sketch?: unknown; values?: unknown };
+    assert.equal(saved.values, undefined);
+    assert.ok(saved.sketch !== undefined);
+    const scalarsOnly = WindowAccumulator.restore('s', 0, null, new SavedValue(saved, 'acc'));
+    assert.equal(scalarsOnly.valueOf('sum'), many.valueOf('sum'));
+    assert.equal(scalarsOnly.values, null);
+    const noQuantileData = new WindowAccumulator('s', 0, null);
+    noQuantileData.add(1, 1);
+    assert.throws(() => WindowAccumulator.restore('s', 0, sketchSettings(0.01), new SavedValue(through(noQuantileData.save()), 'acc')), /acc was saved without quantile data/);
+    assert.throws(() => WindowAccumulator.restore('s', 0, null, new SavedValue({ ...(through(few.save()) as object), count: 0 }, 'acc')), /acc\.count is 0/);
+  });
+});
