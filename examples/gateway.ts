@@ -23,8 +23,9 @@ import { redactUrl } from '../src/core/redact.js';
 import { startReceiver, type Receiver } from '../src/testing/index.js';
 import { simulateFleet, type DeviceReading } from './fleet.js';
 import { FleetSource } from './fleet-source.js';
+import { FLEET_TOPICS, MqttReadingSource, mqttReadings } from './mqtt-readings.js';
+import type { MqttSourceStats } from '../src/sources/mqtt/index.js';
 import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
-import { FLEET_TOPICS, mqttReadings } from './mqtt-readings.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
@@ -45,9 +46,9 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
   --nats           read the readings from JetStream (stream READINGS, durable consumer "gateway": what
                    \`npm run fleet -- --nats URL\` publishes); --devices and --seed must match the publisher's
   --seed           the simulated fleet's seed (default 1)
-
   --state-dir      keep checkpoints in DIR and a disk spool in DIR/spool: Ctrl-C saves open windows
-                   and the next start with the same DIR continues from them`;
+                   and the next start with the same DIR continues from them
+  --checkpoint-interval  time between checkpoints with --state-dir (default 5s)`;
 
 function fail(message: string): never {
   console.error(`gateway: ${message}\n${USAGE}`);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
         'client-id': { type: 'string', default: 'rxprom-gateway' },
         seed: { type: 'string', default: '1' },
         'state-dir': { type: 'string' },
+        'checkpoint-interval': { type: 'string', default: '5s' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -103,6 +105,8 @@ async function main(): Promise<void> {
   if (stateDir !== undefined && stateDir.trim() === '') fail('option --state-dir must name a directory');
   const durationMs = args.duration === undefined ? undefined : parseDuration('duration', args.duration);
   const drainTimeoutMs = parseDuration('drain-timeout', args['drain-timeout']);
+  const checkpointIntervalMs = parseDuration('checkpoint-interval', args['checkpoint-interval']);
+  if (checkpointIntervalMs < 10) fail('option --checkpoint-interval must be at least 10ms');
   const headers: Record<string, string> = {};
   for (const header of args.header ?? []) {
     const at = header.indexOf('=');
@@ -139,12 +143,16 @@ async function main(): Promise<void> {
     }, 100);
     return () => clearInterval(timer);
   });
-  // From a broker, the simulation only provides the device registry.
-  const broker = args.mqtt === undefined ? undefined : mqttReadings({ url: args.mqtt, clientId: args['client-id'], logger: quietLogger(args.json) });
-  if (broker) log(`reading from ${redactUrl(args.mqtt ?? '')} as "${args['client-id']}" (topics ${FLEET_TOPICS})`);
-  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
   const written = { samples: 0, newestTimestamp: 0 };
   const logger = quietLogger(args.json);
+  // From a broker, the simulation only provides the device registry. Without --state-dir each
+  // message is acknowledged once the pipeline has it; with it, on each checkpoint.
+  const mqttOptions = args.mqtt === undefined ? undefined : { url: args.mqtt, clientId: args['client-id'], logger };
+  const broker = mqttOptions && stateDir === undefined ? mqttReadings(mqttOptions) : undefined;
+  const brokerSource = mqttOptions && stateDir !== undefined ? new MqttReadingSource(mqttOptions) : undefined;
+  const mqttStats = (): MqttSourceStats | undefined => (broker?.source ?? brokerSource?.mqtt)?.stats();
+  if (mqttOptions) log(`reading from ${redactUrl(mqttOptions.url)} as "${mqttOptions.clientId}" (topics ${FLEET_TOPICS})`);
+  const readings$ = nats ? nats.readings$.pipe(tap(() => eventsIn++)) : broker ? broker.readings$.pipe(tap(() => eventsIn++)) : simulated$;
   // Remember the newest aggregate that entered the sink, for the lag figure.
   const noteNewest = tap((value: Sample) => {
     if (value.timestamp > written.newestTimestamp) written.newestTimestamp = value.timestamp;
@@ -166,7 +174,7 @@ async function main(): Promise<void> {
     sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger });
   } else {
     // From JetStream, the checkpoint holds the stream sequence and the consumer is acknowledged up to it after each checkpoint.
-    const source = nats ? nats.source : new FleetSource(fleet);
+    const source = nats ? nats.source : brokerSource ?? new FleetSource(fleet);
     const built: { pipeline?: ReturnType<typeof gatewayPipeline>; sink?: ReturnType<typeof remoteWrite> } = {};
     try {
       durable = await DurablePipeline.start<DeviceReading, number, WriteOutcome>({
@@ -174,6 +182,7 @@ async function main(): Promise<void> {
         // The window size is part of the identity: open windows of another size cannot continue.
         pipeline: `rxprom-gateway window=${windowMs}ms`,
         source,
+        checkpointIntervalMs,
         build: (state) => {
           built.pipeline = gatewayPipeline({ registry: fleet.registry, windowMs, state });
           built.sink = remoteWrite({ url, headers, maxDelayMs: 1000, logger, state: state.slot('sink'), spool: { directory: join(stateDir, 'spool') } });
@@ -257,8 +266,8 @@ async function main(): Promise<void> {
       const j = nats.stats();
       result.push(['jetstream', `${formatCount(j.pendingAcks)} awaiting ack, ${formatCount(j.badPayloads)} bad payloads, ${j.reconnects} reconnects`]);
     }
-    if (broker) {
-      const q = broker.source.stats();
+    const q = mqttStats();
+    if (q) {
       result.push(['mqtt', `bad payload ${formatCount(q.bad['bad-payload'])}, unmatched topic ${formatCount(q.bad['unmatched-topic'])}, redelivered ${formatCount(q.redelivered)}, reconnects ${formatCount(q.reconnectAttempts)}`]);
     }
     last = { at: now, requests: m.requestsWritten, events: eventsIn };
@@ -349,7 +358,7 @@ async function main(): Promise<void> {
     samplesDropped: m.samplesDropped,
     samplesPending: m.samplesPending,
     jetstream: nats?.stats(),
-    mqtt: broker?.source.stats(),
+    mqtt: mqttStats(),
     receiver: receiver ? { samplesStored: receiver.stats().samplesAccepted, series: receiver.seriesCount() } : undefined,
     durable: durable ? durableReport(durableSummary ?? durable.summary(), restoredHeld, savedHeld) : undefined,
   };

@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connectAsync } from 'mqtt';
 import type { Subscription } from 'rxjs';
 import { mqttSource } from '../../src/sources/mqtt/index.js';
 import { deviceReadingPayload, FLEET_TOPICS } from '../../examples/mqtt-readings.js';
@@ -73,7 +74,11 @@ describe('npm run fleet -- --mqtt and npm start -- --mqtt', { skip: unavailable(
   });
 
   it('the gateway reads the fleet from the broker into its receiver: every reading in, every aggregate written', async () => {
-    const gateway = run(gatewayCli, ['--mqtt', broker.url, '--client-id', 'gateway-check', '--devices', '60', '--seed', '5', '--window', '1s', '--duration', '9s', '--json', '--dashboard', 'off']);
+    // The session exists before anything is published, however long the gateway takes to start.
+    const session = await connectAsync(broker.url, { clientId: 'gateway-check', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    await session.subscribeAsync('sensors/+/+/+', { qos: 1 });
+    await session.endAsync();
+    const gateway = run(gatewayCli, ['--mqtt', broker.url, '--client-id', 'gateway-check', '--devices', '60', '--seed', '5', '--window', '1s', '--duration', '14s', '--json', '--dashboard', 'off']);
     await sleep(1500);
     const publisher = run(fleetCli, ['--mqtt', broker.url, '--devices', '60', '--rate', '4', '--duration', '4s', '--seed', '5', '--json']);
     const published = await publisher.done;

@@ -287,8 +287,13 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
     let failedAttempts = 0;
 
     client.handleMessage = (packet: Packet, callback: (error?: Error) => void): void => {
-      if (session.closed || packet.cmd !== 'publish') {
+      if (packet.cmd !== 'publish') {
         callback();
+        return;
+      }
+      if (session.closed) {
+        // Not emitted, so not acknowledged: the broker keeps it for the next session.
+        callback(ACK_LATER);
         return;
       }
       if (this.isPaused) {
@@ -313,7 +318,8 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
       const subscriptions = Object.fromEntries(this.patterns.map((p) => [p.filter, this.clientOptions.protocolVersion === 5 ? { qos: this.qos, rh: 1 } : { qos: this.qos }]));
       client.subscribe(subscriptions, (error, granted) => {
         if (session.closed) return;
-        const refused = (granted ?? []).filter((g) => g.qos >= 0x80 || (g as { reasonCode?: number }).reasonCode !== undefined && ((g as { reasonCode?: number }).reasonCode ?? 0) >= 0x80);
+        // A granted QoS of 0x80 or more is a refusal (MQTT 3.1.1: 0x80; MQTT 5: its reason code).
+        const refused = (granted ?? []).filter((g) => g.qos >= 0x80);
         if (error || refused.length > 0) {
           const what = error ? error.message : `refused ${refused.map((g) => `"${g.topic}" (code ${g.qos})`).join(', ')}`;
           this.close(session);
