@@ -367,7 +367,9 @@ async function main(): Promise<void> {
   } else {
     console.log(
       `\nsummary: ${formatCount(eventsIn)} events in → ${formatCount(p.samplesOut)} aggregate samples → ` +
-        `${formatCount(m.samplesWritten)} written, ${formatCount(m.samplesDroppedTotal)} dropped, ${formatCount(m.samplesPending)} unfinished` +
+        `${formatCount(m.samplesWritten)} written, ${formatCount(m.samplesLostTotal)} dropped, ${formatCount(m.samplesPending)} unfinished` +
+        // 'replayed' and 'spooled' are outcomes too, but not losses: shown apart.
+        (m.samplesDroppedTotal > m.samplesLostTotal ? `, ${formatCount(m.samplesDroppedTotal - m.samplesLostTotal)} replayed or left in the spool (not lost)` : '') +
         ` (${ending}, ${summary.seconds.toFixed(1)} s)`,
     );
     if (durable) console.log(describeSaved(durableSummary ?? durable.summary(), stateDir ?? '', savedHeld));
