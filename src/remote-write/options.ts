@@ -54,7 +54,8 @@ export interface RemoteWriteOptions {
    * Parallel ordered lanes (one request in flight each). A number is a fixed count (1 to 256); a
    * range `{ min, max }` lets the count follow the load (see `ShardRange`). Default
    * `{ min: 1, max: 8 }`: a small flow goes out in whole requests on one lane, a heavy or slow
-   * one gets up to 8 requests in flight.
+   * one gets up to 8 requests in flight. With a `spool` the count is fixed (each lane has its own
+   * spool folder): 4 by default, a range's `max` when one is given.
    */
   readonly shards?: number | ShardRange;
   /** Samples per request. 1 to 1,000,000, default 2000 (Prometheus' `max_samples_per_send`). */
@@ -192,6 +193,9 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** Lanes of a spooled sink when `shards` is not given. */
+const SPOOLED_SHARDS = 4;
+
 /** Most lanes a sink may have. */
 const MAX_SHARDS = 256;
 
@@ -264,9 +268,14 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
   }
   const spool = checkSpool(options.spool);
   const requestedShards = checkShards(options.shards);
-  // A spooled sink keeps a fixed lane count (a range's max): each lane has its own spool folder,
-  // and moving a series to another lane would first need its old lane's backlog on disk sent.
-  const shards: ResolvedShards = spool ? { ...requestedShards, min: requestedShards.max } : requestedShards;
+  // A spooled sink keeps a fixed lane count (4 unless given; a range's max): each lane has its own
+  // spool folder, and moving a series to another lane would first need its old lane's backlog on
+  // disk sent.
+  const shards: ResolvedShards = !spool
+    ? requestedShards
+    : options.shards === undefined
+      ? { ...requestedShards, min: SPOOLED_SHARDS, max: SPOOLED_SHARDS }
+      : { ...requestedShards, min: requestedShards.max };
   const maxSamplesPerRequest = numberOption('maxSamplesPerRequest', options.maxSamplesPerRequest, 2000, { min: 1, max: 1_000_000 });
   const maxPendingSamples = numberOption('maxPendingSamples', options.maxPendingSamples, spool ? 1_000_000 : 10_000_000, { min: 1, max: 1e9 });
   const marks = checkBackpressure(options.backpressure, spool ? Math.min(maxPendingSamples, 4 * shards.max * maxSamplesPerRequest) : Math.max(1, Math.floor(maxPendingSamples * 0.8)), maxPendingSamples);

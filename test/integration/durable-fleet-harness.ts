@@ -50,8 +50,12 @@ export interface RunResult {
 /** How a run ends: by itself, or a signal once `when` says so. */
 export interface Interrupt {
   signal: NodeJS.Signals;
-  /** Called with the position read so far (every 25 ms); returns a delay in ms after which the signal is sent, or undefined to wait. */
-  when: (position: number) => number | undefined;
+  /**
+   * Called with the position read so far (every 25 ms) and the checkpoints this run has saved so
+   * far (how fast the journal is read depends on the machine: a condition on checkpoints holds on
+   * any); returns a delay in ms after which the signal is sent, or undefined to wait.
+   */
+  when: (position: number, checkpoints: RunResult['checkpoints']) => number | undefined;
   /** Send it after this long in any case. */
   atLatestMs?: number;
 }
@@ -76,7 +80,7 @@ export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<Run
         if ('refused' in event) result.refused = event['refused'] as string;
         if ('checkpoint' in event) result.checkpoints.push(event['checkpoint'] as RunResult['checkpoints'][number]);
         if ('progress' in event && interrupt && !armed) {
-          const delay = interrupt.when(event['progress'] as number);
+          const delay = interrupt.when(event['progress'] as number, result.checkpoints);
           if (delay !== undefined) {
             armed = true;
             setTimeout(() => {
