@@ -4,6 +4,7 @@
  * it with the next commit (a bad payload never gets better by redelivery) and carries on.
  */
 import { ConfigError } from '../../core/errors.js';
+import { fieldPath, lookUpField } from '../payload-fields.js';
 
 /** Bytes and subject in, element out; a throw marks the payload bad (the message is the reason). */
 export type PayloadParser<T> = (payload: Uint8Array, subject: string) => T;
@@ -49,20 +50,14 @@ export function numberPayload(): PayloadParser<number> {
 export function jsonFieldsPayload<K extends string>(paths: Readonly<Record<K, string>>): PayloadParser<Record<K, number>> {
   if (paths === null || typeof paths !== 'object' || Object.keys(paths).length === 0) throw new ConfigError('paths', 'an object of at least one name → dotted JSON path', paths);
   const compiled: Array<[K, string, string[]]> = [];
-  for (const [name, path] of Object.entries(paths) as Array<[K, unknown]>) {
-    if (typeof path !== 'string' || path.length === 0 || path.split('.').some((step) => step.length === 0)) throw new ConfigError(`paths.${name}`, 'a dotted path such as "data.temp"', path);
-    compiled.push([name, path, path.split('.')]);
-  }
+  for (const [name, path] of Object.entries(paths) as Array<[K, unknown]>) compiled.push([name, String(path), fieldPath(`paths.${name}`, path)]);
   const parseJson = jsonPayload<unknown>();
   return (payload, subject) => {
     const document = parseJson(payload, subject);
     const out = {} as Record<K, number>;
     for (const [name, path, steps] of compiled) {
-      let at: unknown = document;
-      for (const step of steps) {
-        at = at !== null && typeof at === 'object' && Object.prototype.hasOwnProperty.call(at, step) ? (at as Record<string, unknown>)[step] : undefined;
-        if (at === undefined) throw new Error(`payload has no field "${path}"`);
-      }
+      const at = lookUpField(document, steps);
+      if (at === undefined) throw new Error(`payload has no field "${path}"`);
       if (typeof at !== 'number' || !Number.isFinite(at)) throw new Error(`payload field "${path}" is not a finite number (got ${JSON.stringify(at)?.slice(0, 40)})`);
       out[name] = at;
     }

@@ -4,6 +4,7 @@
  * message as the reason and never emits it.
  */
 import { ConfigError } from '../../core/errors.js';
+import { fieldPath, lookUpField } from '../payload-fields.js';
 
 /** What a parser knows about the message besides its bytes. */
 export interface PayloadContext {
@@ -59,23 +60,6 @@ export interface JsonPayloadOptions {
   readonly timestampUnit?: 'ms' | 's';
 }
 
-/** A path as its keys; each key is a JSON object key (arrays by index: `values.0`). */
-function parsePath(option: string, path: unknown): string[] {
-  if (typeof path !== 'string' || path.length === 0 || path.split('.').some((key) => key.length === 0)) {
-    throw new ConfigError(option, 'a dotted field path such as "temperature" or "reading.value"', path);
-  }
-  return path.split('.');
-}
-
-function lookUp(document: unknown, keys: readonly string[]): unknown {
-  let node = document;
-  for (const key of keys) {
-    if (node === null || typeof node !== 'object' || !Object.prototype.hasOwnProperty.call(node, key)) return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
-
 /**
  * A JSON object payload: `jsonPayload({ value: 'temperature', timestamp: 'ts' })` reads
  * `{"temperature": 21.5, "ts": 1700000000000}`. A missing field, a value that is not a finite
@@ -83,8 +67,8 @@ function lookUp(document: unknown, keys: readonly string[]): unknown {
  */
 export function jsonPayload(options: JsonPayloadOptions): PayloadParser<Reading> {
   if (options === null || typeof options !== 'object') throw new ConfigError('payload', 'an object with a "value" path', options);
-  const valueKeys = parsePath('value', options.value);
-  const timestampKeys = options.timestamp === undefined ? undefined : parsePath('timestamp', options.timestamp);
+  const valueKeys = fieldPath('value', options.value);
+  const timestampKeys = options.timestamp === undefined ? undefined : fieldPath('timestamp', options.timestamp);
   const unit = options.timestampUnit ?? 'ms';
   if (unit !== 'ms' && unit !== 's') throw new ConfigError('timestampUnit', "'ms' or 's'", unit);
   const scale = unit === 's' ? 1000 : 1;
@@ -96,11 +80,11 @@ export function jsonPayload(options: JsonPayloadOptions): PayloadParser<Reading>
       if (error instanceof BadPayloadError) throw error;
       throw new BadPayloadError(`payload is not JSON: ${(error as Error).message}`);
     }
-    const value = lookUp(document, valueKeys);
+    const value = lookUpField(document, valueKeys);
     if (value === undefined) throw new BadPayloadError(`field "${options.value}" is missing`);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new BadPayloadError(`field "${options.value}" is not a finite number (got ${JSON.stringify(value)?.slice(0, 40)})`);
     if (timestampKeys === undefined) return { value, timestamp: receivedAt };
-    const raw = lookUp(document, timestampKeys);
+    const raw = lookUpField(document, timestampKeys);
     if (raw === undefined) throw new BadPayloadError(`field "${options.timestamp}" is missing`);
     const timestamp = typeof raw === 'number' ? Math.round(raw * scale) : typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
