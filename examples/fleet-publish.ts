@@ -15,6 +15,7 @@ import { mqttPublisher } from './publishers/mqtt.js';
 import { DEFAULT_PARTITIONS, natsPublisher } from './publishers/nats.js';
 import type { ReadingPublisher } from './publishers/publisher.js';
 import { publishFleet } from './publishers/publish-fleet.js';
+import { cliOptions } from './cli-options.js';
 
 const USAGE = `usage: npm run fleet -- (--mqtt URL | --nats URL [--partitions P]) [--devices N] [--rate R] [--duration D] [--seed S] [--start MS] [--pace realtime|max] [--in-flight N] [--json]
   --mqtt       broker URL, e.g. mqtt://127.0.0.1:1883 (QoS 1 to sensors/{site}/{room}/{device})
@@ -29,22 +30,9 @@ const USAGE = `usage: npm run fleet -- (--mqtt URL | --nats URL [--partitions P]
   --in-flight  publishes awaiting the broker's acknowledgement at most (default 1000)
   --json       print the summary as one JSON line`;
 
-function fail(message: string): never {
-  console.error(`fleet: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-function parseDuration(option: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) fail(`option --${option} must be a duration like 500ms, 10s, 2m (got "${text}")`);
-  return Math.round(Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms'] ?? 1));
-}
-
-function parseNumber(option: string, text: string, min: number, max: number, integer = true): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) fail(`option --${option} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got "${text}")`);
-  return n;
-}
+const cli = cliOptions('fleet', USAGE);
+const fail: (message: string) => never = cli.fail;
+const { duration: parseDuration, number: parseNumber } = cli;
 
 async function main(): Promise<void> {
   let args;

@@ -26,6 +26,7 @@ import { FleetSource } from './fleet-source.js';
 import { FLEET_TOPICS, MqttReadingSource, mqttReadings } from './mqtt-readings.js';
 import type { MqttSourceStats } from '../src/sources/mqtt/index.js';
 import { gatewayPipeline, type GatewayStats } from './gateway-pipeline.js';
+import { cliOptions } from './cli-options.js';
 import { formatCount, formatRate, statusDisplay, type StatusRow } from './status.js';
 import { startDashboard, type FlowReading } from './dashboard/server.js';
 
@@ -50,24 +51,9 @@ const USAGE = `usage: npm start -- [--url URL] [--devices N] [--window DURATION]
                    and the next start with the same DIR continues from them
   --checkpoint-interval  time between checkpoints with --state-dir (default 5s)`;
 
-function fail(message: string): never {
-  console.error(`gateway: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-/** "250ms", "10s", "2m", "1h" or plain milliseconds. */
-function parseDuration(option: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) fail(`option --${option} must be a duration like 500ms, 10s, 2m (got "${text}")`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms'] ?? 1;
-  return Math.round(Number(match[1]) * unit);
-}
-
-function parseCount(option: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`option --${option} must be an integer in [${min}, ${max}] (got "${text}")`);
-  return n;
-}
+const cli = cliOptions('gateway', USAGE);
+const fail: (message: string) => never = cli.fail;
+const { duration: parseDuration, number: parseCount } = cli;
 
 async function main(): Promise<void> {
   let args;

@@ -30,17 +30,11 @@ import { simulateFleet, type DeviceReading } from '../fleet.js';
 import { gatewayPipeline } from '../gateway-pipeline.js';
 import { READINGS_PREFIX, READINGS_STREAM } from '../publishers/nats.js';
 import { natsReadingPayload } from '../publishers/nats-payload.js';
+import { cliOptions } from '../cli-options.js';
 
-function fail(message: string): never {
-  console.error(`worker: ${message}`);
-  process.exit(2);
-}
-
-function integer(name: string, text: string | undefined, min: number, max: number): number {
-  const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < min || n > max) fail(`option --${name} must be an integer in [${min}, ${max}] (got ${text})`);
-  return n;
-}
+const cli = cliOptions('worker');
+const fail: (message: string) => never = cli.fail;
+const integer = cli.number;
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
