@@ -39,7 +39,8 @@ export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   started: { restored: { sequence: number; position: number | undefined; stages: string[]; untaken: string[] } | null; damaged: { file: string; reason: string }[] } | undefined;
-  checkpoints: { sequence: number; position: number; reason: string; counters: SinkCounters }[];
+  /** `counters` when the checkpoint was saved, `atSnapshot` when its state was taken (before the flush and the save). */
+  checkpoints: { sequence: number; position: number; reason: string; counters: SinkCounters; atSnapshot: SinkCounters }[];
   /** The sink's counters after its last outcome (what a killed run reported before it died). */
   counters: SinkCounters | undefined;
   end: { ending: string; error?: string; elements: number; position: number; checkpoints: number; checkpointFailures: number; pauses: number; counters: SinkCounters } | undefined;
