@@ -463,7 +463,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
             replayed[key] = mark.through;
           }
           const marks = replayMarks.size > 0 ? { replayed } : {};
-          if (spool !== undefined) return { version: 1, newest, ...marks, spool: spool.positions() };
+          // Still reading the spool at start: the marks of what the earlier run spooled after its
+          // checkpoint are not known yet, so this checkpoint keeps the restored positions and a
+          // restart from it reads those records again (the current positions would skip them).
+          if (spool !== undefined) return { version: 1, newest, ...marks, spool: starting !== null && restored?.spool !== undefined ? { ...restored.spool } : spool.positions() };
           const unwritten: Array<readonly [string, number | string, number]> = [];
           lanes.forEachUnsettled((series, value, timestamp) => unwritten.push([series.key, encodeValue(value), timestamp]));
           return { version: 1, newest, ...marks, unwritten };

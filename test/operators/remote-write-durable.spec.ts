@@ -239,6 +239,51 @@ describe('remoteWrite with a spool', () => {
     assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
   });
 
+  it("a checkpoint taken while the restored sink still reads its spool keeps the restored positions: a restart from it still drops the regenerated samples as 'replayed'", async () => {
+    const directory = freshDir();
+    const first = await crashedRun(directory, 3000, 5, new PipelineState(), 1000);
+    const restoredPositions = (first.snapshot!['sink'] as RemoteWriteState).spool!;
+    // Second run: restored, checkpointed while the spool is still being read (pressure is on until
+    // it is: a snapshot at every turn of the event loop, so some fall after the spool has opened), then "crashes".
+    const second = new PipelineState(JSON.parse(JSON.stringify(first.snapshot)) as StageSnapshots);
+    const client2 = new ScriptedClient();
+    const sink2 = remoteWrite({ url: URL, client: client2, logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: second.slot<RemoteWriteState>('sink') });
+    let reading = true;
+    sink2.pressure.subscribe((on) => (reading = on));
+    const subscription2 = new Subject<Sample>().pipe(sink2).subscribe();
+    let snapshot2 = second.snapshot();
+    let snapshots = 0;
+    while (reading) {
+      const taken = second.snapshot();
+      snapshots++;
+      snapshot2 = taken;
+      if (JSON.stringify((taken['sink'] as RemoteWriteState).spool) !== JSON.stringify(restoredPositions)) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    try {
+      assert.ok(snapshots > 1, `several snapshots while the spool was read (${snapshots})`);
+      assert.deepEqual((snapshot2['sink'] as RemoteWriteState).spool, restoredPositions, 'the positions the spool is still being read from');
+      await second.flush();
+      second.checkpointed(snapshot2);
+    } finally {
+      subscription2.unsubscribe();
+      await sleep(100);
+    }
+
+    // Third run, from the second run's checkpoint: the source replays from sample 1000 again.
+    const third = new PipelineState(JSON.parse(JSON.stringify(snapshot2)) as StageSnapshots);
+    const client3 = new ScriptedClient();
+    const sink3 = remoteWrite({ url: URL, client: client3, logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: third.slot<RemoteWriteState>('sink') });
+    await lastValueFrom(from(input(3000, 1000)).pipe(sink3, toArray()));
+    const m = sink3.metrics.snapshot();
+    assert.equal(m.samplesDropped.replayed, 2000, 'samples 1000..2999 were accepted before the first crash');
+    assert.equal(m.samplesWritten, 1000);
+    assert.equal(m.samplesLostTotal, 0);
+    const keys = writtenKeys(first.client, client2, client3);
+    assert.equal(keys.size, 4000);
+    assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
   it("'drop-oldest' counts what it drops as 'overflow' and the accounting still adds up", async () => {
     const directory = freshDir();
     const client = new ScriptedClient();
