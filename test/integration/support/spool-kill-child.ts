@@ -3,7 +3,9 @@
  * samples each, from `--base` ms, one second apart) into a spooled, checkpointed `remoteWrite`.
  * Every 150 ms it checkpoints (sink snapshot, flush, save with the source position, then
  * `checkpointed`) into `--state`; on start it restores the newest checkpoint and resumes the
- * source from its position. Prints `checkpoint <position>` lines, and `done <metrics JSON>` at the end.
+ * source from its position. The source stays at most 400 samples ahead of the last saved
+ * checkpoint, so a run spans many checkpoints on a fast or a loaded machine alike (the test
+ * kills it after its first one; a run that finished first would leave nothing to restore). Prints `checkpoint <position>` lines, and `done <metrics JSON>` at the end.
  */
 import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
@@ -34,10 +36,13 @@ const sampleAt = (i: number): Sample => {
   const s = i % SERIES;
   return { labels: { __name__: 'rxprom_spool_kill', series: String(s) }, value: step * 100 + s, timestamp: BASE + step * 1000 };
 };
+/** The source never runs more than this far ahead of the last saved checkpoint: a run spans many checkpoints however fast or slow the machine. */
+const AHEAD = 400;
+let savedAt = position;
 const source = new Observable<Sample>((subscriber) => {
   let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
-    for (let n = 0; n < 50 && position < TOTAL; n++) subscriber.next(sampleAt(position++));
+    for (let n = 0; n < 50 && position < TOTAL && position < savedAt + AHEAD; n++) subscriber.next(sampleAt(position++));
     if (position >= TOTAL) return subscriber.complete();
     timer = setTimeout(tick, 5);
   };
@@ -56,6 +61,7 @@ const checkpoints = setInterval(() => {
     .then(() => store.save({ position: at, stages: snapshot }))
     .then(() => {
       pipeline.checkpointed(snapshot);
+      savedAt = at;
       console.log(`checkpoint ${at}`);
     })
     .finally(() => (saving = false));
