@@ -26,7 +26,7 @@ import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { enumOption, functionOption, numberOption } from '../core/options.js';
 import { crc32 } from './crc32.js';
-import { fsyncDirectory, writeFileAtomic } from './durable-file.js';
+import { fsyncDirectory, isTempFile, writeFileAtomic } from './durable-file.js';
 
 export type SpoolFullPolicy = 'block' | 'drop-oldest';
 /** When written records are fsynced: on every append, every `fsyncIntervalMs`, or never (the OS decides). */
@@ -629,7 +629,10 @@ export class DiskSpool {
       const acks = await readAcks(lane.directory, this.logger);
       if (this.retain) lane.retainFrom = this.retainFrom[lane.name] ?? Infinity;
       lane.ackedBelow = acks.below;
-      const names = (await readdir(lane.directory)).filter((n) => SEGMENT_PATTERN.test(n)).sort();
+      const files = await readdir(lane.directory);
+      // An acknowledgement save that died before its rename: the marks are in `acked` or lost.
+      for (const name of files.filter(isTempFile)) await rm(join(lane.directory, name), { force: true });
+      const names = files.filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
       // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
       lane.nextSequence = Math.max(acks.below, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));

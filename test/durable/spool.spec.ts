@@ -130,6 +130,21 @@ describe('DiskSpool', () => {
     await spool.close();
   });
 
+  it('removes the temp file of an acknowledgement save that died before its rename, and keeps the saved marks', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 3; i++) refs.push(await spool.append('l', body(i)));
+    await spool.ack(refs[0]!);
+    await spool.close();
+    // What a kill -9 in the middle of a save leaves: a half-written temp file beside `acked`.
+    await writeFile(join(dir, 'l', '.acked.4242.tmp'), '{"below":3');
+    const reopened = await open(dir);
+    assert.deepEqual((await readdir(join(dir, 'l'))).filter((name) => name.endsWith('.tmp')), []);
+    assert.deepEqual((await replayAll(reopened, 'l')).map((r) => r.sequence), [1, 2], 'the marks saved before are the ones read');
+    await reopened.close();
+  });
+
   it('cuts off a torn tail at every offset of the last record, reports it, and appends cleanly afterwards', async () => {
     const dir = freshDir();
     const spool = await open(dir);
