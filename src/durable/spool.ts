@@ -658,6 +658,13 @@ export class DiskSpool {
           this.report({ kind: isTail ? 'torn-tail' : 'corrupt', lane: lane.name, file, offset: scan.goodBytes, reason: scan.damage.reason, lostRecords, lostRecordsExact: exact, lostBytes: bytes.length - scan.goodBytes });
         }
         lane.nextSequence = Math.max(lane.nextSequence, scan.nextSequence);
+        if (segment.records === 0) {
+          // Created by a run that died before its first record landed (or cut to nothing): it holds
+          // nothing, and its name is the sequence the next new segment takes, so it must not stay
+          // on the list, where deleting it later would delete the new segment's file.
+          await rm(file, { force: true });
+          continue;
+        }
         lane.segments.push(segment);
         this.usedBytes += segment.bytes;
         if (segment.pending.size === 0 && !retained(segment)) await this.deleteSegment(segment);

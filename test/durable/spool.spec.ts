@@ -390,6 +390,31 @@ describe('DiskSpool', () => {
     await again.close();
   });
 
+  it('retain: an empty segment left by a run killed before its first record is removed on open; the new segment with the same name keeps its records past a release', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { retain: true });
+    for (let i = 0; i < 3; i++) await spool.ack(await spool.append('0', body(i), 1));
+    await spool.close();
+    // The killed run had created its next segment, named by the next sequence, and written nothing to it.
+    await writeFile(join(dir, '0', '0000000000000003.seg'), '');
+    // Restored from a checkpoint older than that segment (as a restart usually is): it would be retained.
+    const again = await open(dir, { retain: true, retainFrom: { '0': 2 } });
+    const refs = [await again.append('0', body(3), 1), await again.append('0', body(4), 1)];
+    assert.deepEqual(refs.map((r) => r.sequence), [3, 4]);
+    for (const ref of refs) await again.ack(ref);
+    // A checkpoint at sequence 4: record 4 must stay readable for the next restart's scan.
+    await again.release('0', 4);
+    const kept = [];
+    for await (const record of again.records('0', 4)) kept.push(record.sequence);
+    assert.deepEqual(kept, [4]);
+    await again.close();
+    const third = await open(dir, { retain: true, retainFrom: { '0': 4 } });
+    const afterRestart = [];
+    for await (const record of third.records('0', 4)) afterRestart.push(record.sequence);
+    assert.deepEqual(afterRestart, [4], 'still on disk after a restart');
+    await third.close();
+  });
+
   it('without retain, a fully acknowledged segment goes at once (records() finds nothing)', async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 120 });
