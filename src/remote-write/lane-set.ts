@@ -289,10 +289,10 @@ export class LaneSet {
 }
 
 /**
- * The lane of a series among `count`: its hash modulo the count. The hash is a uint32, half the
- * time beyond V8's small integers: `>>> 0` keeps the modulo in integer arithmetic (on a double it
- * is a call to the C library's fmod, once per sample).
+ * The lane of a series among `count`: its hash modulo the count, from the record's int32 copy of
+ * the hash (a small integer in V8, stored in the record itself) and in integer arithmetic (a
+ * double's modulo is a call to the C library's fmod, once per sample).
  */
 export function laneOf(series: SeriesRecord, count: number): number {
-  return (series.hash >>> 0) % count;
+  return (series.hash32 >>> 0) % count;
 }
