@@ -208,7 +208,7 @@ export class AxiosWriteClient implements WriteClient {
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'];
 
 /** Whether the environment names a proxy at all (then axios keeps looking it up per request, `no_proxy` included). */
-export function proxyInEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+export function proxyInEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   return PROXY_VARIABLES.some((name) => Boolean(env[name]) || Boolean(env[name.toUpperCase()]));
 }
 
