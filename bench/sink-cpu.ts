@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startVictoriaMetrics } from '../test/harness/servers.js';
 import { benchScript, figure, fmt, runNodeJson, type BenchContext, type Figure } from './common.js';
 import type { ClientResult } from './e2e-client.js';
+import type { TransportResult } from './transport-client.js';
 import { summarizeProfile } from './profile-summary.js';
 import type { LabelObjects } from './workload.js';
 
@@ -41,6 +42,23 @@ async function runReference(seconds: number): Promise<{ samples: number; seconds
   }
 }
 
+/** The transport alone (bench/transport-client.ts): `requests` encoded bodies through one client, alternating axios and node:http. */
+async function runTransports(requests: number): Promise<{ axios: TransportResult; nodeHttp: TransportResult }> {
+  const vm = await startVictoriaMetrics();
+  try {
+    const run = async (transport: string): Promise<TransportResult> =>
+      (await runNodeJson<TransportResult>([benchScript('transport-client'), '--url', vm.writeUrl, '--transport', transport, '--requests', String(requests), '--lanes', '4', '--batch', '2000'], 300_000)).result;
+    const axios1 = await run('axios');
+    const node1 = await run('node-http');
+    const axios2 = await run('axios');
+    const node2 = await run('node-http');
+    // The lower of two runs each: the machine is shared, and noise only ever adds CPU.
+    return { axios: axios1.cpuSeconds <= axios2.cpuSeconds ? axios1 : axios2, nodeHttp: node1.cpuSeconds <= node2.cpuSeconds ? node1 : node2 };
+  } finally {
+    await vm.stop();
+  }
+}
+
 export async function sinkCpuBenchmark(context: BenchContext & { profile?: boolean }): Promise<Figure[]> {
   const rxSamples = context.quick ? 1_000_000 : 4_000_000;
   const peerSamples = context.quick ? 200_000 : 1_000_000;
@@ -59,6 +77,8 @@ export async function sinkCpuBenchmark(context: BenchContext & { profile?: boole
   context.log(`sink-cpu rxprom, fresh labels, compression literal: ${fmt(literal.cpuSecondsPerMillion)} CPU-s/M (${literal.samples} written, ${literal.dropped} dropped, ${literal.samplesPerSec}/s)`);
   const reference = await runReference(context.quick ? 4 : 10);
   context.log(`sink-cpu reference sender: ${fmt(reference.cpuSecondsPerMillion)} CPU-s/M (${reference.samples} written)`);
+  const transports = await runTransports(context.quick ? 300 : 2000);
+  context.log(`sink-cpu transport alone: axios client ${transports.axios.cpuMicrosPerRequest} µs CPU/request, node:http ${transports.nodeHttp.cpuMicrosPerRequest} µs CPU/request (${transports.axios.written}/${transports.axios.requests} and ${transports.nodeHttp.written}/${transports.nodeHttp.requests} written)`);
   const peerComparison = { name: 'prometheus-remote-write 0.5.1, same workload (reused labels)', value: peer.cpuSecondsPerMillion };
   const figures = [
     figure('sink-cpu', 'rxprom client CPU per million samples, fresh label object per sample (10k series, batch 2000, 4 lanes, into VictoriaMetrics)', fresh.cpuSecondsPerMillion, 'CPU-s/M samples', {
@@ -78,6 +98,10 @@ export async function sinkCpuBenchmark(context: BenchContext & { profile?: boole
     }),
     figure('sink-cpu', 'reference sender (labels pre-encoded, literal snappy, node:http): client CPU per million samples, same workload', reference.cpuSecondsPerMillion, 'CPU-s/M samples', {
       note: `${reference.samples} samples in ${reference.seconds} s`,
+    }),
+    figure('sink-cpu', "transport alone: rxprom's axios client, CPU per request (same bodies, 2000 samples each, 4 in flight)", transports.axios.cpuMicrosPerRequest, 'µs/request', {
+      comparison: { name: 'plain node:http (as the reference sender), same bodies', value: transports.nodeHttp.cpuMicrosPerRequest },
+      note: `at 2000 samples per request: ${fmt(transports.axios.cpuMicrosPerRequest / 2000)} CPU-s/M samples (node:http ${fmt(transports.nodeHttp.cpuMicrosPerRequest / 2000)}); ${transports.axios.written}/${transports.axios.requests} and ${transports.nodeHttp.written}/${transports.nodeHttp.requests} written`,
     }),
     figure('sink-cpu', 'feeding the sink: generator alone, fresh label objects, CPU per million samples', sourceFresh.cpuSecondsPerMillion, 'CPU-s/M samples', {
       note: 'included in the fresh-label figures above',

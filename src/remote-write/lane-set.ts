@@ -132,7 +132,7 @@ export class LaneSet {
       held.timestamps.push(timestamp);
       return;
     }
-    this.lanes[series.hash % this.lanes.length].push(series, value, timestamp);
+    this.lanes[laneOf(series, this.lanes.length)].push(series, value, timestamp);
   }
 
   /**
@@ -225,12 +225,12 @@ export class LaneSet {
     for (const columns of carried) {
       for (let i = 0; i < columns.length; i++) {
         const series = columns.series[i];
-        lanes[series.hash % lanes.length].push(series, columns.values[i], columns.timestamps[i]);
+        lanes[laneOf(series, lanes.length)].push(series, columns.values[i], columns.timestamps[i]);
       }
     }
     for (let i = 0; i < held.series.length; i++) {
       const series = held.series[i];
-      lanes[series.hash % lanes.length].push(series, held.values[i], held.timestamps[i]);
+      lanes[laneOf(series, lanes.length)].push(series, held.values[i], held.timestamps[i]);
     }
     if (this.finishing) for (const lane of lanes) lane.flush();
     if (this.idle) this.options.onIdle();
@@ -286,4 +286,13 @@ export class LaneSet {
     this.tick?.unsubscribe();
     this.tick = null;
   }
+}
+
+/**
+ * The lane of a series among `count`: its hash modulo the count, from the record's int32 copy of
+ * the hash (a small integer in V8, stored in the record itself) and in integer arithmetic (a
+ * double's modulo is a call to the C library's fmod, once per sample).
+ */
+export function laneOf(series: SeriesRecord, count: number): number {
+  return (series.hash32 >>> 0) % count;
 }

@@ -15,20 +15,22 @@ export class Pressure {
     readonly lowWaterMark: number,
   ) {}
 
+  /** The signal now, kept apart from the subject: `level` runs per sample and reading a BehaviorSubject's value checks its state. */
+  private on = false;
+
   get value(): boolean {
-    return this.subject.value;
+    return this.on;
   }
 
   /** The level now (samples held); changes the signal when it crosses a mark. */
   level(held: number): void {
-    const on = this.subject.value;
-    if (!on && held >= this.highWaterMark) this.set(true);
-    else if (on && held <= this.lowWaterMark) this.set(false);
+    if (this.on ? held <= this.lowWaterMark : held >= this.highWaterMark) this.set(!this.on);
   }
 
   /** Forces the signal (a sink that is starting holds its source until it is ready). */
   set(value: boolean): void {
-    if (this.subject.value === value) return;
+    if (this.on === value) return;
+    this.on = value;
     this.subject.next(value);
   }
 }

@@ -28,14 +28,25 @@ export class SeriesRecord implements MatchedSeries {
   matchedShape: object | null = null;
   matchedEmpties = 0;
 
+  /**
+   * `hash` as a signed 32-bit integer. A uint32 field holds a double half the time, which V8 keeps
+   * in a separate heap number: one more memory access on every sample's way to its lane.
+   */
+  readonly hash32: number;
+
   constructor(
     /** Canonical key: the protobuf bytes of the sorted labels, one char per byte. */
     readonly key: string,
-    /** Picks the series' lane (modulo the lane count, which may change). */
-    readonly hash: number,
+    hash: number,
     tick: number,
   ) {
+    this.hash32 = hash | 0;
     this.lastSeenTick = tick;
+  }
+
+  /** The series' hash (uint32): picks its lane (modulo the lane count, which may change). */
+  get hash(): number {
+    return this.hash32 >>> 0;
   }
 }
 
@@ -140,7 +151,7 @@ export class SeriesInterner {
   }
 
   private insert(record: SeriesRecord): void {
-    const slot = record.hash | 0;
+    const slot = record.hash32;
     const head = this.byHash.get(slot);
     record.nextSameHash = head ?? null;
     this.byHash.set(slot, record);

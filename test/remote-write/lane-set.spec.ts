@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
-import { LaneSet, type LaneSetOptions } from '../../src/remote-write/lane-set.js';
+import { laneOf, LaneSet, type LaneSetOptions } from '../../src/remote-write/lane-set.js';
 import type { LaneBatch } from '../../src/remote-write/lane.js';
 import { SeriesInterner, type SeriesRecord } from '../../src/remote-write/series-interner.js';
 import type { EncodedRequest, SampleColumns } from '../../src/protocol/encoder.js';
@@ -73,6 +73,13 @@ describe('LaneSet', () => {
     for (const batch of sent) assert.equal(new Set(batch.series.map((s) => s.hash % 3)).size, 1, 'a batch holds the series of one lane');
     await settleAll(sent);
     assert.equal(set.idle, true);
+  });
+
+  it('laneOf is the hash modulo the count, for hashes beyond 2^31 too', () => {
+    const interner = new SeriesInterner({ validation: 'strict' });
+    const records = Array.from({ length: 2000 }, (_, i) => interner.resolve({ __name__: 'm', i: String(i) }) as SeriesRecord);
+    assert.ok(records.some((r) => r.hash >= 2 ** 31), 'some hashes are beyond the small-integer range');
+    for (const record of records) for (const count of [1, 3, 4, 7, 50]) assert.equal(laneOf(record, count), record.hash % count);
   });
 
   it('a small flow on one lane goes out as one batch', () => {

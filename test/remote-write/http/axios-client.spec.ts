@@ -1,6 +1,6 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { AxiosWriteClient, MAX_BODY_BYTES, MAX_REDIRECTS, type AxiosWriteClientOptions, type RetryEvent } from '../../../src/remote-write/http/axios-client.js';
+import { AxiosWriteClient, MAX_BODY_BYTES, MAX_REDIRECTS, proxyInEnvironment, type AxiosWriteClientOptions, type RetryEvent } from '../../../src/remote-write/http/axios-client.js';
 import { RetryPolicy } from '../../../src/remote-write/http/retry-policy.js';
 import type { RequestSigner } from '../../../src/remote-write/http/signers.js';
 import { ScriptServer } from './script-server.js';
@@ -207,6 +207,49 @@ describe('AxiosWriteClient', () => {
         assert.equal(server.seen[0].remotePort, server.seen[1].remotePort);
       } finally {
         client.close();
+      }
+    });
+  });
+
+  describe('answers without a body, and proxies', () => {
+    it('answers a 204 and an empty 200 with an empty body, on one kept-alive connection; a 200 with a body keeps it', async () => {
+      server.answers.push({ status: 204 }, { status: 200 }, { status: 200, body: 'stored' });
+      const { client } = clientFor(server.url(), { maxSockets: 1 });
+      try {
+        assert.deepEqual(await client.send(body, never), { kind: 'response', status: 204, body: '', attempts: 1 });
+        assert.deepEqual(await client.send(body, never), { kind: 'response', status: 200, body: '', attempts: 1 });
+        assert.deepEqual(await client.send(body, never), { kind: 'response', status: 200, body: 'stored', attempts: 1 });
+        assert.equal(server.connections, 1, 'the empty answers gave their connection back to the pool');
+      } finally {
+        client.close();
+      }
+    });
+
+    it('sees a proxy in the environment under http_proxy, https_proxy or all_proxy, in either case', () => {
+      assert.equal(proxyInEnvironment({}), false);
+      assert.equal(proxyInEnvironment({ no_proxy: '*', HTTP_PROXY: '' }), false);
+      for (const name of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']) {
+        assert.equal(proxyInEnvironment({ [name]: 'http://proxy.example:3128' }), true, name);
+      }
+    });
+
+    it('sends through a proxy the environment names when the client is created', async () => {
+      const saved = { http_proxy: process.env['http_proxy'], no_proxy: process.env['no_proxy'], NO_PROXY: process.env['NO_PROXY'] };
+      // The script server plays the proxy: a request to it through a proxy names the whole target URL.
+      process.env['http_proxy'] = server.url('');
+      delete process.env['no_proxy'];
+      delete process.env['NO_PROXY'];
+      let client: AxiosWriteClient | undefined;
+      try {
+        client = clientFor('http://receiver.invalid:9090/api/v1/write').client;
+        assert.deepEqual(await client.send(body, never), { kind: 'response', status: 204, body: '', attempts: 1 });
+        assert.deepEqual(server.seen.map((r) => r.path), ['http://receiver.invalid:9090/api/v1/write']);
+      } finally {
+        client?.close();
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
       }
     });
   });
