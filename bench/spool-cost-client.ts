@@ -59,8 +59,11 @@ const { values: o } = parseArgs({
     queue: { type: 'string', default: '3' },
     'label-objects': { type: 'string', default: 'fresh' },
     'checkpoint-ms': { type: 'string', default: '5000' },
+    pace: { type: 'string', default: 'pending' },
   },
 });
+/** `pending`: the source waits while the sink holds more than 3 batches per lane without an outcome (on disk or not); `pressure`: while the sink's `pressure` is true (with a spool: samples held in memory only, as a DurablePipeline pauses its source). */
+const PACE = o.pace === 'pressure' ? 'pressure' : 'pending';
 const mode = o.mode as SpoolCostMode;
 if (mode !== 'plain' && mode !== 'spool' && mode !== 'durable') throw new Error('--mode is plain, spool or durable');
 if (mode !== 'plain' && !o.dir) throw new Error('--dir is needed with a spool');
@@ -123,7 +126,18 @@ const sinkOptions = (extra: Partial<RemoteWriteOptions>): RemoteWriteOptions => 
 
 let sink: RemoteWriteOperator | undefined;
 let pacer: SinkPacer | undefined;
-const source = new WorkloadSource(() => pacer?.ready());
+let paused: Promise<void> | undefined;
+let resume: (() => void) | undefined;
+const follow = (operator: RemoteWriteOperator): void => {
+  operator.pressure.subscribe((hold) => {
+    if (hold && paused === undefined) paused = new Promise<void>((wake) => (resume = wake));
+    else if (!hold && paused !== undefined) {
+      paused = undefined;
+      resume?.();
+    }
+  });
+};
+const source = new WorkloadSource(() => (PACE === 'pressure' ? paused : pacer?.ready()));
 let dropped = 0;
 let lastError = '';
 let checkpoints = 0;
@@ -147,6 +161,7 @@ if (mode === 'durable') {
     build: (state) => {
       sink = remoteWrite(sinkOptions({ spool: { directory: join(o.dir, 'spool') }, state: state.slot('sink') }));
       pacer = new SinkPacer(sink.metrics, LANES * BATCH * Number(o.queue));
+      if (PACE === 'pressure') follow(sink);
       return sink;
     },
     onOutput: onOutcome,
@@ -158,6 +173,7 @@ if (mode === 'durable') {
   const operator = remoteWrite(sinkOptions(mode === 'spool' ? { spool: { directory: join(o.dir, 'spool') } } : {}));
   sink = operator;
   pacer = new SinkPacer(operator.metrics, LANES * BATCH * Number(o.queue));
+  if (PACE === 'pressure') follow(operator);
   await new Promise<void>((resolve) => {
     source
       .resumeFrom()
