@@ -261,7 +261,12 @@ export class DiskSpool {
     const segment = findSegment(lane, record.sequence);
     if (!segment || !segment.pending.delete(record.sequence)) return;
     this.counters.acknowledgedRecords++;
-    if (segment.pending.size > 0 || retained(segment)) return;
+    if (segment.pending.size > 0) return;
+    if (retained(segment)) {
+      // Kept for the last checkpoint, but an append waiting for space ('block') may let it go now.
+      for (const wake of this.spaceWaiters.splice(0)) wake();
+      return;
+    }
     if (segment === lane.active) {
       // Appends go on in it: a lane that keeps up would otherwise create and delete a file per
       // batch. It goes at the next flush if still all acknowledged, or now if an append waits for space.
@@ -558,12 +563,13 @@ export class DiskSpool {
     let oldest: Segment | undefined;
     for (const lane of this.lanes.values()) {
       for (const segment of lane.segments) {
-        if (segment.pending.size > 0 || segment === lane.active) continue;
+        if (segment.pending.size > 0 || (segment === lane.active && lane.writing)) continue;
         if (!oldest || segment.order < oldest.order) oldest = segment;
         break;
       }
     }
     if (!oldest) return false;
+    if (oldest.lane.active === oldest) oldest.lane.active = undefined;
     this.logger.warn({ lane: oldest.lane.name, file: oldest.file }, `spool full: let go of ${oldest.file}, acknowledged records kept for the last checkpoint (a restart may send some of them again)`);
     await this.deleteSegment(oldest);
     return true;

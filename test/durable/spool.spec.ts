@@ -459,6 +459,28 @@ describe('DiskSpool', () => {
     await spool.close();
   });
 
+  it("'block' with retain: an append waiting for space goes on once an acknowledgement makes a retained segment one it may let go", async () => {
+    const frame = FRAME + 30;
+    for (const segmentBytes of [64, 2 * frame]) {
+      // One record per segment, then both records in the segment being appended to.
+      const spool = await open(freshDir(), { segmentBytes, maxBytes: 2 * frame, retain: true, fsyncIntervalMs: 3_600_000 });
+      const first = await spool.append('0', body(0), 1);
+      const second = await spool.append('0', body(1), 1);
+      let done = false;
+      const waiting = spool.append('0', body(2), 1).then((ref) => ((done = true), ref));
+      await tick();
+      assert.equal(done, false, `blocked while both records wait (segmentBytes ${segmentBytes})`);
+      await spool.ack(first);
+      if (segmentBytes === 2 * frame) {
+        await tick();
+        assert.equal(done, false, 'the segment still holds a record waiting');
+        await spool.ack(second);
+      }
+      assert.equal((await waiting).sequence, 2, `segmentBytes ${segmentBytes}`);
+      await spool.close();
+    }
+  });
+
   it("'block' with retained acknowledged segments lets them go instead of blocking", async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 100, maxBytes: 200, retain: true });
