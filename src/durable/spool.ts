@@ -5,9 +5,9 @@
  *
  * Layout: one folder per lane, append-only segment files named after the sequence number of
  * their first record (`<lane>/<sequence, 16 digits>.seg`), and a small `acked` file per lane
- * holding the sequence below which everything is acknowledged and the acknowledged ones above it
- * (saved every `fsyncIntervalMs` and on close, so a crash replays at most the acknowledgements of
- * the last interval: delivery is at least once). A record on disk is a frame:
+ * holding the sequence below which everything is acknowledged, the acknowledged ones above it and
+ * the lane's next sequence (saved every `fsyncIntervalMs` and on close, so a crash replays at most
+ * the acknowledgements of the last interval: delivery is at least once). A record on disk is a frame:
  *
  *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
  *   | sample count (u32 LE) | body
@@ -16,7 +16,9 @@
  * order. On open, every segment is checked frame by frame: a torn tail (a frame cut short by a
  * crash) and a corrupted frame are reported with the file and offset, the segment is cut there,
  * and the records from that point to the end of the segment are counted as lost, never returned.
- * A segment is deleted once every record in it is acknowledged. When the byte budget is reached,
+ * A segment is deleted once every record in it is acknowledged (the one being appended to at the
+ * next flush, or when space is needed, so that a lane that keeps up does not create a file per
+ * record). When the byte budget is reached,
  * `'block'` makes `append()` wait until acknowledgements free space (the caller's await is the
  * backpressure), `'drop-oldest'` deletes the oldest segments and counts what they held.
  */
