@@ -22,7 +22,7 @@ import type { SpoolCostMode, SpoolCostResult } from './spool-cost-client.js';
 const MODES: ReadonlyArray<{ mode: SpoolCostMode; name: string }> = [
   { mode: 'plain', name: 'without a spool' },
   { mode: 'spool', name: 'with a spool (fsync every 500 ms)' },
-  { mode: 'durable', name: 'with a spool + state, DurablePipeline checkpointing every 5 s' },
+  { mode: 'durable', name: 'with a spool + state, DurablePipeline checkpointing every CHECKPOINT' },
 ];
 
 const median = (values: readonly number[]): number => {
@@ -56,12 +56,14 @@ export async function spoolCostBenchmark(context: BenchContext): Promise<Figure[
   const checkpointMs = context.quick ? 500 : 5000;
   const rounds = context.quick ? 1 : 2;
   const loadBefore = uptime();
+  const every = checkpointMs >= 1000 ? `${checkpointMs / 1000} s` : `${checkpointMs} ms`;
+  const named = (name: string): string => name.replace('CHECKPOINT', every);
   const results = new Map<SpoolCostMode, SpoolCostResult[]>(MODES.map(({ mode }) => [mode, []]));
   for (let round = 0; round < rounds; round++) {
     for (const { mode, name } of MODES) {
       const r = await run(mode, samples, checkpointMs);
       results.get(mode)!.push(r);
-      context.log(`spool round ${round + 1}, ${name}: ${r.samplesPerSec}/s, ${fmt(r.cpuSecondsPerMillion)} CPU-s/M (${r.seconds.toFixed(1)} s${mode === 'durable' ? `, ${r.checkpoints} checkpoints` : ''}); load ${uptime()}`);
+      context.log(`spool round ${round + 1}, ${named(name)}: ${r.samplesPerSec}/s, ${fmt(r.cpuSecondsPerMillion)} CPU-s/M (${r.seconds.toFixed(1)} s${mode === 'durable' ? `, ${r.checkpoints} checkpoints` : ''}); load ${uptime()}`);
     }
   }
   const loadAfter = uptime();
@@ -80,12 +82,12 @@ export async function spoolCostBenchmark(context: BenchContext): Promise<Figure[
     const rateRatio = rate(mode) / rate('plain');
     const cpuRatio = cpu(mode) / cpu('plain');
     figures.push(
-      figure('spool', `samples/s ${name}`, Math.round(rate(mode)), 'samples/s', {
+      figure('spool', `samples/s ${named(name)}`, Math.round(rate(mode)), 'samples/s', {
         comparison: { name: base.name, value: Math.round(rate('plain')) },
         floor: { text: '>= 0.8x without', met: rateRatio >= 0.8 },
         note: `per run: ${perRun(mode)}${mode === 'durable' ? `; checkpoints per run ${results.get(mode)!.map((r) => r.checkpoints).join(', ')}` : ''}`,
       }),
-      figure('spool', `client CPU per million samples ${name}`, cpu(mode), 'CPU-s/M samples', {
+      figure('spool', `client CPU per million samples ${named(name)}`, cpu(mode), 'CPU-s/M samples', {
         comparison: { name: base.name, value: cpu('plain') },
         floor: { text: '<= 1.2x without', met: cpuRatio <= 1.2 },
       }),
