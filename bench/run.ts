@@ -1,7 +1,7 @@
 /**
  * rxprom's benchmark suite. `npm run bench [-- options]`:
  *   --quick          short version (about a minute) for CI: the suite must never rot
- *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, lanes, gateway, mqtt, jetstream (repeatable, or comma-separated)
+ *   --only <name>    one benchmark: encoding, sink-cpu, e2e, cardinality, operators, outage, checkpoint, spool, lanes, gateway, mqtt, jetstream (repeatable, or comma-separated)
  *   --json           JSON lines on stdout (one per figure); the table goes to stderr
  *   --soak           cardinality soak of 10 minutes (default 60 s, --quick 10 s)
  *   --profile        also profile the sink-CPU client (node --cpu-prof) and print the top self-time functions
@@ -27,6 +27,7 @@ import { jetstreamBenchmark } from './jetstream.js';
 import { operatorsBenchmark } from './operators.js';
 import { outageBenchmark } from './outage.js';
 import { sinkCpuBenchmark } from './sink-cpu.js';
+import { spoolCostBenchmark } from './spool-cost.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -49,6 +50,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   operators: operatorsBenchmark,
   outage: (context) => outageBenchmark({ ...context, ...(o['outage-minutes'] !== undefined ? { outageMinutes: Number(o['outage-minutes']) } : {}) }),
   checkpoint: checkpointBenchmark,
+  spool: spoolCostBenchmark,
   lanes: lanesBenchmark,
   gateway: gatewayBenchmark,
   mqtt: mqttBenchmark,

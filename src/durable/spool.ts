@@ -5,9 +5,9 @@
  *
  * Layout: one folder per lane, append-only segment files named after the sequence number of
  * their first record (`<lane>/<sequence, 16 digits>.seg`), and a small `acked` file per lane
- * holding the sequence below which everything is acknowledged and the acknowledged ones above it
- * (saved every `fsyncIntervalMs` and on close, so a crash replays at most the acknowledgements of
- * the last interval: delivery is at least once). A record on disk is a frame:
+ * holding the sequence below which everything is acknowledged, the acknowledged ones above it and
+ * the lane's next sequence (saved every `fsyncIntervalMs` and on close, so a crash replays at most
+ * the acknowledgements of the last interval: delivery is at least once). A record on disk is a frame:
  *
  *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
  *   | sample count (u32 LE) | body
@@ -16,11 +16,13 @@
  * order. On open, every segment is checked frame by frame: a torn tail (a frame cut short by a
  * crash) and a corrupted frame are reported with the file and offset, the segment is cut there,
  * and the records from that point to the end of the segment are counted as lost, never returned.
- * A segment is deleted once every record in it is acknowledged. When the byte budget is reached,
+ * A segment is deleted once every record in it is acknowledged (the one being appended to at the
+ * next flush, or when space is needed, so that a lane that keeps up does not create a file per
+ * record). When the byte budget is reached,
  * `'block'` makes `append()` wait until acknowledgements free space (the caller's await is the
  * backpressure), `'drop-oldest'` deletes the oldest segments and counts what they held.
  */
-import { mkdir, open, readdir, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -261,9 +263,16 @@ export class DiskSpool {
     const segment = findSegment(lane, record.sequence);
     if (!segment || !segment.pending.delete(record.sequence)) return;
     this.counters.acknowledgedRecords++;
-    if (segment.pending.size > 0 || retained(segment)) return;
+    if (segment.pending.size > 0) return;
+    if (retained(segment)) {
+      // Kept for the last checkpoint, but an append waiting for space ('block') may let it go now.
+      for (const wake of this.spaceWaiters.splice(0)) wake();
+      return;
+    }
     if (segment === lane.active) {
-      if (lane.writing) return;
+      // Appends go on in it: a lane that keeps up would otherwise create and delete a file per
+      // batch. It goes at the next flush if still all acknowledged, or now if an append waits for space.
+      if (lane.writing || this.spaceWaiters.length === 0) return;
       lane.active = undefined;
     }
     await this.deleteSegment(segment);
@@ -344,6 +353,8 @@ export class DiskSpool {
       }
       const scan = scanFrames(bytes, segment.firstSequence);
       for (const frame of scan.frames) {
+        // Without retain, an acknowledged record is gone even while its segment is still being appended to.
+        if (!this.retain && !segment.pending.has(frame.sequence)) continue;
         if (frame.sequence >= fromSequence) yield { lane: laneName, sequence: frame.sequence, samples: frame.samples, body: bytes.subarray(frame.bodyStart, frame.bodyEnd) };
       }
     }
@@ -440,6 +451,8 @@ export class DiskSpool {
     // Appends made before close() are still written; only one that must wait for space is refused.
     let blocked = false;
     while (this.usedBytes + frameBytes > this.maxBytes) {
+      // Active segments holding only acknowledged records are given up first: that costs nothing.
+      if (await this.deleteAcknowledgedActive()) continue;
       if (this.whenFull === 'drop-oldest') {
         await this.dropOldest();
         continue;
@@ -519,6 +532,19 @@ export class DiskSpool {
     if (segment.pending.size === 0 && !retained(segment)) await this.deleteSegment(segment);
   }
 
+  /** Deletes every lane's active segment whose records are all acknowledged (and not retained); true when one went. */
+  private async deleteAcknowledgedActive(): Promise<boolean> {
+    let deleted = false;
+    for (const lane of this.lanes.values()) {
+      const segment = lane.active;
+      if (segment === undefined || lane.writing || segment.pending.size > 0 || retained(segment)) continue;
+      lane.active = undefined;
+      await this.deleteSegment(segment);
+      deleted = true;
+    }
+    return deleted;
+  }
+
   private async deleteSegment(segment: Segment): Promise<void> {
     if (segment.deleted) return;
     segment.deleted = true;
@@ -528,7 +554,9 @@ export class DiskSpool {
     this.usedBytes -= segment.bytes;
     this.counters.deletedSegments++;
     await closeHandle(segment);
-    await rm(segment.file, { force: true });
+    await unlink(segment.file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     for (const wake of this.spaceWaiters.splice(0)) wake();
   }
 
@@ -537,12 +565,13 @@ export class DiskSpool {
     let oldest: Segment | undefined;
     for (const lane of this.lanes.values()) {
       for (const segment of lane.segments) {
-        if (segment.pending.size > 0 || segment === lane.active) continue;
+        if (segment.pending.size > 0 || (segment === lane.active && lane.writing)) continue;
         if (!oldest || segment.order < oldest.order) oldest = segment;
         break;
       }
     }
     if (!oldest) return false;
+    if (oldest.lane.active === oldest) oldest.lane.active = undefined;
     this.logger.warn({ lane: oldest.lane.name, file: oldest.file }, `spool full: let go of ${oldest.file}, acknowledged records kept for the last checkpoint (a restart may send some of them again)`);
     await this.deleteSegment(oldest);
     return true;
@@ -583,6 +612,7 @@ export class DiskSpool {
   }
 
   private async syncAll(sync: boolean): Promise<void> {
+    await this.deleteAcknowledgedActive();
     for (const lane of this.lanes.values()) {
       if (sync) {
         for (const segment of lane.segments) {
@@ -635,7 +665,7 @@ export class DiskSpool {
       const names = files.filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
       // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
-      lane.nextSequence = Math.max(acks.below, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
+      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
       for (let i = 0; i < names.length; i++) {
         const file = join(lane.directory, names[i]!);
         const firstSequence = firsts[i]!;
@@ -783,7 +813,11 @@ function findSegment(lane: Lane, sequence: number): Segment | undefined {
 /** Acknowledged sequences listed above the mark, at most: beyond, a restart replays them. */
 const MAX_LISTED_ACKS = 10_000;
 
-function acknowledgements(lane: Lane): { below: number; above: number[] } {
+/**
+ * `next`: the lane's next sequence. The acknowledged records listed in `above` are only those whose
+ * segments are still on disk; `next` keeps a restart from reusing the sequences of deleted ones.
+ */
+function acknowledgements(lane: Lane): { below: number; above: number[]; next: number } {
   let below = lane.nextSequence;
   search: for (const segment of lane.segments) {
     for (const sequence of segment.pending.keys()) {
@@ -798,26 +832,27 @@ function acknowledgements(lane: Lane): { below: number; above: number[] } {
       if (!segment.pending.has(sequence)) above.push(sequence);
     }
   }
-  return { below, above };
+  return { below, above, next: lane.nextSequence };
 }
 
-async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number> }> {
+async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number }> {
   let text: string;
   try {
     text = await readFile(join(directory, ACKED_FILE), 'utf8');
   } catch {
-    return { below: 0, above: new Set() };
+    return { below: 0, above: new Set(), next: 0 };
   }
   try {
-    const { below, above } = JSON.parse(text) as { below?: unknown; above?: unknown };
-    if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number')) {
-      return { below, above: new Set(above as number[]) };
+    const { below, above, next } = JSON.parse(text) as { below?: unknown; above?: unknown; next?: unknown };
+    const nextOk = next === undefined || (typeof next === 'number' && Number.isSafeInteger(next) && next >= 0); // absent in files of earlier versions
+    if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number') && nextOk) {
+      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0 };
     }
   } catch {
     // fall through
   }
   logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable; replaying every record found`);
-  return { below: 0, above: new Set() };
+  return { below: 0, above: new Set(), next: 0 };
 }
 
 async function readPrefix(file: string, length: number): Promise<Buffer> {

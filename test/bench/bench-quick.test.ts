@@ -24,7 +24,7 @@ describe('benchmark suite (--quick)', { skip: unavailable('prometheus') || unava
       assert.equal(run.status, 0, run.stderr.slice(-3000));
       const parsed = JSON.parse(readFileSync(out, 'utf8')) as unknown;
       const figures = (Array.isArray(parsed) ? parsed : (parsed as { figures: unknown[] }).figures) as Array<{ benchmark: string; name: string; value: number; unit: string }>;
-      for (const benchmark of ['encoding', 'sink-cpu', 'e2e', 'cardinality', 'operators', 'outage', 'checkpoint', 'lanes', 'gateway', 'mqtt', 'jetstream']) {
+      for (const benchmark of ['encoding', 'sink-cpu', 'e2e', 'cardinality', 'operators', 'outage', 'checkpoint', 'spool', 'lanes', 'gateway', 'mqtt', 'jetstream']) {
         assert.ok(figures.some((f) => f.benchmark === benchmark), `figures of ${benchmark}`);
       }
       for (const f of figures) assert.ok(Number.isFinite(f.value) && f.value >= 0, `${f.name}: ${f.value}`);

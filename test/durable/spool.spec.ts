@@ -71,13 +71,14 @@ describe('DiskSpool', () => {
 
   it('never gives a new record the sequence of one the acknowledgement file lists, after a crash', async () => {
     const dir = freshDir();
-    const crashed = await open(dir, { fsyncIntervalMs: 3_600_000 });
+    // Two records per segment: 0 and 1 in the first (closed by the third append), 2 in the second.
+    const crashed = await open(dir, { fsyncIntervalMs: 3_600_000, segmentBytes: 2 * (FRAME + 30) });
     const refs: SpoolRecordRef[] = [];
     for (let i = 0; i < 3; i++) refs.push(await crashed.append('a', body(i)));
     await crashed.ack(refs[0]!);
     await crashed.ack(refs[2]!);
-    await crashed.flush(); // saved: all below 1 acknowledged, and 2
-    await crashed.ack(refs[1]!); // the segment is deleted; then the process dies before the next flush
+    await crashed.flush(); // saved: all below 1 acknowledged, and 2 (its segment, all acknowledged, goes), next 3
+    await crashed.ack(refs[1]!); // the first segment is deleted; then the process dies before the next flush
     assert.deepEqual(await segmentFiles(join(dir, 'a')), []);
     const restarted = await open(dir);
     const fresh: SpoolRecordRef[] = [];
@@ -115,9 +116,11 @@ describe('DiskSpool', () => {
     assert.equal((await segmentFiles(join(dir, 'l'))).length, 3, 'half-acknowledged segment stays');
     await spool.ack(refs[0]!);
     assert.deepEqual(await segmentFiles(join(dir, 'l')), ['0000000000000002.seg', '0000000000000004.seg']);
-    await spool.ack(refs[4]!); // the segment being appended to
+    await spool.ack(refs[4]!); // the segment being appended to: kept for the next appends, until the next flush
     await spool.ack(refs[3]!);
     await spool.ack(refs[2]!);
+    assert.deepEqual(await segmentFiles(join(dir, 'l')), ['0000000000000004.seg']);
+    await spool.flush();
     assert.deepEqual(await segmentFiles(join(dir, 'l')), []);
     const stats = spool.stats();
     assert.equal(stats.usedBytes, 0);
@@ -173,13 +176,13 @@ describe('DiskSpool', () => {
       await reopened.close();
       await writeFile(file, whole);
     }
-    // After a cut, the next record takes the lost one's sequence in a fresh segment and all replay in order.
+    // After a cut, the next record goes in a fresh segment (after every sequence the lane gave out, the lost one's too) and all replay in order.
     await writeFile(file, whole.subarray(0, goodEnd + 5));
     const reopened = await open(dir);
-    await reopened.append('t', body(2), 1);
+    await reopened.append('t', body(3), 1);
     await reopened.close();
     const final = await open(dir);
-    assert.deepEqual((await replayAll(final, 't')).map((r) => [r.sequence, Buffer.from(r.body).equals(body(r.sequence))]), [[0, true], [1, true], [2, true]]);
+    assert.deepEqual((await replayAll(final, 't')).map((r) => [r.sequence, Buffer.from(r.body).equals(body(r.sequence))]), [[0, true], [1, true], [3, true]]);
     assert.equal(final.stats().tornTails, 0);
     await final.close();
   });
@@ -415,7 +418,7 @@ describe('DiskSpool', () => {
     await third.close();
   });
 
-  it('without retain, a fully acknowledged segment goes at once (records() finds nothing)', async () => {
+  it('without retain, a fully acknowledged segment goes at once, the one being appended to at the next flush (records() finds nothing)', async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 120 });
     const refs: SpoolRecordRef[] = [];
@@ -424,6 +427,8 @@ describe('DiskSpool', () => {
     const found = [];
     for await (const record of spool.records('0', 0)) found.push(record.sequence);
     assert.deepEqual(found, []);
+    assert.deepEqual(await segmentFiles(join(dir, '0')), ['0000000000000002.seg']);
+    await spool.flush();
     assert.deepEqual(await segmentFiles(join(dir, '0')), []);
     await spool.close();
   });
@@ -439,6 +444,81 @@ describe('DiskSpool', () => {
     const again = await open(dir);
     assert.deepEqual((await replayAll(again, '0')).map((r) => r.sequence), [0, 1]);
     await again.close();
+  });
+
+  it('a lane that keeps up appends to one segment file (no file per record), which goes at the flush once all is acknowledged', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { fsyncIntervalMs: 3_600_000 });
+    for (let i = 0; i < 10; i++) await spool.ack(await spool.append('k', body(i), 1));
+    assert.deepEqual(await segmentFiles(join(dir, 'k')), ['0000000000000000.seg']);
+    assert.equal((await stat(join(dir, 'k', '0000000000000000.seg'))).size, 10 * (FRAME + 30), 'the ten frames in one file');
+    assert.equal(spool.stats().deletedSegments, 0);
+    assert.equal(spool.pending(), 0);
+    await spool.flush();
+    assert.deepEqual(await segmentFiles(join(dir, 'k')), []);
+    assert.equal(spool.stats().usedBytes, 0);
+    // Nothing of it comes back after a reopen, and the sequence goes on.
+    await spool.close();
+    const again = await open(dir);
+    assert.deepEqual(await replayAll(again, 'k'), []);
+    assert.equal((await again.append('k', body(10))).sequence, 10);
+    await again.close();
+  });
+
+  it('a full spool gives up acknowledged records in segments being appended to before blocking or dropping anything', async () => {
+    const frame = FRAME + 30;
+    for (const whenFull of ['block', 'drop-oldest'] as const) {
+      const drops: SpoolDrop[] = [];
+      const spool = await open(freshDir(), { segmentBytes: 64, maxBytes: 2 * frame, whenFull, fsyncIntervalMs: 3_600_000, onDrop: (d) => drops.push(d) });
+      await spool.append('a', body(0), 5); // unacknowledged, the oldest
+      await spool.ack(await spool.append('b', body(1), 6)); // acknowledged, its segment still open for appends
+      await spool.append('c', body(2), 7); // needs b's space
+      assert.equal(spool.stats().blockedAppends, 0, whenFull);
+      assert.deepEqual(drops, [], `${whenFull}: nothing unacknowledged dropped`);
+      assert.deepEqual((await replayAll(spool, 'a')).map((r) => r.samples), [5]);
+      assert.deepEqual((await replayAll(spool, 'c')).map((r) => r.samples), [7]);
+      await spool.close();
+    }
+  });
+
+  it("'block': an append waiting for space goes on when the last record of a segment being appended to is acknowledged", async () => {
+    const frame = FRAME + 30;
+    const spool = await open(freshDir(), { segmentBytes: 2 * frame, maxBytes: 2 * frame, fsyncIntervalMs: 3_600_000 });
+    const first = await spool.append('a', body(0), 1);
+    const second = await spool.append('a', body(1), 1);
+    let done = false;
+    const waiting = spool.append('a', body(2), 1).then((ref) => ((done = true), ref));
+    await tick();
+    assert.equal(done, false, 'blocked while both records wait');
+    await spool.ack(first);
+    await tick();
+    assert.equal(done, false, 'one acknowledged record of a segment still waiting frees nothing');
+    await spool.ack(second);
+    assert.equal((await waiting).sequence, 2);
+    assert.equal(spool.stats().blockedAppends, 1);
+    await spool.close();
+  });
+
+  it("'block' with retain: an append waiting for space goes on once an acknowledgement makes a retained segment one it may let go", async () => {
+    const frame = FRAME + 30;
+    for (const segmentBytes of [64, 2 * frame]) {
+      // One record per segment, then both records in the segment being appended to.
+      const spool = await open(freshDir(), { segmentBytes, maxBytes: 2 * frame, retain: true, fsyncIntervalMs: 3_600_000 });
+      const first = await spool.append('0', body(0), 1);
+      const second = await spool.append('0', body(1), 1);
+      let done = false;
+      const waiting = spool.append('0', body(2), 1).then((ref) => ((done = true), ref));
+      await tick();
+      assert.equal(done, false, `blocked while both records wait (segmentBytes ${segmentBytes})`);
+      await spool.ack(first);
+      if (segmentBytes === 2 * frame) {
+        await tick();
+        assert.equal(done, false, 'the segment still holds a record waiting');
+        await spool.ack(second);
+      }
+      assert.equal((await waiting).sequence, 2, `segmentBytes ${segmentBytes}`);
+      await spool.close();
+    }
   });
 
   it("'block' with retained acknowledged segments lets them go instead of blocking", async () => {
