@@ -22,7 +22,7 @@
  * `'block'` makes `append()` wait until acknowledgements free space (the caller's await is the
  * backpressure), `'drop-oldest'` deletes the oldest segments and counts what they held.
  */
-import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
