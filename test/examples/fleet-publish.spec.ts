@@ -14,6 +14,7 @@ import { mqttSource } from '../../src/sources/mqtt/index.js';
 import { deviceReadingPayload, FLEET_TOPICS } from '../../examples/mqtt-readings.js';
 import { publishFleet } from '../../examples/publishers/publish-fleet.js';
 import { readingPayload, readingTopic, type ReadingPublisher } from '../../examples/publishers/publisher.js';
+import { createMqttSession } from '../harness/mqtt-session.js';
 import { startMosquitto, unavailable, type MosquittoServer } from '../harness/servers.js';
 
 const fleetCli = fileURLToPath(new URL('../../examples/fleet-publish.js', import.meta.url));
@@ -47,19 +48,20 @@ describe('npm run fleet -- --mqtt and npm start -- --mqtt', { skip: unavailable(
     await publishFleet(recorder, { ...flags, pace: 'max', maxInFlight: 100 });
     assert.ok(expected.length > 400, `${expected.length} readings`);
 
+    // The session exists before anything is published, however long the source takes to subscribe.
+    await createMqttSession(broker.url, 'fleet-check', FLEET_TOPICS);
     const source = mqttSource({ url: broker.url, clientId: 'fleet-check', topics: FLEET_TOPICS, payload: (payload) => new TextDecoder().decode(payload) });
     const received: string[] = [];
     const subscription: Subscription = source.resumeFrom().subscribe(({ value, position }) => {
       received.push(`${value.topic} ${value.value}`);
       void source.commit(position);
     });
-    await sleep(300);
     const { done } = run(fleetCli, ['--mqtt', broker.url, '--devices', '40', '--rate', '4', '--duration', '3s', '--seed', '11', '--start', String(flags.startTime), '--pace', 'max', '--json']);
     const { code, stdout, stderr } = await done;
     assert.equal(code, 0, stderr);
     const summary = JSON.parse(stdout.trim()) as { published: number };
     assert.equal(summary.published, expected.length);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (received.length < expected.length && Date.now() < deadline) await sleep(50);
     await sleep(200);
     subscription.unsubscribe();
