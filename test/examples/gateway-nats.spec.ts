@@ -15,7 +15,8 @@ import { simulateFleet, type DeviceReading } from '../../examples/fleet.js';
 import { gatewayPipeline } from '../../examples/gateway-pipeline.js';
 import { publishFleet } from '../../examples/publishers/publish-fleet.js';
 import type { ReadingPublisher } from '../../examples/publishers/publisher.js';
-import { startNats, startPrometheus, unavailable, type NatsServer, type StoredSeries, type TsdbServer } from '../harness/servers.js';
+import { untilGatewayRead } from '../harness/gateway-readings.js';
+import { freePort, startNats, startPrometheus, unavailable, type NatsServer, type StoredSeries, type TsdbServer } from '../harness/servers.js';
 
 const gateway = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
 const fleetCli = fileURLToPath(new URL('../../examples/fleet-publish.js', import.meta.url));
@@ -96,7 +97,8 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
     new Map([...map].map(([key, samples]) => [JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(key) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1)))), [...samples].sort((a, b) => a[0] - b[0])]));
 
   it('killed with SIGKILL after writing, started again: Prometheus holds exactly what the input produces, nothing dropped', { timeout: 120_000 }, async () => {
-    const args = ['--nats', nats.url, '--url', prometheus.writeUrl, '--devices', String(DEVICES), '--seed', String(SEED), '--window', `${WINDOW_MS}ms`, '--json', '--dashboard', 'off'];
+    const common = ['--nats', nats.url, '--url', prometheus.writeUrl, '--devices', String(DEVICES), '--seed', String(SEED), '--window', `${WINDOW_MS}ms`, '--json'];
+    const args = [...common, '--dashboard', 'off'];
     const first = start([...args, '--duration', '60s']);
     // Kill once some aggregates are stored (they will be written again by the next run).
     const deadline = Date.now() + 30_000;
@@ -115,7 +117,9 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
     const firstConsumer = (await jsm.consumers.info('READINGS', 'gateway')).created;
-    const second = start(args);
+    // With its /metrics on a free port: how many readings it has taken in.
+    const metricsPort = await freePort();
+    const second = start([...common, '--dashboard', String(metricsPort)]);
     const until = Date.now() + 60_000;
     for (;;) {
       assert.ok(Date.now() < until, 'the second run did not read everything in 60 s');
@@ -128,7 +132,9 @@ describe('the gateway from JetStream (npm start -- --nats)', { skip: unavailable
       await sleep(200);
     }
     await nc.close();
-    await sleep(500);
+    // Delivered is not yet taken in: the last fetched batch may still wait on a busy machine. Stop
+    // it once every reading has entered its pipeline (or it gave up: the summary then tells).
+    await untilGatewayRead(`http://127.0.0.1:${metricsPort}/metrics`, readings.length, () => second.child.exitCode === null, 60_000);
     second.child.kill('SIGTERM');
     const { code, stdout, stderr } = await second.done;
     assert.equal(code, 0, stderr);
