@@ -20,7 +20,7 @@ import { freePort, startPrometheus, unavailable, type StoredSeries, type TsdbSer
 import { FLEET_WINDOW_MS, writeFleetJournal, type FleetJournalOptions } from './fixtures/durable-fleet.js';
 import { balanced, lossDrops, readEverything, runFleet, sampleCount, type RunArguments, type RunResult, type SinkCounters } from './durable-fleet-harness.js';
 
-describe('durable fleet pipeline: restarts and crashes against a real Prometheus', { skip: unavailable('prometheus'), timeout: 600_000 }, () => {
+describe('durable fleet pipeline: restarts and crashes against a real Prometheus', { skip: unavailable('prometheus'), timeout: 1_500_000 }, () => {
   let root: string;
   let reference: TsdbServer;
   let journalPath: string;

@@ -58,7 +58,7 @@ describe('MQTT source + checkpoint coordinator, kill -9', { skip: unavailable('m
     await Promise.all([broker?.stop(), prometheus?.stop(), rm(stateRoot, { recursive: true, force: true })]);
   });
 
-  it('a consumer killed mid-run and restarted stores exactly what an uninterrupted one stores', { timeout: 120_000 }, async () => {
+  it('a consumer killed mid-run and restarted stores exactly what an uninterrupted one stores', { timeout: 300_000 }, async () => {
     const t0 = Math.floor(Date.now() / 1000) * 1000 - (SECONDS + 120) * 1000;
     const args = (name: string): string[] => [broker.url, `durable-${name}`, prometheus.writeUrl, join(stateRoot, name), `durable_${name}`];
     // The sessions exist before anything is published: the broker keeps every reading for both
