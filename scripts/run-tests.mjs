@@ -23,9 +23,12 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
+// Two files at a time (CI has 2 cores). A file that hangs fails by name after 30 minutes instead of
+// holding the run until the CI job is killed; the longest file (the durable restarts) takes 3.5
+// minutes on a busy 2-core machine and 9 with two CPU burners besides, far from the limit.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--test', '--test-concurrency=2', '--test-timeout=1800000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -221,7 +221,11 @@ describe('DurablePipeline', () => {
     const problems: DurableProblem[] = [];
     const full = await DurablePipeline.start({ directory, pipeline: 'p', source, build, checkpointIntervalMs: 10, fsync: false, maxBytes: 300, onProblem: (p) => problems.push(p) });
     assert.equal(full.restored?.sequence, good.sequence);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    // Three attempts failed, however long each one takes on this machine (not a count of ticks in a fixed time).
+    for (const deadline = Date.now() + 30_000; full.summary().checkpointFailures < 3; ) {
+      assert.ok(Date.now() < deadline, `three failed checkpoints within 30 s (${full.summary().checkpointFailures})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.equal(full.summary().ending, 'running', 'by default a failed checkpoint does not stop the pipeline');
     const elementsSoFar = full.summary().elements;
     await new Promise((resolve) => setTimeout(resolve, 20));

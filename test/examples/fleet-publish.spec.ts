@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import type { Subscription } from 'rxjs';
@@ -14,19 +14,21 @@ import { mqttSource } from '../../src/sources/mqtt/index.js';
 import { deviceReadingPayload, FLEET_TOPICS } from '../../examples/mqtt-readings.js';
 import { publishFleet } from '../../examples/publishers/publish-fleet.js';
 import { readingPayload, readingTopic, type ReadingPublisher } from '../../examples/publishers/publisher.js';
-import { startMosquitto, unavailable, type MosquittoServer } from '../harness/servers.js';
+import { createMqttSession } from '../harness/mqtt-session.js';
+import { untilGatewayRead } from '../harness/gateway-readings.js';
+import { freePort, startMosquitto, unavailable, type MosquittoServer } from '../harness/servers.js';
 
 const fleetCli = fileURLToPath(new URL('../../examples/fleet-publish.js', import.meta.url));
 const gatewayCli = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function run(script: string, args: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function run(script: string, args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
+  return { child, done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
 }
 
 describe('npm run fleet -- --mqtt and npm start -- --mqtt', { skip: unavailable('mosquitto') }, () => {
@@ -47,19 +49,20 @@ describe('npm run fleet -- --mqtt and npm start -- --mqtt', { skip: unavailable(
     await publishFleet(recorder, { ...flags, pace: 'max', maxInFlight: 100 });
     assert.ok(expected.length > 400, `${expected.length} readings`);
 
+    // The session exists before anything is published, however long the source takes to subscribe.
+    await createMqttSession(broker.url, 'fleet-check', FLEET_TOPICS);
     const source = mqttSource({ url: broker.url, clientId: 'fleet-check', topics: FLEET_TOPICS, payload: (payload) => new TextDecoder().decode(payload) });
     const received: string[] = [];
     const subscription: Subscription = source.resumeFrom().subscribe(({ value, position }) => {
       received.push(`${value.topic} ${value.value}`);
       void source.commit(position);
     });
-    await sleep(300);
     const { done } = run(fleetCli, ['--mqtt', broker.url, '--devices', '40', '--rate', '4', '--duration', '3s', '--seed', '11', '--start', String(flags.startTime), '--pace', 'max', '--json']);
     const { code, stdout, stderr } = await done;
     assert.equal(code, 0, stderr);
     const summary = JSON.parse(stdout.trim()) as { published: number };
     assert.equal(summary.published, expected.length);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (received.length < expected.length && Date.now() < deadline) await sleep(50);
     await sleep(200);
     subscription.unsubscribe();
@@ -78,12 +81,19 @@ describe('npm run fleet -- --mqtt and npm start -- --mqtt', { skip: unavailable(
     const session = await connectAsync(broker.url, { clientId: 'gateway-check', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
     await session.subscribeAsync('sensors/+/+/+', { qos: 1 });
     await session.endAsync();
-    const gateway = run(gatewayCli, ['--mqtt', broker.url, '--client-id', 'gateway-check', '--devices', '60', '--seed', '5', '--window', '1s', '--duration', '14s', '--json', '--dashboard', 'off']);
+    // With its /metrics on a free port (how many readings it has taken in): it is stopped (SIGTERM,
+    // the same drain as at the end of --duration) once it has read what was published, however long
+    // that takes on this machine. The --duration only ends a gateway the test has given up on.
+    const metricsPort = await freePort();
+    const gateway = run(gatewayCli, ['--mqtt', broker.url, '--client-id', 'gateway-check', '--devices', '60', '--seed', '5', '--window', '1s', '--duration', '300s', '--json', '--dashboard', String(metricsPort)]);
     await sleep(1500);
     const publisher = run(fleetCli, ['--mqtt', broker.url, '--devices', '60', '--rate', '4', '--duration', '4s', '--seed', '5', '--json']);
     const published = await publisher.done;
+    if (published.code !== 0) gateway.child.kill('SIGKILL');
     assert.equal(published.code, 0, published.stderr);
     const { published: count } = JSON.parse(published.stdout.trim()) as { published: number };
+    await untilGatewayRead(`http://127.0.0.1:${metricsPort}/metrics`, count, () => gateway.child.exitCode === null);
+    gateway.child.kill('SIGTERM');
     const { code, stdout, stderr } = await gateway.done;
     assert.equal(code, 0, stderr);
     const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {

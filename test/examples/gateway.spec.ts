@@ -7,17 +7,34 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startReceiver } from '../../src/testing/index.js';
+import { whenAnswering } from '../harness/answering.js';
+import { freePort } from '../harness/servers.js';
 
 const gateway = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
 
-function run(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the gateway; with `interruptAfterMs`, sends Ctrl-C that long after it runs: once its live
+ * page (on a free port) answers, which it does from the moment its Ctrl-C handler is installed
+ * (loading it takes seconds on a busy machine: a signal timed from the spawn would kill it).
+ */
+async function run(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const port = interruptAfterMs === undefined ? undefined : await freePort();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [gateway, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [gateway, ...args, ...(port === undefined ? [] : ['--dashboard', String(port)])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+    let timer: NodeJS.Timeout | undefined;
+    if (port !== undefined) {
+      void whenAnswering(`http://127.0.0.1:${port}/metrics`, () => child.exitCode === null && child.signalCode === null).then((running) => {
+        if (running) timer = setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+        else if (child.exitCode === null && child.signalCode === null) {
+          stderr += `\n(test) the gateway's live page on port ${port} never answered\n`;
+          child.kill('SIGKILL');
+        }
+      });
+    }
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -27,7 +44,7 @@ function run(args: string[], interruptAfterMs?: number): Promise<{ code: number 
 
 describe('the gateway example (npm start)', () => {
   it('drains on Ctrl-C: every aggregate written into the embedded receiver, nothing pending, exit 0', async () => {
-    const { code, stdout, stderr } = await run(['--devices', '200', '--window', '1s', '--json', '--dashboard', 'off'], 5000);
+    const { code, stdout, stderr } = await run(['--devices', '200', '--window', '1s', '--json'], 5000);
     assert.equal(code, 0, stderr);
     const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
       ending: string; eventsIn: number; samplesToSink: number; samplesWritten: number; samplesPending: number;

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import { BadPayloadError } from '../../src/sources/mqtt/index.js';
-import { deviceReadingPayload, MqttReadingSource } from '../../examples/mqtt-readings.js';
+import { deviceReadingPayload, FLEET_TOPICS, MqttReadingSource } from '../../examples/mqtt-readings.js';
+import { createMqttSession } from '../harness/mqtt-session.js';
 import { startMosquitto, unavailable } from '../harness/servers.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -29,6 +30,8 @@ describe('deviceReadingPayload', () => {
 describe('MqttReadingSource', { skip: unavailable('mosquitto') }, () => {
   it('emits DeviceReadings with the MQTT positions and passes commit and pause through', async () => {
     const broker = await startMosquitto();
+    // The session exists before anything is published, however long the source takes to subscribe.
+    await createMqttSession(broker.url, 'readings', FLEET_TOPICS);
     const source = new MqttReadingSource({ url: broker.url, clientId: 'readings' });
     const positions: number[] = [];
     const devices: string[] = [];
@@ -37,11 +40,10 @@ describe('MqttReadingSource', { skip: unavailable('mosquitto') }, () => {
       devices.push(value.device);
     });
     try {
-      await sleep(400);
       const publisher = await connectAsync(broker.url, { clientId: 'readings-publisher' });
       for (let i = 0; i < 3; i++) await publisher.publishAsync(`sensors/s/r/dev-${i}`, JSON.stringify({ device: `dev-${i}`, ts: 1000 + i, temperature: 20, humidity: 40 }), { qos: 1 });
       await publisher.endAsync();
-      for (let wait = 0; positions.length < 3 && wait < 100; wait++) await sleep(50);
+      for (let wait = 0; positions.length < 3 && wait < 400; wait++) await sleep(50);
       assert.deepEqual(positions, [42, 43, 44], 'numbering continues after the resumed position');
       assert.deepEqual(devices, ['dev-0', 'dev-1', 'dev-2']);
       await source.commit(43);

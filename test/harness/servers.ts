@@ -8,6 +8,7 @@
  * `unavailable()`); in CI (`CI=true`) they run and fail, as DEVELOPERS.md requires.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -46,8 +47,18 @@ const BINARIES = {
   nats: 'nats-server',
 } as const;
 
+/**
+ * Where `binary` is: on PATH, or in a directory Debian installs daemons into (mosquitto and
+ * nats-server go to /usr/sbin, which is not on an ordinary user's PATH: CI may not run as root).
+ */
+function locate(binary: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
+  if (found.status === 0 && found.stdout.trim() !== '') return found.stdout.trim();
+  return ['/usr/sbin', '/usr/local/sbin', '/sbin'].map((directory) => join(directory, binary)).find((path) => existsSync(path));
+}
+
 function onPath(binary: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
+  return locate(binary) !== undefined;
 }
 
 /**
@@ -80,8 +91,9 @@ interface Started {
 }
 
 function launch(binary: string, args: string[]): Started {
-  if (!onPath(binary)) throw new Error(`${binary} is not installed: apt-get install -y ${binary}`);
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const path = locate(binary);
+  if (path === undefined) throw new Error(`${binary} is not installed: apt-get install -y ${binary}`);
+  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString()).slice(-4000);

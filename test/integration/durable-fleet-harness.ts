@@ -57,8 +57,6 @@ export interface Interrupt {
    * any); returns a delay in ms after which the signal is sent, or undefined to wait.
    */
   when: (position: number, checkpoints: RunResult['checkpoints']) => number | undefined;
-  /** Send it after this long in any case. */
-  atLatestMs?: number;
 }
 
 export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<RunResult> {
@@ -67,7 +65,6 @@ export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<Run
     const result: RunResult = { code: null, signal: null, started: undefined, checkpoints: [], counters: undefined, end: undefined, refused: undefined, stderr: '' };
     let buffered = '';
     let armed = false;
-    const deadline = interrupt?.atLatestMs === undefined ? undefined : setTimeout(() => child.kill(interrupt.signal), interrupt.atLatestMs);
     child.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -93,7 +90,6 @@ export function runFleet(args: RunArguments, interrupt?: Interrupt): Promise<Run
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      clearTimeout(deadline);
       result.code = code;
       result.signal = signal;
       resolve(result);

@@ -10,7 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPrometheus, unavailable, type TsdbServer } from '../harness/servers.js';
+import { whenAnswering } from '../harness/answering.js';
+import { freePort, startPrometheus, unavailable, type TsdbServer } from '../harness/servers.js';
 
 const gateway = fileURLToPath(new URL('../../examples/gateway.js', import.meta.url));
 
@@ -28,19 +29,32 @@ interface GatewaySummary {
   };
 }
 
-/** Runs the gateway, sends SIGINT after `interruptAfterMs`, returns its output and when the signal was sent. */
-function run(args: string[], interruptAfterMs: number): Promise<{ code: number | null; stdout: string; stderr: string; interruptedAt: number }> {
+/**
+ * Runs the gateway and sends SIGINT `interruptAfterMs` after it runs (once its live page, on a free
+ * port, answers: from then on its Ctrl-C handler is installed; loading it takes seconds on a busy
+ * machine); returns its output and when the signal was sent.
+ */
+async function run(args: string[], interruptAfterMs: number): Promise<{ code: number | null; stdout: string; stderr: string; interruptedAt: number }> {
+  const port = await freePort();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [gateway, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [gateway, ...args, '--dashboard', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let interruptedAt = 0;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      interruptedAt = Date.now();
-      child.kill('SIGINT');
-    }, interruptAfterMs);
+    let timer: NodeJS.Timeout | undefined;
+    void whenAnswering(`http://127.0.0.1:${port}/metrics`, () => child.exitCode === null && child.signalCode === null).then((running) => {
+      if (running) {
+        timer = setTimeout(() => {
+          interruptedAt = Date.now();
+          child.kill('SIGINT');
+        }, interruptAfterMs);
+      } else if (child.exitCode === null && child.signalCode === null) {
+        stderr += `\n(test) the gateway's live page on port ${port} never answered\n`;
+        child.kill('SIGKILL');
+      }
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, interruptedAt });
@@ -65,7 +79,7 @@ describe('npm start -- --state-dir: Ctrl-C and start again', { skip: unavailable
 
   it('saves open windows on Ctrl-C instead of writing them, restores them on the next start, nothing refused', async () => {
     const stateDir = join(root, 'state');
-    const common = ['--url', prometheus.writeUrl, '--devices', '200', '--window', '5s', '--dashboard', 'off', '--state-dir', stateDir];
+    const common = ['--url', prometheus.writeUrl, '--devices', '200', '--window', '5s', '--state-dir', stateDir];
     const first = await run([...common, '--json'], 8000);
     assert.equal(first.code, 0, first.stderr);
     const one = lastJson(first.stdout);

@@ -187,9 +187,10 @@ describe('remoteWrite through a fault-injecting proxy into Prometheus', { skip: 
     await proxy.down();
     const sink = remoteWrite({ url: proxy.url, shards: 2, maxSamplesPerRequest: 25, maxDelayMs: 20, retry: { initialDelayMs: 20, maxDelayMs: 100 }, logger: silentLogger });
     const done = lastValueFrom(from(samples).pipe(sink, toArray()));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Retried while it is down (however long the first attempts take on a busy machine), nothing written.
+    for (const deadline = Date.now() + 30_000; sink.metrics.snapshot().requestRetries < 3 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(sink.metrics.snapshot().samplesWritten, 0);
-    assert.ok(sink.metrics.snapshot().requestRetries > 0);
+    assert.ok(sink.metrics.snapshot().requestRetries >= 3, `retried (${sink.metrics.snapshot().requestRetries})`);
     await proxy.up();
     const outcomes = await done;
     assert.equal(sum(outcomes, 'written'), samples.length);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
+import { createMqttSession } from '../../harness/mqtt-session.js';
 import { startMosquitto, startPrometheus, unavailable, type MosquittoServer, type StoredSeries, type TsdbServer } from '../../harness/servers.js';
 
 const script = fileURLToPath(new URL('./durable-consumer.js', import.meta.url));
@@ -57,27 +58,33 @@ describe('MQTT source + checkpoint coordinator, kill -9', { skip: unavailable('m
     await Promise.all([broker?.stop(), prometheus?.stop(), rm(stateRoot, { recursive: true, force: true })]);
   });
 
-  it('a consumer killed mid-run and restarted stores exactly what an uninterrupted one stores', { timeout: 120_000 }, async () => {
+  it('a consumer killed mid-run and restarted stores exactly what an uninterrupted one stores', { timeout: 300_000 }, async () => {
     const t0 = Math.floor(Date.now() / 1000) * 1000 - (SECONDS + 120) * 1000;
     const args = (name: string): string[] => [broker.url, `durable-${name}`, prometheus.writeUrl, join(stateRoot, name), `durable_${name}`];
+    // The sessions exist before anything is published: the broker keeps every reading for both
+    // consumers, however long they take to start and subscribe.
+    for (const name of ['whole', 'killed']) await createMqttSession(broker.url, `durable-${name}`, 'sensors/{site}/{room}/{device}');
     const whole = consumer(args('whole'));
     let killed = consumer(args('killed'));
     running.push(whole, killed);
     await until(() => whole.lines.length > 0 && killed.lines.length > 0, 'both consumers connected');
-    await sleep(500);
 
     const publisher = await connectAsync(broker.url, { clientId: 'durable-publisher' });
     const total = DEVICES * SECONDS * PER_SECOND;
     let published = 0;
-    const publishing = (async () => {
-      for (let i = 0; i < SECONDS * PER_SECOND; i++) {
+    const publish = async (fromStep: number, toStep: number): Promise<void> => {
+      for (let i = fromStep; i < toStep; i++) {
         for (let d = 0; d < DEVICES; d++) {
           await publisher.publishAsync(`sensors/s/r/dev-${d}`, JSON.stringify({ temperature: value(d, i), ts: t0 + i * (1000 / PER_SECOND) }), { qos: 1 });
           published++;
         }
         if (i % 4 === 3) await sleep(60);
       }
-    })();
+    };
+    // The last third is published only after the kill (on any machine, however fast the consumer
+    // or the publisher): the kill always comes mid-run.
+    const killedAtStep = Math.floor((SECONDS * PER_SECOND * 2) / 3);
+    const publishing = publish(0, killedAtStep);
     // Kill it once it has checkpointed some of the run and is still reading.
     await until(() => killed.lines.some((l) => (l.received ?? 0) > total / 3) && killed.lines.filter((l) => l.checkpoint !== undefined).length >= 2, 'the consumer to be mid-run');
     assert.ok(published < total, 'killed before the last reading was published');
@@ -86,6 +93,7 @@ describe('MQTT source + checkpoint coordinator, kill -9', { skip: unavailable('m
     killed = consumer(args('killed'));
     running.push(killed);
     await publishing;
+    await publish(killedAtStep, SECONDS * PER_SECOND);
     await publisher.endAsync();
 
     // Every window but each device's last (still open: nothing later arrives) closes.

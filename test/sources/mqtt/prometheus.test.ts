@@ -13,6 +13,7 @@ import { remoteWrite } from '../../../operators/remote-write.js';
 import type { WriteOutcome } from '../../../src/core/model.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { jsonPayload, mqttSamples, mqttSource } from '../../../src/sources/mqtt/index.js';
+import { createMqttSession } from '../../harness/mqtt-session.js';
 import { startMosquitto, startPrometheus, unavailable, type MosquittoServer, type TsdbServer } from '../../harness/servers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,6 +37,8 @@ describe('MQTT → remoteWrite → Prometheus', { skip: unavailable('mosquitto')
   for (const restartBroker of [false, true]) {
     it(restartBroker ? 'with the broker restarted mid-run: still each reading once, nothing lost' : 'each reading published with QoS 1 is stored once, values and timestamps as published', async () => {
       const metric = restartBroker ? 'mqtt_restart_temperature_celsius' : 'mqtt_temperature_celsius';
+      // The session exists before anything is published, however long the source takes to subscribe.
+      await createMqttSession(broker.url, `e2e-${metric}`, 'sensors/{site}/{room}/{device}');
       const source = mqttSource({ url: broker.url, clientId: `e2e-${metric}`, topics: 'sensors/{site}/{room}/{device}', payload: jsonPayload({ value: 'temperature', timestamp: 'ts' }), reconnectDelayMs: 100 });
       const sink = remoteWrite({ url: prometheus.writeUrl, maxDelayMs: 100, maxFutureMs: 600_000, logger: silentLogger });
       let fed: number | undefined;
@@ -53,7 +56,6 @@ describe('MQTT → remoteWrite → Prometheus', { skip: unavailable('mosquitto')
           // Everything fed so far has its outcome: the checkpoint contract's "durable downstream".
           if (sink.metrics.samplesPending === 0 && fed !== undefined) void source.commit(fed);
         });
-      await sleep(300);
       const start = Date.now() - READINGS * 1000;
       let published = 0;
       for (let i = 0; i < READINGS; i++) {
@@ -67,9 +69,13 @@ describe('MQTT → remoteWrite → Prometheus', { skip: unavailable('mosquitto')
         if (restartBroker && i === Math.floor(READINGS / 2)) await broker.restart();
       }
       const expected = DEVICES * READINGS;
-      const deadline = Date.now() + 30_000;
-      while (sink.metrics.samplesWritten < expected && Date.now() < deadline) await sleep(50);
-      await sleep(300);
+      // Every reading written, and every copy emitted has its outcome (without a restart: all
+      // the copies published, each reading once and the 1-in-50 twice, have arrived).
+      const copies = expected + Math.floor(expected / 50);
+      const settled = (): boolean =>
+        sink.metrics.samplesWritten >= expected && sink.metrics.samplesPending === 0 && source.stats().emitted === sink.metrics.samplesIn && (restartBroker || source.stats().received >= copies);
+      const deadline = Date.now() + 60_000;
+      while (!settled() && Date.now() < deadline) await sleep(50);
       subscription.unsubscribe();
 
       const stored = await prometheus.readSeries(metric, start - 1, start + READINGS * 1000 + 1000);
