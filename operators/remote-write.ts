@@ -124,6 +124,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           onMaxRetriesExceeded: config.onMaxRetriesExceeded,
           onNonRetryable: config.onNonRetryable,
           maxRefusalSplits: config.maxRefusalSplits,
+          // Restored without a spool: windows written after the checkpoint come again and are refused.
+          regeneratedMayBeStored: restored !== undefined && config.spool === undefined,
           metrics,
           logger,
           // Every answer, halved pieces included, tells the health check whether the endpoint works.

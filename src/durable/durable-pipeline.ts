@@ -121,6 +121,8 @@ interface SavedState<P> {
   readonly format: 1;
   readonly position: P | null;
   readonly stages: string[];
+  /** The source's `checkpointCovered(position)`, when it has one. */
+  readonly covered?: unknown;
 }
 
 const STAGES_BLOB = 'stages';
@@ -213,7 +215,7 @@ export class DurablePipeline<T, P, R> {
     // Filled in once the chain has subscribed and every stage has taken its state.
     const untaken: string[] = [];
     const restored = checkpoint && { sequence: checkpoint.sequence, file: checkpoint.file, savedAt: checkpoint.savedAt, position: restoredPosition, stages, untaken };
-    const pipeline = new DurablePipeline<T, P, R>(options, store, state, intervalMs, failAfter, logger, damaged, restored);
+    const pipeline = new DurablePipeline<T, P, R>(options, store, state, intervalMs, failAfter, logger, damaged, restored, checkpoint?.state.covered);
     pipeline.run(operator, pressure instanceof Observable ? (pressure as Observable<boolean>) : undefined, untaken);
     return pipeline;
   }
@@ -227,6 +229,8 @@ export class DurablePipeline<T, P, R> {
     logger: Logger,
     private readonly damaged: CheckpointProblem[],
     restored: RestoredCheckpoint<P> | undefined,
+    /** The source's part of the restored checkpoint (see `AcknowledgedSource.checkpointCovered`). */
+    private readonly restoredCovered?: unknown,
   ) {
     this.source = options.source;
     this.directory = options.directory;
@@ -253,7 +257,7 @@ export class DurablePipeline<T, P, R> {
     } else {
       this.logger.info({ directory: this.directory }, `no checkpoint in ${this.directory}: starting from the source's committed position`);
     }
-    const upstream = restored?.position === undefined ? this.source.resumeFrom() : this.source.resumeFrom(restored.position);
+    const upstream = restored?.position === undefined ? this.source.resumeFrom() : this.restoredCovered === undefined ? this.source.resumeFrom(restored.position) : this.source.resumeFrom(restored.position, this.restoredCovered);
     // The position is recorded as the element enters the chain: once the synchronous chain has run,
     // every stage's state covers exactly the elements up to it.
     const positioned = new Observable<T>((subscriber) =>
@@ -390,11 +394,13 @@ export class DurablePipeline<T, P, R> {
       const started = performance.now();
       const position = this.position;
       const stages = this.state.snapshot();
+      // Taken with the stages: what the source redelivers after a crash before `commit` is known as covered.
+      const covered = position !== undefined ? this.source.checkpointCovered?.(position) : undefined;
       const stagesJson = Buffer.from(JSON.stringify(stages), 'utf8');
       const snapshotted = performance.now();
       await this.state.flush();
       if (this.abandoned) throw new Error('abandoned at stop');
-      const saved = await this.store.save({ format: 1, position: position ?? null, stages: Object.keys(stages) }, { [STAGES_BLOB]: stagesJson });
+      const saved = await this.store.save({ format: 1, position: position ?? null, stages: Object.keys(stages), ...(covered !== undefined ? { covered } : {}) }, { [STAGES_BLOB]: stagesJson });
       // Release only what no kept checkpoint needs: a restart falls back to an older kept one when
       // the newest files are damaged, and must find the spool records it refers to.
       this.fallbacks.push(pick(stages, this.state.checkpointListeners()));

@@ -46,6 +46,13 @@ export interface BatchWriterOptions {
    * which must not wait for a refused batch to be halved down to single samples).
    */
   readonly onAnswer?: (result: WriteResult, samples: number) => RemoteWriteError | undefined;
+  /**
+   * The sink restarted from a checkpoint without a spool: what it regenerates may have been written
+   * before the restart, and the receiver refuses it as already stored, several samples per series
+   * and batch. Such refusals are halved past `maxRefusalSplits` (at most 2n − 1 requests for a
+   * batch of n), so that they never take never-stored batch-mates with them.
+   */
+  readonly regeneratedMayBeStored?: boolean;
 }
 
 /** A range of a batch to send; `request` is its body when already encoded. */
@@ -55,6 +62,8 @@ interface Piece {
   readonly request: EncodedRequest | null;
   /** For a second half: the refusals seen when it was made. None since means its first half was written whole. */
   readonly refusalsAtSplit: number;
+  /** Made from a piece the receiver refused as already stored. */
+  readonly fromStoredRefusal: boolean;
 }
 
 interface OutcomeDetail {
@@ -98,17 +107,19 @@ export class BatchWriter {
   async write(batch: LaneBatch, signal: AbortSignal, report: (outcome: WriteOutcome) => void): Promise<RemoteWriteError | undefined> {
     const { columns } = batch;
     const metrics: BatchMetrics = batch.replayed === true ? this.options.metrics.replayed : this.options.metrics;
-    const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1 }];
+    const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1, fromStoredRefusal: false }];
+    // Past the budget, only refusals of what a restart may have regenerated are still halved.
+    const mayHalve = (stored: boolean): boolean => splits < this.options.maxRefusalSplits || (stored && this.options.regeneratedMayBeStored === true);
     let splits = 0;
     let refusals = 0;
     while (pieces.length > 0) {
       const piece = pieces.pop() as Piece;
       const size = piece.end - piece.start;
-      if (piece.refusalsAtSplit === refusals && size > 1 && splits < this.options.maxRefusalSplits) {
+      if (piece.refusalsAtSplit === refusals && size > 1 && mayHalve(piece.fromStoredRefusal)) {
         // Its first half was written whole, so this half holds what was refused: halve it unsent.
         splits++;
         metrics.requestSplit();
-        pushHalves(pieces, piece, refusals);
+        pushHalves(pieces, piece, refusals, piece.fromStoredRefusal);
         continue;
       }
       const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
@@ -131,12 +142,12 @@ export class BatchWriter {
         report({ type: 'dropped', reason: 'non-retryable', message: stop.message, ...detail, ...(size === 1 ? { sample: sampleAt(columns, piece.start) } : {}) });
         return stop;
       }
-      if (result.kind === 'response' && result.status === 400 && size > 1 && splits < this.options.maxRefusalSplits) {
+      if (result.kind === 'response' && result.status === 400 && size > 1 && mayHalve(ALREADY_STORED.test(result.body))) {
         refusals++;
         splits++;
         metrics.requestSplit();
         this.options.logger.debug?.({ samples: size, status: 400, responseBody: result.body }, 'request refused; sending it again in halves');
-        pushHalves(pieces, piece, refusals);
+        pushHalves(pieces, piece, refusals, ALREADY_STORED.test(result.body));
         continue;
       }
       if (result.kind === 'response' && classifyStatus(result.status) !== 'written') refusals++;
@@ -230,10 +241,10 @@ export class BatchWriter {
 const ALREADY_STORED = /out of order sample|duplicate sample for timestamp/i;
 
 /** Queues a piece's halves so that the first half is sent (and settled) first. */
-function pushHalves(pieces: Piece[], piece: Piece, refusals: number): void {
+function pushHalves(pieces: Piece[], piece: Piece, refusals: number, fromStoredRefusal: boolean): void {
   const middle = piece.start + Math.ceil((piece.end - piece.start) / 2);
-  pieces.push({ start: middle, end: piece.end, request: null, refusalsAtSplit: refusals });
-  pieces.push({ start: piece.start, end: middle, request: null, refusalsAtSplit: -1 });
+  pieces.push({ start: middle, end: piece.end, request: null, refusalsAtSplit: refusals, fromStoredRefusal });
+  pieces.push({ start: piece.start, end: middle, request: null, refusalsAtSplit: -1, fromStoredRefusal });
 }
 
 /** A view of `[start, end)` of a batch (the series list is copied, the numbers are not). */

@@ -28,7 +28,14 @@ export interface AcknowledgedSource<T, P> {
    * beginning when nothing was committed). Cold: each subscription reads on its own, and
    * unsubscribing releases what it holds (files, broker subscriptions).
    */
-  resumeFrom(position?: P): Observable<Positioned<T, P>>;
+  resumeFrom(position?: P, covered?: unknown): Observable<Positioned<T, P>>;
+  /**
+   * Optional: what a checkpoint at `position` must also carry for this source to recognise, after
+   * a restart, elements the checkpoint covers that it delivers again (a crash between the
+   * checkpoint's save and `commit` leaves them unacknowledged). JSON; given back to `resumeFrom`
+   * as `covered` with that position.
+   */
+  checkpointCovered?(position: P): unknown;
   /**
    * Everything up to and including `position` is durable downstream. Cumulative: a position at or
    * before the last committed one changes nothing. Sources that acknowledge per message (MQTT)

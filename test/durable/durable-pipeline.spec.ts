@@ -108,6 +108,31 @@ describe('DurablePipeline', () => {
     assert.equal(source.committed, 95);
   });
 
+  it("saves the source's checkpointCovered(position) with each checkpoint and gives it back to resumeFrom on restart", async () => {
+    class CoveringSource extends CountingSource {
+      asked: number[] = [];
+      resumedWith: Array<[number | undefined, unknown]> = [];
+      checkpointCovered(position: number): unknown {
+        this.asked.push(position);
+        return { upTo: position, ids: [position * 2] };
+      }
+      override resumeFrom(position?: number, covered?: unknown): Observable<Positioned<number, number>> {
+        this.resumedWith.push([position, covered]);
+        return super.resumeFrom(position);
+      }
+    }
+    const directory = freshDir();
+    const first = new CoveringSource(95);
+    const summary = await (await DurablePipeline.start({ directory, pipeline: 'p', source: first, build, checkpointIntervalMs: 10, fsync: false })).done;
+    assert.deepEqual(first.resumedWith, [[undefined, undefined]]);
+    // Asked at each checkpoint's snapshot, with its position (a checkpoint before the first element has none).
+    assert.equal(first.asked.at(-1), 95);
+    assert.ok(first.asked.length >= 1 && first.asked.length <= summary.checkpoints);
+    const second = new CoveringSource(95);
+    await (await DurablePipeline.start({ directory, pipeline: 'p', source: second, build, checkpointIntervalMs: 10, fsync: false })).done;
+    assert.deepEqual(second.resumedWith, [[95, { upTo: 95, ids: [190] }]]);
+  });
+
   it('commits a position only after the checkpoint covering it is on disk, and checkpoints never overlap', async () => {
     const directory = freshDir();
     const source = new CountingSource(400, 2);

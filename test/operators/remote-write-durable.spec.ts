@@ -450,4 +450,19 @@ describe('remoteWrite state without a spool', () => {
     assert.throws(() => remoteWrite({ url: URL, backpressure: { highWaterMark: 10, lowWaterMark: 10 } }), /backpressure.lowWaterMark/);
     assert.throws(() => remoteWrite({ url: URL, state: {} as never }), /option "state"/);
   });
+  it('a restored sink regenerates what it wrote after the checkpoint: the receiver refuses those alone, never their never-stored batch-mates', async () => {
+    // The earlier run wrote samples 0..399 after its checkpoint (whose guard is empty); a
+    // Prometheus-like receiver refuses a whole request holding any of them as out of order.
+    const restored = new PipelineState({ sink: { version: 1, newest: {}, unwritten: [] } });
+    const client = new ScriptedClient();
+    client.decide = (request) => (request.timeseries.some((ts) => ts.samples.some((s) => Number(s.timestamp) < T0 + 400)) ? { result: status(400, 'out of order sample') } : { result: status(204) });
+    const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 1000, shards: 1, state: restored.slot<RemoteWriteState>('sink') });
+    await lastValueFrom(from(input(1000)).pipe(sink, toArray()));
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesDropped['non-retryable'], 400, 'only the samples stored before the restart are refused');
+    assert.equal(m.samplesWritten, 600);
+    const keys = writtenKeys(client);
+    assert.deepEqual([...keys.keys()].sort(), input(600, 400).map((s) => `${s.labels['s']}@${s.timestamp}`).sort());
+    assertBalanced(m);
+  });
 });

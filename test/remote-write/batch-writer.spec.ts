@@ -144,4 +144,28 @@ describe('BatchWriter', () => {
     assert.equal(metrics.samplesPending, 3);
     assert.equal(client.aborted, 1);
   });
+  it('after a restart without a spool, refusals as already stored are halved past the budget: no never-stored batch-mate is lost', async () => {
+    // Regenerated windows the receiver already holds lead the batch (negative here), then new ones.
+    const values = Array.from({ length: 96 }, (_, i) => (i < 60 ? -(i + 1) : i));
+    const restarted = setup(values, { regeneratedMayBeStored: true });
+    refuseNegative(restarted.client);
+    assert.equal(await restarted.write(), undefined);
+    const writtenValues = (run: typeof restarted): number[] =>
+      run.client.requests.flatMap((r, i) => ('result' in r.answer && r.answer.result === written ? valuesOf(run.client, i) : []));
+    assert.deepEqual(writtenValues(restarted), values.filter((v) => v >= 0));
+    const dropped = restarted.outcomes.filter((o) => o.type === 'dropped');
+    assert.deepEqual(dropped.map((o) => o.samples), Array.from({ length: 60 }, () => 1), 'each refused sample dropped alone');
+    assert.deepEqual(dropped.map((o) => o.sample?.value), values.slice(0, 60));
+    assert.equal(restarted.metrics.snapshot().samplesDroppedTotal, 60);
+    // The same batch under the budget alone: it runs out and drops pieces holding new samples whole.
+    const budgeted = setup(values);
+    refuseNegative(budgeted.client);
+    assert.equal(await budgeted.write(), undefined);
+    assert.ok(budgeted.metrics.snapshot().samplesDroppedTotal > 60, 'the budget alone loses never-stored samples');
+    // Another refusal is still bounded by the budget when restarted.
+    const other = setup(values, { regeneratedMayBeStored: true });
+    other.client.decide = (request) => (request.timeseries.some((ts) => ts.samples.some((s) => s.value < 0)) ? { result: status(400, 'invalid labels') } : { result: written });
+    assert.equal(await other.write(), undefined);
+    assert.equal(other.metrics.snapshot().requestsSplit, 32);
+  });
 });

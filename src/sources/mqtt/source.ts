@@ -110,6 +110,8 @@ export interface MqttSourceStats {
   heldWhilePaused: number;
   /** Errors mqtt.js reported (connection refused, protocol errors); each is logged. */
   clientErrors: number;
+  /** Messages sent again after a restart that the restored checkpoint already covered: acknowledged, not emitted. */
+  alreadyCheckpointed: number;
 }
 
 /** Passed to mqtt.js' `handleMessage` callback: go on with the next packet, but send no PUBACK now. */
@@ -119,6 +121,12 @@ interface PendingAck {
   readonly position: number;
   readonly messageId: number;
   readonly connection: number;
+  readonly topic: string;
+}
+
+/** `checkpointCovered`: the emitted, unacknowledged messages a checkpoint covers, as [packet id, topic]. */
+interface MqttCovered {
+  readonly unacknowledged: ReadonlyArray<readonly [number, string]>;
 }
 
 interface HeldMessage {
@@ -155,7 +163,10 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
   private readonly counters: MqttSourceStats = {
     received: 0, emitted: 0, bad: { 'unmatched-topic': 0, 'bad-payload': 0 }, redelivered: 0, acknowledged: 0, pendingAcks: 0,
     unacknowledgedAtDisconnect: 0, connects: 0, disconnects: 0, reconnectAttempts: 0, sessionsLost: 0, heldWhilePaused: 0, clientErrors: 0,
+    alreadyCheckpointed: 0,
   };
+  /** From the restored checkpoint: packet id → topic of messages it covers that were never acknowledged. */
+  private covered = new Map<number, string>();
   private sequence = 0;
   private committedPosition: number | undefined;
   private isPaused = false;
@@ -230,7 +241,7 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
    * local sequence; `position` (a checkpoint's) only makes them continue after it, since what is
    * replayed is the broker's to decide. One subscription at a time (one connection per client id).
    */
-  resumeFrom(position?: number): Observable<Positioned<MqttMessage<T>, number>> {
+  resumeFrom(position?: number, covered?: unknown): Observable<Positioned<MqttMessage<T>, number>> {
     return new Observable<Positioned<MqttMessage<T>, number>>((subscriber) => {
       if (position !== undefined && (!Number.isSafeInteger(position) || position < 0)) {
         subscriber.error(new RangeError(`rxprom: MQTT position must be a non-negative integer (got ${position})`));
@@ -241,9 +252,28 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
         return;
       }
       if (position !== undefined && position > this.sequence) this.sequence = position;
+      this.covered = coveredMessages(covered);
       const session = this.open(subscriber as Subscriber<Positioned<MqttMessage<unknown>, number>>);
       return () => this.close(session);
     });
+  }
+
+  /**
+   * The messages emitted up to `position` and not acknowledged yet. A crash after the checkpoint
+   * is saved and before `commit` acknowledges them makes the broker send them again, with their
+   * packet ids and the DUP flag, ahead of anything new: given back to `resumeFrom`, they are
+   * acknowledged and not emitted a second time.
+   */
+  checkpointCovered(position: number): MqttCovered {
+    const unacknowledged: Array<readonly [number, string]> = [];
+    const session = this.session;
+    if (session) {
+      for (let i = session.pendingHead; i < session.pending.length && session.pending[i].position <= position; i++) {
+        const ack = session.pending[i];
+        if (ack.connection === session.connection) unacknowledged.push([ack.messageId, ack.topic]);
+      }
+    }
+    return { unacknowledged };
   }
 
   /** Acknowledges every emitted message up to and including `position` (cumulative). Resolves once the PUBACKs are written. */
@@ -363,6 +393,17 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
     const receivedAt = Date.now();
     this.counters.received++;
     if (packet.dup) this.counters.redelivered++;
+    if (this.covered.size > 0) {
+      // The broker resends what was in flight first: past the first new message nothing is covered.
+      if (!packet.dup) this.covered.clear();
+      else if (packet.messageId !== undefined && this.covered.get(packet.messageId) === packet.topic) {
+        this.covered.delete(packet.messageId);
+        this.counters.alreadyCheckpointed++;
+        this.counters.acknowledged++;
+        callback();
+        return;
+      }
+    }
     const position = ++this.sequence;
     const acknowledged = packet.qos === 1 && packet.messageId !== undefined;
     const topic = packet.topic;
@@ -388,7 +429,7 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
       callback();
       return;
     }
-    if (acknowledged) session.pending.push({ position, messageId: packet.messageId as number, connection: session.connection });
+    if (acknowledged) session.pending.push({ position, messageId: packet.messageId as number, connection: session.connection, topic });
     this.counters.emitted++;
     // Emitted before calling back: the callback may read and deliver the next message at once.
     session.subscriber.next({ value: { topic, labels, value, receivedAt, redelivered: packet.dup }, position });
@@ -425,6 +466,17 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
 }
 
 class TopicError extends Error {}
+
+/** Reads `checkpointCovered`'s value back; anything else covers nothing. */
+function coveredMessages(covered: unknown): Map<number, string> {
+  const map = new Map<number, string>();
+  const list = (covered as Partial<MqttCovered> | null | undefined)?.unacknowledged;
+  if (!Array.isArray(list)) return map;
+  for (const entry of list) {
+    if (Array.isArray(entry) && Number.isInteger(entry[0]) && typeof entry[1] === 'string') map.set(entry[0] as number, entry[1]);
+  }
+  return map;
+}
 
 function preview(payload: Uint8Array | string): string {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, 800)).toString('utf8');
