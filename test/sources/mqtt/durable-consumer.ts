@@ -1,48 +1,21 @@
 /**
  * A checkpointed MQTT consumer in its own process, for the kill -9 test: the MQTT source under
- * the checkpoint coordinator (`DurablePipeline`), readings → repeats dropped by event identity →
- * 1 s tumbling windows per device (count, sum, max) → `remoteWrite`, checkpoints every
- * `CHECKPOINT_MS` in the state directory.
- *
- * The repeats: a kill after a checkpoint is saved and before its PUBACKs are written makes the
- * broker deliver again messages that checkpoint covers (README, "With the checkpoint
- * coordinator"); without this stage they would be counted twice in the restored windows whenever
- * the kill lands in that gap. A device's readings arrive in time order, so a repeat is one not
- * newer than the device's newest, which is checkpointed.
+ * the checkpoint coordinator (`DurablePipeline`), readings → 1 s tumbling windows per device
+ * (count, sum, max) → `remoteWrite`, checkpoints every `CHECKPOINT_MS` in the state directory.
  * Prints a JSON line per checkpoint (`{ checkpoint, position }`) and every 200 ms its source's
  * counters (`{ received, emitted }`).
  *
  *   node durable-consumer.js MQTT_URL CLIENT_ID WRITE_URL STATE_DIR METRIC
  */
-import { defer, filter, finalize, map, type OperatorFunction } from 'rxjs';
+import { map } from 'rxjs';
 import { remoteWrite } from '../../../operators/remote-write.js';
 import { tumblingWindow } from '../../../operators/tumbling-window.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import type { Sample } from '../../../src/core/model.js';
 import { DurablePipeline } from '../../../src/durable/durable-pipeline.js';
-import type { StateSlot } from '../../../src/durable/pipeline-state.js';
 import { jsonPayload, mqttSource } from '../../../src/sources/mqtt/index.js';
 
 const [url, clientId, writeUrl, directory, metric] = process.argv.slice(2);
-
-/** Drops a sample not newer than its device's newest (a message delivered again), keeping the newest per device in `slot`. */
-function dropRepeats(slot: StateSlot<Record<string, number>>): OperatorFunction<Sample, Sample> {
-  return (samples) =>
-    defer(() => {
-      const newest = new Map(Object.entries(slot.take() ?? {}));
-      const detach = slot.attach({ snapshot: () => Object.fromEntries(newest) });
-      return samples.pipe(
-        filter((sample) => {
-          const device = sample.labels['device'] ?? '';
-          if (sample.timestamp <= (newest.get(device) ?? -Infinity)) return false;
-          newest.set(device, sample.timestamp);
-          return true;
-        }),
-        finalize(() => detach()),
-      );
-    });
-}
-
 const source = mqttSource({ url, clientId, topics: 'sensors/{site}/{room}/{device}', payload: jsonPayload({ value: 'temperature', timestamp: 'ts' }), reconnectDelayMs: 100 });
 const pipeline = await DurablePipeline.start({
   directory,
@@ -53,7 +26,6 @@ const pipeline = await DurablePipeline.start({
     (input) =>
       input.pipe(
         map((message): Sample => ({ labels: { __name__: metric, device: message.labels['device'] ?? '' }, value: message.value.value, timestamp: message.value.timestamp })),
-        dropRepeats(state.slot('repeats')),
         tumblingWindow<Sample>({ sizeMs: 1000, eventTime: (s) => s.timestamp, labels: (s) => s.labels, value: (s) => s.value, aggregations: ['count', 'sum', 'max'], state: state.slot('window') }),
         remoteWrite({ url: writeUrl, maxDelayMs: 50, logger: silentLogger, state: state.slot('sink') }),
       ),
