@@ -10,14 +10,37 @@ export const OUTLIER_STATE = { operator: 'dropOutliers', version: 1 } as const;
 
 /** What the operator keeps per series. */
 export interface OutlierSeries<T> {
+  readonly key: string;
   previous: T | undefined;
   previousValue: number;
   previousTime: number;
   /** Ring buffer of the last accepted values. */
   readonly window: Float64Array;
+  /** The same `filled` values in ascending order, kept as they come and go: the median is read, not searched for. */
+  readonly sorted: Float64Array;
   filled: number;
   next: number;
   rejected: number;
+  /** Neighbours in the operator's recency list (least recently seen first), null at its ends. */
+  older: OutlierSeries<T> | null;
+  newer: OutlierSeries<T> | null;
+}
+
+/** A series with nothing accepted yet. One constructor for new and restored series: one object shape. */
+export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeries<T> {
+  return {
+    key,
+    previous: undefined,
+    previousValue: 0,
+    previousTime: 0,
+    window: new Float64Array(madWindow),
+    sorted: new Float64Array(madWindow),
+    filled: 0,
+    next: 0,
+    rejected: 0,
+    older: null,
+    newer: null,
+  };
 }
 
 export interface SavedOutlierSeries {
@@ -65,17 +88,17 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
     const previous = entry.get('previous');
     const values = entry.get('window').numbers();
     const kept = values.slice(Math.max(0, values.length - madWindow));
-    const window = new Float64Array(madWindow);
-    window.set(kept);
-    series.set(key, {
-      previous: previous.value === undefined ? undefined : (previous.raw() as T),
-      previousValue: entry.get('previousValue').number(),
-      previousTime: entry.get('previousTime').number(),
-      window,
-      filled: kept.length,
-      next: madWindow === 0 ? 0 : kept.length % madWindow,
-      rejected: entry.get('rejected').count(),
-    });
+    const state = newOutlierSeries<T>(key, madWindow);
+    state.window.set(kept);
+    state.sorted.set(kept);
+    state.sorted.subarray(0, kept.length).sort();
+    state.previous = previous.value === undefined ? undefined : (previous.raw() as T);
+    state.previousValue = entry.get('previousValue').number();
+    state.previousTime = entry.get('previousTime').number();
+    state.filled = kept.length;
+    state.next = madWindow === 0 ? 0 : kept.length % madWindow;
+    state.rejected = entry.get('rejected').count();
+    series.set(key, state);
   }
   const counters = saved.get('counters');
   const dropped = {} as Record<OutlierReason, number>;
