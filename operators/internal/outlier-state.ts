@@ -28,13 +28,15 @@ export interface OutlierSeries<T> {
 
 /** A series with nothing accepted yet. One constructor for new and restored series: one object shape. */
 export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeries<T> {
+  // Both windows in one buffer: side by side in memory, one allocation.
+  const values = new Float64Array(2 * madWindow);
   return {
     key,
     previous: undefined,
     previousValue: 0,
     previousTime: 0,
-    window: new Float64Array(madWindow),
-    sorted: new Float64Array(madWindow),
+    window: values.subarray(0, madWindow),
+    sorted: values.subarray(madWindow),
     filled: 0,
     next: 0,
     rejected: 0,
