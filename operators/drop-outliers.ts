@@ -184,41 +184,44 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
   const operator = operate<T, T>(({ destination: subscriber }) => {
     const restored = slot === undefined ? undefined : takeRestored(slot, OUTLIER_STATE.operator, OUTLIER_STATE.version, (saved) => loadOutliers<T>(saved, madWindow, OUTLIER_REASONS));
     const series: Map<string, OutlierSeries<T>> = restored?.series ?? new Map();
-    // The series in a list, least recently seen first (for LRU eviction): a seen series moves to
-    // the end by relinking its neighbours, where a Map kept in that order needs a delete and a set.
-    let oldest: OutlierSeries<T> | null = null;
-    let newest: OutlierSeries<T> | null = null;
-    const unlink = (state: OutlierSeries<T>): void => {
-      if (state.older === null) oldest = state.newer;
-      else state.older.newer = state.newer;
-      if (state.newer === null) newest = state.older;
-      else state.newer.older = state.older;
-      state.older = state.newer = null;
-    };
-    const append = (state: OutlierSeries<T>): void => {
-      state.older = newest;
-      if (newest === null) oldest = state;
-      else newest.newer = state;
-      newest = state;
-    };
-    const forget = (state: OutlierSeries<T>): void => {
-      unlink(state);
-      series.delete(state.key);
+    // LRU without moving anything per element: a series is stamped when seen. Eviction takes
+    // the least recently seen from a queue sorted by stamp when it was built, skipping series
+    // seen since (more recent than any left in it); an empty queue is rebuilt. A Map kept in
+    // recency order cost a delete and a set per element, a linked list two neighbours' writes.
+    let seen = 0;
+    let queue: OutlierSeries<T>[] = [];
+    let queueHead = 0;
+    let queueBuiltAt = 0;
+    const byRecency = (): OutlierSeries<T>[] => Array.from(series.values()).sort((a, b) => a.lastSeen - b.lastSeen);
+    const forgetOldest = (): void => {
+      for (;;) {
+        while (queueHead < queue.length) {
+          const state = queue[queueHead++];
+          if (state.lastSeen <= queueBuiltAt && series.get(state.key) === state) {
+            series.delete(state.key);
+            return;
+          }
+        }
+        if (series.size === 0) return;
+        queue = byRecency();
+        queueHead = 0;
+        queueBuiltAt = seen;
+      }
     };
     if (restored !== undefined) {
       // Restored least recently seen first; over a smaller maxSeries now, those go.
-      for (const state of series.values()) append(state);
-      while (series.size > maxSeries && oldest !== null) forget(oldest);
+      for (const state of series.values()) state.lastSeen = ++seen;
+      while (series.size > maxSeries) forgetOldest();
       stats.passed += restored.counters.passed;
       stats.rebased += restored.counters.rebased;
       for (const reason of OUTLIER_REASONS) stats.dropped[reason] += restored.counters.dropped[reason];
     }
     const detach = slot?.attach({
-      snapshot: (): SavedOutliers => {
-        const saved = [];
-        for (let state = oldest; state !== null; state = state.newer) saved.push(saveOutlierSeries(state.key, state));
-        return { ...OUTLIER_STATE, series: saved, counters: { passed: stats.passed, dropped: { ...stats.dropped }, rebased: stats.rebased } };
-      },
+      snapshot: (): SavedOutliers => ({
+        ...OUTLIER_STATE,
+        series: byRecency().map((state) => saveOutlierSeries(state.key, state)),
+        counters: { passed: stats.passed, dropped: { ...stats.dropped }, rebased: stats.rebased },
+      }),
     });
     const deviations = new Float64Array(Math.max(madWindow, 1));
 
@@ -257,14 +260,11 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       const key = seriesOf(element);
       let state = series.get(key);
       if (state === undefined) {
-        if (series.size >= maxSeries && oldest !== null) forget(oldest);
+        if (series.size >= maxSeries) forgetOldest();
         state = newOutlierSeries<T>(key, madWindow);
         series.set(key, state);
-        append(state);
-      } else if (state !== newest) {
-        unlink(state);
-        append(state);
       }
+      state.lastSeen = ++seen;
       if (perSecond !== undefined && state.previous !== undefined) {
         const elapsed = Math.abs(time - state.previousTime) / 1000;
         const delta = change ? change(state.previous, element) : Math.abs(value - state.previousValue);
@@ -297,7 +297,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       finalize() {
         detach?.();
         series.clear();
-        oldest = newest = null;
+        queue = [];
       },
     };
   });

@@ -21,9 +21,8 @@ export interface OutlierSeries<T> {
   filled: number;
   next: number;
   rejected: number;
-  /** Neighbours in the operator's recency list (least recently seen first), null at its ends. */
-  older: OutlierSeries<T> | null;
-  newer: OutlierSeries<T> | null;
+  /** When the series was last seen, in the operator's count of elements seen (for LRU eviction). */
+  lastSeen: number;
 }
 
 /** A series with nothing accepted yet. One constructor for new and restored series: one object shape. */
@@ -40,8 +39,7 @@ export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeri
     filled: 0,
     next: 0,
     rejected: 0,
-    older: null,
-    newer: null,
+    lastSeen: 0,
   };
 }
 
