@@ -234,7 +234,20 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
     const isMadOutlier = (state: OutlierSeries<T>, value: number): boolean => {
       const n = state.filled;
       if (n < madMinSamples) return false;
+      // The median lies between the window's extremes: a value within minDeviation of both is
+      // within it of the median (rounding is monotonic, so exactly as the test below decides),
+      // and the window's values are not read at all. Most values of a good sensor end here.
+      // While values end here the ordered copy is left to go stale (not kept up per element).
+      if (Math.abs(value - state.low) <= madMinDeviation && Math.abs(value - state.high) <= madMinDeviation) {
+        state.sortedValid = false;
+        return false;
+      }
       const values = state.sorted;
+      if (!state.sortedValid) {
+        values.set(state.window.subarray(0, n));
+        values.subarray(0, n).sort();
+        state.sortedValid = true;
+      }
       const med = median(values, n);
       const distance = Math.abs(value - med);
       if (distance <= madMinDeviation) return false;
@@ -250,6 +263,36 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       // A constant window gives no scale to judge by: skip (range, rate and minDeviation still apply).
       if (scale === 0) return false;
       return distance / scale > madThreshold;
+    };
+
+    /** Accepts `value` into the series' MAD window (the oldest value leaves a full one). */
+    const addToWindow = (state: OutlierSeries<T>, value: number): void => {
+      const window = state.window;
+      const full = state.filled === madWindow;
+      const leaving = full ? window[state.next] : 0;
+      // The ordered copy follows only while valid: one the quick test made stale is rebuilt when next needed.
+      if (state.sortedValid) replaceSorted(state.sorted, state.filled, full ? leaving : undefined, value);
+      window[state.next] = value;
+      state.next = (state.next + 1) % madWindow;
+      if (!full) state.filled++;
+      if (state.filled === 1) {
+        state.low = state.high = value;
+        return;
+      }
+      if (value < state.low) state.low = value;
+      if (value > state.high) state.high = value;
+      if (full && (leaving <= state.low || leaving >= state.high)) {
+        // An extreme left: find the new ones.
+        let low = Infinity;
+        let high = -Infinity;
+        for (let i = 0; i < madWindow; i++) {
+          const v = window[i];
+          if (v < low) low = v;
+          if (v > high) high = v;
+        }
+        state.low = low;
+        state.high = high;
+      }
     };
 
     const check = (element: T): void => {
@@ -278,12 +321,10 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
           logger?.debug?.({ rejected: state.rejected }, 'dropOutliers: series moved to a new level, MAD window restarted');
           state.filled = 0;
           state.next = 0;
+          state.sortedValid = true;
         }
         state.rejected = 0;
-        replaceSorted(state.sorted, state.filled, state.filled < madWindow ? undefined : state.window[state.next], value);
-        state.window[state.next] = value;
-        state.next = (state.next + 1) % madWindow;
-        if (state.filled < madWindow) state.filled++;
+        addToWindow(state, value);
       }
       state.previous = element;
       state.previousValue = value;

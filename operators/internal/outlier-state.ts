@@ -16,8 +16,15 @@ export interface OutlierSeries<T> {
   previousTime: number;
   /** Ring buffer of the last accepted values. */
   readonly window: Float64Array;
-  /** The same `filled` values in ascending order, kept as they come and go: the median is read, not searched for. */
+  /**
+   * The same `filled` values in ascending order when `sortedValid`: kept as they come and go once
+   * the MAD test has needed them, so the median is read, not searched for.
+   */
   readonly sorted: Float64Array;
+  sortedValid: boolean;
+  /** The smallest and largest value in the window (the median lies between). */
+  low: number;
+  high: number;
   filled: number;
   next: number;
   rejected: number;
@@ -36,6 +43,9 @@ export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeri
     previousTime: 0,
     window: values.subarray(0, madWindow),
     sorted: values.subarray(madWindow),
+    sortedValid: true,
+    low: Infinity,
+    high: -Infinity,
     filled: 0,
     next: 0,
     rejected: 0,
@@ -92,6 +102,10 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
     state.window.set(kept);
     state.sorted.set(kept);
     state.sorted.subarray(0, kept.length).sort();
+    for (const value of kept) {
+      if (value < state.low) state.low = value;
+      if (value > state.high) state.high = value;
+    }
     state.previous = previous.value === undefined ? undefined : (previous.raw() as T);
     state.previousValue = entry.get('previousValue').number();
     state.previousTime = entry.get('previousTime').number();
