@@ -269,7 +269,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
           state = found;
         }
         state.idle = false;
-        if (tracking && !heap.has(state)) {
+        if (tracking && state.heapIndex < 0) {
           // A new key, or one back from idle: held to the output watermark already published.
           if (state.watermark < output.published) state.watermark = output.published;
           heap.insert(state);

@@ -16,8 +16,8 @@ export class KeyState<T> {
   prev: KeyState<T> | null = null;
   next: KeyState<T> | null = null;
   linked = false;
-  /** The key's number in the subscription's watermark heap, -1 before it was first tracked. */
-  heapId = -1;
+  /** Place in the subscription's watermark heap, -1 when not in it (not tracked, or idle). */
+  heapIndex = -1;
   /** Released as idle and not heard from since: not holding the output watermark back. */
   idle = false;
 
