@@ -13,7 +13,8 @@
  *   are built when the pipeline is, and each device gets a number (its slot in per-device
  *   arrays), both found in the one registry lookup `enrich` makes;
  * - no subscription per reading: the two samples come out of one small operator, where
- *   `mergeMap` subscribes to an inner Observable for every reading.
+ *   `mergeMap` subscribes to an inner Observable for every reading; and no object per sample:
+ *   that operator fills in one sample object, which the window reads and lets go of.
  */
 import { defer, filter, finalize, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { dropOutliers, enrich, reorderByWatermark, tumblingWindow, type Aggregation, type Labels, type PipelineState, type Sample } from '../src/index.js';
@@ -73,7 +74,10 @@ interface PlacedReading {
 
 /** A sample that remembers its reading, so a drop at the window can be traced back to it. */
 interface ReadingSample extends Sample {
-  readonly reading: DeviceReading;
+  labels: Labels;
+  value: number;
+  timestamp: number;
+  reading: DeviceReading;
 }
 
 /** Device id → its number and room, one `Room` (and one pair of label objects) per site and room. */
@@ -95,18 +99,31 @@ function devicesOf(registry: ReadonlyMap<string, DeviceContext>): Map<string, De
   return devices;
 }
 
-/** Each reading as its two samples, temperature then humidity. */
+/**
+ * Each reading as its two samples, temperature then humidity. One sample object per
+ * subscription, filled in for each: `tumblingWindow` reads a sample's fields while it is handed
+ * over and keeps nothing of it, so a new object per sample would only be garbage. (The fast way
+ * for a stage whose next stage keeps nothing; an object that is held, as by reorderByWatermark,
+ * must be a new one.)
+ */
 const toSamples: OperatorFunction<PlacedReading, ReadingSample> = (source) =>
-  new Observable<ReadingSample>((subscriber) =>
-    source.subscribe({
+  new Observable<ReadingSample>((subscriber) => {
+    const sample: ReadingSample = { labels: {}, value: 0, timestamp: 0, reading: undefined as unknown as DeviceReading };
+    return source.subscribe({
       next: ({ reading, device: { room } }) => {
-        subscriber.next({ labels: room.temperature, value: reading.temperature, timestamp: reading.timestamp, reading });
-        subscriber.next({ labels: room.humidity, value: reading.humidity, timestamp: reading.timestamp, reading });
+        sample.reading = reading;
+        sample.timestamp = reading.timestamp;
+        sample.labels = room.temperature;
+        sample.value = reading.temperature;
+        subscriber.next(sample);
+        sample.labels = room.humidity;
+        sample.value = reading.humidity;
+        subscriber.next(sample);
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => subscriber.complete(),
-    }),
-  );
+    });
+  });
 
 export function gatewayPipeline(options: GatewayPipelineOptions): {
   operator: OperatorFunction<DeviceReading, Sample>;

@@ -6,7 +6,7 @@ import { functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
-import { loadOutliers, OUTLIER_STATE, saveOutlierSeries, type SavedOutliers } from './internal/outlier-state.js';
+import { loadOutliers, newOutlierSeries, OUTLIER_STATE, saveOutlierSeries, type OutlierSeries, type SavedOutliers } from './internal/outlier-state.js';
 import { stateOption, takeRestored } from './internal/state-codec.js';
 
 /** Why `dropOutliers` dropped an element. */
@@ -100,57 +100,39 @@ export interface OutlierStats {
 
 export type DropOutliersOperator<T> = OperatorFunction<T, T> & { readonly stats: OutlierStats };
 
-interface SeriesState<T> {
-  /** Last accepted element (for `maxRate.change`), its value and time. */
-  previous: T | undefined;
-  previousValue: number;
-  previousTime: number;
-  /** Ring buffer of the last accepted values (empty when the MAD test is off). */
-  readonly window: Float64Array;
-  filled: number;
-  next: number;
-  /** Consecutive MAD drops. */
-  rejected: number;
-}
-
 function median(sorted: Float64Array, n: number): number {
   const mid = n >> 1;
   return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**
- * The median of `values[0..n)` without sorting them (Hoare's selection; reorders `values`): equal
- * to `median` of the sorted values, in a few passes over a window where a sort costs a native
- * call, a view and n·log n comparisons. Most elements need nothing more than the median.
+ * Puts `value` into the ascending `sorted[0..n)` in place of `replaced` (present in it), or, when
+ * `replaced` is undefined, adds it as `sorted[n]`: entries between the two places move by one.
+ * A window's values come and go one at a time, so keeping them in order costs a few moves per
+ * element where finding the median anew copied the window and selected from it every time.
  */
-function selectMedian(values: Float64Array, n: number): number {
-  const mid = n >> 1;
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        const t = values[i];
-        values[i] = values[j];
-        values[j] = t;
-        i++;
-        j--;
-      }
+function replaceSorted(sorted: Float64Array, n: number, replaced: number | undefined, value: number): void {
+  let i = n;
+  if (replaced !== undefined) {
+    // Any entry equal to `replaced` will do: binary search for the first.
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < replaced) lo = mid + 1;
+      else hi = mid;
     }
-    if (mid <= j) hi = j;
-    else if (mid >= i) lo = i;
-    else break;
+    i = lo;
+    while (i + 1 < n && sorted[i + 1] < value) {
+      sorted[i] = sorted[i + 1];
+      i++;
+    }
   }
-  if (n % 2 === 1) return values[mid];
-  // Even count: the other middle value is the largest of those placed below `mid`.
-  let below = values[0];
-  for (let k = 1; k < mid; k++) if (values[k] > below) below = values[k];
-  return (below + values[mid]) / 2;
+  while (i > 0 && sorted[i - 1] > value) {
+    sorted[i] = sorted[i - 1];
+    i--;
+  }
+  sorted[i] = value;
 }
 
 const finiteNumber = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE, integer: false };
@@ -161,9 +143,10 @@ const finiteNumber = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE, integer: f
  * values by a median-absolute-deviation test (`mad`). Checks run in that order; the first that
  * fails names the reason. Every drop is counted in `stats` by reason and handed to `onDrop`.
  *
- * Per-element work is a map lookup, a few comparisons and, with `mad`, sorting a copy of a
- * `window`-sized ring buffer. Memory: per series one element and the ring buffer; at most
- * `maxSeries` series (least recently seen forgotten first).
+ * Per-element work is a map lookup, a few comparisons and, with `mad`, moving the new value into
+ * the series' window kept in order (a sort of the deviations only for a value beyond
+ * `minDeviation` from the median). Memory: per series one element and the window twice (as it
+ * came and in order); at most `maxSeries` series (least recently seen forgotten first).
  *
  * @example
  * samples$.pipe(dropOutliers({ range: { min: -40, max: 85 }, maxRate: { perSecond: 2 }, mad: { window: 30 } }));
@@ -199,12 +182,36 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
   const stats: OutlierStats = { passed: 0, dropped: { invalid: 0, range: 0, rate: 0, mad: 0 }, rebased: 0 };
 
   const operator = operate<T, T>(({ destination: subscriber }) => {
-    // Map order = least recently seen first, for LRU eviction.
     const restored = slot === undefined ? undefined : takeRestored(slot, OUTLIER_STATE.operator, OUTLIER_STATE.version, (saved) => loadOutliers<T>(saved, madWindow, OUTLIER_REASONS));
-    const series: Map<string, SeriesState<T>> = restored?.series ?? new Map();
+    const series: Map<string, OutlierSeries<T>> = restored?.series ?? new Map();
+    // LRU without moving anything per element: a series is stamped when seen. Eviction takes
+    // the least recently seen from a queue sorted by stamp when it was built, skipping series
+    // seen since (more recent than any left in it); an empty queue is rebuilt. A Map kept in
+    // recency order cost a delete and a set per element, a linked list two neighbours' writes.
+    let seen = 0;
+    let queue: OutlierSeries<T>[] = [];
+    let queueHead = 0;
+    let queueBuiltAt = 0;
+    const byRecency = (): OutlierSeries<T>[] => Array.from(series.values()).sort((a, b) => a.lastSeen - b.lastSeen);
+    const forgetOldest = (): void => {
+      for (;;) {
+        while (queueHead < queue.length) {
+          const state = queue[queueHead++];
+          if (state.lastSeen <= queueBuiltAt && series.get(state.key) === state) {
+            series.delete(state.key);
+            return;
+          }
+        }
+        if (series.size === 0) return;
+        queue = byRecency();
+        queueHead = 0;
+        queueBuiltAt = seen;
+      }
+    };
     if (restored !== undefined) {
-      // Over a smaller maxSeries now: the least recently seen go.
-      for (const key of series.keys()) if (series.size > maxSeries) series.delete(key);
+      // Restored least recently seen first; over a smaller maxSeries now, those go.
+      for (const state of series.values()) state.lastSeen = ++seen;
+      while (series.size > maxSeries) forgetOldest();
       stats.passed += restored.counters.passed;
       stats.rebased += restored.counters.rebased;
       for (const reason of OUTLIER_REASONS) stats.dropped[reason] += restored.counters.dropped[reason];
@@ -212,11 +219,10 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
     const detach = slot?.attach({
       snapshot: (): SavedOutliers => ({
         ...OUTLIER_STATE,
-        series: Array.from(series, ([key, state]) => saveOutlierSeries(key, state)),
+        series: byRecency().map((state) => saveOutlierSeries(state.key, state)),
         counters: { passed: stats.passed, dropped: { ...stats.dropped }, rebased: stats.rebased },
       }),
     });
-    const scratch = new Float64Array(Math.max(madWindow, 1));
     const deviations = new Float64Array(Math.max(madWindow, 1));
 
     const drop = (element: T, reason: OutlierReason): void => {
@@ -225,14 +231,26 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       onDrop?.(element, reason);
     };
 
-    const isMadOutlier = (state: SeriesState<T>, value: number): boolean => {
+    const isMadOutlier = (state: OutlierSeries<T>, value: number): boolean => {
       const n = state.filled;
       if (n < madMinSamples) return false;
-      for (let i = 0; i < n; i++) scratch[i] = state.window[i];
-      const med = selectMedian(scratch, n);
+      // The median lies between the window's extremes: a value within minDeviation of both is
+      // within it of the median (rounding is monotonic, so exactly as the test below decides),
+      // and the window's values are not read at all. Most values of a good sensor end here.
+      // While values end here the ordered copy is left to go stale (not kept up per element).
+      if (Math.abs(value - state.low) <= madMinDeviation && Math.abs(value - state.high) <= madMinDeviation) {
+        state.sortedValid = false;
+        return false;
+      }
+      const values = state.sorted;
+      if (!state.sortedValid) {
+        values.set(state.window.subarray(0, n));
+        values.subarray(0, n).sort();
+        state.sortedValid = true;
+      }
+      const med = median(values, n);
       const distance = Math.abs(value - med);
       if (distance <= madMinDeviation) return false;
-      const values = scratch.subarray(0, n).sort();
       let sumAbs = 0;
       for (let i = 0; i < n; i++) {
         deviations[i] = Math.abs(values[i] - med);
@@ -247,6 +265,36 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       return distance / scale > madThreshold;
     };
 
+    /** Accepts `value` into the series' MAD window (the oldest value leaves a full one). */
+    const addToWindow = (state: OutlierSeries<T>, value: number): void => {
+      const window = state.window;
+      const full = state.filled === madWindow;
+      const leaving = full ? window[state.next] : 0;
+      // The ordered copy follows only while valid: one the quick test made stale is rebuilt when next needed.
+      if (state.sortedValid) replaceSorted(state.sorted, state.filled, full ? leaving : undefined, value);
+      window[state.next] = value;
+      state.next = (state.next + 1) % madWindow;
+      if (!full) state.filled++;
+      if (state.filled === 1) {
+        state.low = state.high = value;
+        return;
+      }
+      if (value < state.low) state.low = value;
+      if (value > state.high) state.high = value;
+      if (full && (leaving <= state.low || leaving >= state.high)) {
+        // An extreme left: find the new ones.
+        let low = Infinity;
+        let high = -Infinity;
+        for (let i = 0; i < madWindow; i++) {
+          const v = window[i];
+          if (v < low) low = v;
+          if (v > high) high = v;
+        }
+        state.low = low;
+        state.high = high;
+      }
+    };
+
     const check = (element: T): void => {
       const value = valueOf(element);
       const time = timeOf(element);
@@ -255,12 +303,11 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       const key = seriesOf(element);
       let state = series.get(key);
       if (state === undefined) {
-        state = { previous: undefined, previousValue: 0, previousTime: 0, window: new Float64Array(madWindow), filled: 0, next: 0, rejected: 0 };
-        if (series.size >= maxSeries) series.delete(series.keys().next().value as string);
-      } else {
-        series.delete(key);
+        if (series.size >= maxSeries) forgetOldest();
+        state = newOutlierSeries<T>(key, madWindow);
+        series.set(key, state);
       }
-      series.set(key, state);
+      state.lastSeen = ++seen;
       if (perSecond !== undefined && state.previous !== undefined) {
         const elapsed = Math.abs(time - state.previousTime) / 1000;
         const delta = change ? change(state.previous, element) : Math.abs(value - state.previousValue);
@@ -274,11 +321,10 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
           logger?.debug?.({ rejected: state.rejected }, 'dropOutliers: series moved to a new level, MAD window restarted');
           state.filled = 0;
           state.next = 0;
+          state.sortedValid = true;
         }
         state.rejected = 0;
-        state.window[state.next] = value;
-        state.next = (state.next + 1) % madWindow;
-        if (state.filled < madWindow) state.filled++;
+        addToWindow(state, value);
       }
       state.previous = element;
       state.previousValue = value;
@@ -292,6 +338,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       finalize() {
         detach?.();
         series.clear();
+        queue = [];
       },
     };
   });

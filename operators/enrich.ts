@@ -192,7 +192,11 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
       logger?.debug?.({ reason: 'overflow', maxWaiting }, 'enrich: too many elements waiting, dropped one');
       onMiss?.(element, 'overflow');
     };
-    const context: EnrichStrategyContext<T, K, R, U | T> = { destination, output, resolve, overflow, maxWaiting, guard };
+    const joined = (element: T, value: R): U => {
+      stats.joined++;
+      return join(element, value);
+    };
+    const context: EnrichStrategyContext<T, K, R, U | T> = { destination, output, resolve, joined, overflow, maxWaiting, guard };
     const strategy: EnrichStrategy<T, K> = isObservable(reference)
       ? enrichFromSnapshots(reference, context)
       : typeof reference === 'function'

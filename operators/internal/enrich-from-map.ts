@@ -2,9 +2,14 @@
 import { outcomeFromMap, type EnrichStrategy, type EnrichStrategyContext } from './enrich-strategy.js';
 
 export function enrichFromMap<T, K, R, U>(map: ReadonlyMap<K, R>, context: EnrichStrategyContext<T, K, R, U>): EnrichStrategy<T, K> {
-  const { output, resolve } = context;
+  const { destination, output, resolve, joined } = context;
   return {
-    accept: (element, key) => output.emit(outcomeFromMap(map, element, key, resolve)),
+    accept(element, key) {
+      // Nearly every element is found: emitted straight away, with no outcome object in between.
+      const value = map.get(key);
+      if (value !== undefined) destination.next(joined(element, value));
+      else output.emit(outcomeFromMap(map, element, key, resolve));
+    },
     dispose: () => undefined,
   };
 }

@@ -7,6 +7,8 @@ export interface EnrichStrategyContext<T, K, R, U> {
   readonly output: EnrichOutput<T, K, U>;
   /** What to emit for an element, given whether its reference data was found; counts the outcome. */
   readonly resolve: (element: T, found: boolean, value: R | undefined, reason: 'missing' | 'lookup-error') => EnrichOutcome;
+  /** The output for an element found with its reference data (what `resolve` makes of it, without the outcome object); counts it. */
+  readonly joined: (element: T, value: R) => U;
   /** Drops an element because `maxWaiting` elements wait already; counts it. */
   readonly overflow: (element: T) => void;
   readonly maxWaiting: number;

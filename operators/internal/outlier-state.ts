@@ -10,14 +10,47 @@ export const OUTLIER_STATE = { operator: 'dropOutliers', version: 1 } as const;
 
 /** What the operator keeps per series. */
 export interface OutlierSeries<T> {
+  readonly key: string;
   previous: T | undefined;
   previousValue: number;
   previousTime: number;
   /** Ring buffer of the last accepted values. */
   readonly window: Float64Array;
+  /**
+   * The same `filled` values in ascending order when `sortedValid`: kept as they come and go once
+   * the MAD test has needed them, so the median is read, not searched for.
+   */
+  readonly sorted: Float64Array;
+  sortedValid: boolean;
+  /** The smallest and largest value in the window (the median lies between). */
+  low: number;
+  high: number;
   filled: number;
   next: number;
   rejected: number;
+  /** When the series was last seen, in the operator's count of elements seen (for LRU eviction). */
+  lastSeen: number;
+}
+
+/** A series with nothing accepted yet. One constructor for new and restored series: one object shape. */
+export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeries<T> {
+  // Both windows in one buffer: side by side in memory, one allocation.
+  const values = new Float64Array(2 * madWindow);
+  return {
+    key,
+    previous: undefined,
+    previousValue: 0,
+    previousTime: 0,
+    window: values.subarray(0, madWindow),
+    sorted: values.subarray(madWindow),
+    sortedValid: true,
+    low: Infinity,
+    high: -Infinity,
+    filled: 0,
+    next: 0,
+    rejected: 0,
+    lastSeen: 0,
+  };
 }
 
 export interface SavedOutlierSeries {
@@ -65,17 +98,21 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
     const previous = entry.get('previous');
     const values = entry.get('window').numbers();
     const kept = values.slice(Math.max(0, values.length - madWindow));
-    const window = new Float64Array(madWindow);
-    window.set(kept);
-    series.set(key, {
-      previous: previous.value === undefined ? undefined : (previous.raw() as T),
-      previousValue: entry.get('previousValue').number(),
-      previousTime: entry.get('previousTime').number(),
-      window,
-      filled: kept.length,
-      next: madWindow === 0 ? 0 : kept.length % madWindow,
-      rejected: entry.get('rejected').count(),
-    });
+    const state = newOutlierSeries<T>(key, madWindow);
+    state.window.set(kept);
+    state.sorted.set(kept);
+    state.sorted.subarray(0, kept.length).sort();
+    for (const value of kept) {
+      if (value < state.low) state.low = value;
+      if (value > state.high) state.high = value;
+    }
+    state.previous = previous.value === undefined ? undefined : (previous.raw() as T);
+    state.previousValue = entry.get('previousValue').number();
+    state.previousTime = entry.get('previousTime').number();
+    state.filled = kept.length;
+    state.next = madWindow === 0 ? 0 : kept.length % madWindow;
+    state.rejected = entry.get('rejected').count();
+    series.set(key, state);
   }
   const counters = saved.get('counters');
   const dropped = {} as Record<OutlierReason, number>;

@@ -185,6 +185,37 @@ describe('dropOutliers', () => {
     assert.deepEqual(op.stats.dropped.rate, 1);
   });
 
+  it('forgets the least recently seen series even when another was seen again between two evictions', async () => {
+    const c: Labels = { __name__: 'temp', device: 'c' };
+    const d: Labels = { __name__: 'temp', device: 'd' };
+    // c evicts a; b is seen again; d must then evict c (the least recent), not b.
+    const input = [s(0, 0, a), s(1000, 0, b), s(2000, 0, c), s(3000, 0, b), s(4000, 0, d), s(5000, 50, b), s(6000, 50, c)];
+    const out = await run(input, dropOutliers({ maxRate: { perSecond: 2 }, maxSeries: 2 }));
+    assert.deepEqual(out, [...input.slice(0, 5), input[6]]);
+  });
+
+  it('forgets exactly the least recently seen series, as a Map kept in recency order would (property)', async () => {
+    const labels = Array.from({ length: 6 }, (_, i): Labels => ({ __name__: 'temp', device: String(i) }));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.nat(5), fc.boolean()), { maxLength: 80 }), async (maxSeries, steps) => {
+        const input = steps.map(([series, jump], i) => s(i * 1000, jump ? 50 : 0, labels[series]));
+        // The model: the rate test alone, series remembered in a Map deleted and set again on every sight.
+        const remembered = new Map<Labels, { value: number; time: number } | undefined>();
+        const expected = input.filter((sample) => {
+          const last = remembered.get(sample.labels);
+          if (remembered.has(sample.labels)) remembered.delete(sample.labels);
+          else if (remembered.size >= maxSeries) remembered.delete(remembered.keys().next().value as Labels);
+          remembered.set(sample.labels, last);
+          if (last !== undefined && Math.abs(sample.value - last.value) / ((sample.timestamp - last.time) / 1000) > 2) return false;
+          remembered.set(sample.labels, { value: sample.value, time: sample.timestamp });
+          return true;
+        });
+        assert.deepEqual(await run(input, dropOutliers({ maxRate: { perSecond: 2 }, maxSeries })), expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('counts every drop by reason, gives it to onDrop, and passed + dropped = input', async () => {
     const dropped: OutlierReason[] = [];
     const op = dropOutliers({ range: { min: 0, max: 100 }, maxRate: { perSecond: 10 }, mad: { window: 5, minSamples: 3 }, onDrop: (_x, reason) => dropped.push(reason) });

@@ -30,6 +30,7 @@ export function harness(maxWaiting = 100): Harness {
       misses.push([element, reason]);
       return { emit: false, output: undefined };
     },
+    joined: (element, value) => `${element}:${value}`,
     overflow: (element) => void overflowed.push(element),
     maxWaiting,
     guard: (work) => {
