@@ -212,8 +212,11 @@ export interface MatchedSeries {
   matchedEmpties: number;
 }
 
-/** The position after the key's length-prefixed string at `p`. */
-function skipString(key: string, p: number): number {
+/** The length `readLength` read last (a second return value without an allocation on the hot path). */
+let lengthRead = 0;
+
+/** Reads the varint length prefix at `p` into `lengthRead`: the position after the prefix, or -1 past the key's end. */
+function readLength(key: string, p: number): number {
   let length = 0;
   let shift = 1;
   for (;;) {
@@ -223,20 +226,21 @@ function skipString(key: string, p: number): number {
     if (b < 0x80) break;
     shift *= 128;
   }
-  return p + length;
+  lengthRead = length;
+  return p;
+}
+
+/** The position after the key's length-prefixed string at `p`. */
+function skipString(key: string, p: number): number {
+  const start = readLength(key, p);
+  return start < 0 ? -1 : start + lengthRead;
 }
 
 /** Matches the key's length-prefixed string at `p` against ASCII `text`: the position after it, or -1. */
-function matchString(key: string, p: number, text: string): number {
-  let length = 0;
-  let shift = 1;
-  for (;;) {
-    if (p >= key.length) return -1;
-    const b = key.charCodeAt(p++);
-    length += (b & 0x7f) * shift;
-    if (b < 0x80) break;
-    shift *= 128;
-  }
+function matchString(key: string, at: number, text: string): number {
+  const p = readLength(key, at);
+  if (p < 0) return -1;
+  const length = lengthRead;
   if (length !== text.length || p + length > key.length) return -1;
   // Short strings compare faster in a loop than through a call.
   if (length > 16) return key.startsWith(text, p) ? p + length : -1;
