@@ -64,11 +64,14 @@ export abstract class AcknowledgedSourceBase<T> implements AcknowledgedSource<T,
   }
 
   /**
-   * Records a commit of `position` (a valid one): the committed position moves forward to it, and
-   * never back. Returns whether it moved.
+   * Records a commit of `position`: the committed position moves forward to it, and never back.
+   * Returns whether it moved; throws `invalidPosition`'s error for a bad position (a commit made in
+   * an async method then rejects with it, changing nothing).
    * @internal
    */
   protected advanceCommitted(position: number): boolean {
+    const invalid = this.invalidPosition(position);
+    if (invalid) throw invalid;
     if (this.committedPosition !== undefined && position <= this.committedPosition) return false;
     this.committedPosition = position;
     return true;

@@ -162,8 +162,6 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
    * reconnect; one lost is only redelivered, at least once).
    */
   async commit(position: number): Promise<void> {
-    const invalid = this.invalidPosition(position);
-    if (invalid) throw invalid;
     if (!this.advanceCommitted(position)) return;
     let acked = 0;
     for (const [sequence, message] of this.unacked) {

@@ -266,13 +266,11 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
   }
 
   /** Acknowledges every emitted message up to and including `position` (cumulative). Resolves once the PUBACKs are written. */
-  commit(position: number): Promise<void> {
-    const invalid = this.invalidPosition(position);
-    if (invalid) return Promise.reject(invalid);
-    // Whether or not it moves, the acknowledgements up to `position` go out below.
+  async commit(position: number): Promise<void> {
+    // Whether or not the committed position moves, the acknowledgements up to `position` go out.
     this.advanceCommitted(position);
     const session = this.session;
-    if (!session) return Promise.resolve();
+    if (!session) return;
     const writes: Promise<void>[] = [];
     while (session.pendingHead < session.pending.length && session.pending[session.pendingHead].position <= position) {
       const ack = session.pending[session.pendingHead++];
@@ -283,7 +281,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
       session.pending = session.pending.slice(session.pendingHead);
       session.pendingHead = 0;
     }
-    return writes.length === 0 ? Promise.resolve() : Promise.all(writes).then(() => undefined);
+    if (writes.length > 0) await Promise.all(writes);
   }
 
   /** Also delivers the message held since `pause()` (best effort: the one being handled then is held, not lost). */
