@@ -19,6 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { functionOption, numberOption } from '../core/options.js';
 import type { AcknowledgedSource, Pausable, Positioned } from './acknowledged.js';
+import { AcknowledgedSourceBase } from './acknowledged-base.js';
 
 export interface JournalSourceOptions<T> {
   /** The JSON-lines file. */
@@ -69,7 +70,7 @@ export interface JournalStats {
 
 const NEWLINE = 0x0a;
 
-export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>, Pausable {
+export class JournalSource<T = unknown> extends AcknowledgedSourceBase<T> implements AcknowledgedSource<T, number>, Pausable {
   readonly path: string;
   private readonly follow: boolean;
   private readonly pollIntervalMs: number;
@@ -80,11 +81,9 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
   private readonly onBadLine: ((bad: BadLine) => void) | undefined;
   private readonly logger: Logger;
   private readonly counters: JournalStats = { bytesRead: 0, lines: 0, emitted: 0, badLines: 0, emptyLines: 0, partialBytes: 0, openFiles: 0 };
-  private committedPosition: number | undefined;
-  private isPaused = false;
-  private resumeWaiters: (() => void)[] = [];
 
   constructor(options: JournalSourceOptions<T>) {
+    super('journal position');
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
     if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigError('path', 'a non-empty string', options.path);
     this.path = options.path;
@@ -100,33 +99,9 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
     this.logger = options.logger ?? silentLogger;
   }
 
-  get committed(): number | undefined {
-    return this.committedPosition;
-  }
-
-  get paused(): boolean {
-    return this.isPaused;
-  }
-
-  comparePositions(a: number, b: number): number {
-    return a - b;
-  }
-
   /** Records that everything up to `position` is durable downstream (cumulative). */
-  commit(position: number): Promise<void> {
-    if (!Number.isSafeInteger(position) || position < 0) return Promise.reject(new RangeError(`rxprom: journal position must be a non-negative integer (got ${position})`));
-    if (this.committedPosition === undefined || position > this.committedPosition) this.committedPosition = position;
-    return Promise.resolve();
-  }
-
-  /** Stops reading and emitting (every subscription) until `resume()`. */
-  pause(): void {
-    this.isPaused = true;
-  }
-
-  resume(): void {
-    this.isPaused = false;
-    for (const wake of this.resumeWaiters.splice(0)) wake();
+  async commit(position: number): Promise<void> {
+    this.advanceCommitted(position);
   }
 
   stats(): JournalStats {
@@ -137,7 +112,7 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
    * The lines after `position` (a byte offset just after a newline; default: the committed
    * position, else 0). Errors when the position is past the end of the file or not at a line start.
    */
-  resumeFrom(position: number | undefined = this.committedPosition ?? 0): Observable<Positioned<T, number>> {
+  resumeFrom(position: number | undefined = this.committed ?? 0): Observable<Positioned<T, number>> {
     return new Observable<Positioned<T, number>>((subscriber) => {
       const reader = { closed: false, wake: (): void => {} };
       this.read(position, reader, (element) => subscriber.next(element)).then(
@@ -152,7 +127,8 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
   }
 
   private async read(start: number, reader: { closed: boolean; wake: () => void }, emit: (element: Positioned<T, number>) => void): Promise<void> {
-    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`rxprom: journal position must be a non-negative integer (got ${start})`);
+    const invalid = this.invalidPosition(start);
+    if (invalid) throw invalid;
     const handle = await open(this.path, 'r');
     this.counters.openFiles++;
     let watcher: FSWatcher | undefined;
@@ -169,11 +145,8 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
       /** Inside an over-long line, dropping bytes until its newline. */
       let skipping: { offset: number; text: string } | undefined;
       while (!reader.closed) {
-        if (this.isPaused) {
-          await new Promise<void>((resolve) => {
-            this.resumeWaiters.push(resolve);
-            reader.wake = resolve;
-          });
+        if (this.paused) {
+          await this.waitForChange(undefined, (wake) => (reader.wake = wake));
           continue;
         }
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, fileOffset);
@@ -213,11 +186,8 @@ export class JournalSource<T = unknown> implements AcknowledgedSource<T, number>
           }
           lineStart = newline + 1;
           if (reader.closed) return;
-          while (this.isPaused && !reader.closed) {
-            await new Promise<void>((resolve) => {
-              this.resumeWaiters.push(resolve);
-              reader.wake = resolve;
-            });
+          while (this.paused && !reader.closed) {
+            await this.waitForChange(undefined, (wake) => (reader.wake = wake));
           }
         }
         pending = data.subarray(lineStart);

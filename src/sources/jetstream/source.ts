@@ -30,6 +30,7 @@ import { ConfigError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { functionOption, numberOption } from '../../core/options.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
+import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import { jsonPayload, type PayloadParser } from './payload.js';
 
 export interface JetStreamSourceOptions<T> {
@@ -98,7 +99,7 @@ export interface JetStreamStats {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, number>, Pausable {
+export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> implements AcknowledgedSource<T, number>, Pausable {
   readonly stream: string;
   readonly durable: string;
   readonly filterSubject: string | undefined;
@@ -120,15 +121,13 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   private readonly unacked = new Map<number, JsMsg>();
   /** Fetches in progress, closed by `drain()`. */
   private readonly batches = new Set<ConsumerMessages>();
-  private committedPosition: number | undefined;
-  private isPaused = false;
-  private wakers = new Set<() => void>();
   private connecting: Promise<NatsConnection> | undefined;
   private reading = false;
   private closed = false;
   private draining = false;
 
   constructor(options: JetStreamSourceOptions<T>) {
+    super('JetStream position', 'a non-negative integer stream sequence');
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
     const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
     if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.length === 0)) throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', options.servers);
@@ -153,30 +152,8 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     this.logger = options.logger ?? silentLogger;
   }
 
-  get committed(): number | undefined {
-    return this.committedPosition;
-  }
-
-  get paused(): boolean {
-    return this.isPaused;
-  }
-
-  comparePositions(a: number, b: number): number {
-    return a - b;
-  }
-
   stats(): JetStreamStats {
     return { ...this.counters, badPayloadReasons: { ...this.counters.badPayloadReasons }, pendingAcks: this.unacked.size };
-  }
-
-  /** Stops fetching (every subscription) until `resume()`. */
-  pause(): void {
-    this.isPaused = true;
-  }
-
-  resume(): void {
-    this.isPaused = false;
-    this.wake();
   }
 
   /**
@@ -185,9 +162,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
    * reconnect; one lost is only redelivered, at least once).
    */
   async commit(position: number): Promise<void> {
-    if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`rxprom: JetStream position must be a non-negative integer stream sequence (got ${position})`);
-    if (this.committedPosition !== undefined && position <= this.committedPosition) return;
-    this.committedPosition = position;
+    if (!this.advanceCommitted(position)) return;
     let acked = 0;
     for (const [sequence, message] of this.unacked) {
       if (sequence > position) break;
@@ -251,26 +226,6 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
     });
   }
 
-  private wake(): void {
-    const wakers = [...this.wakers];
-    this.wakers.clear();
-    for (const wake of wakers) wake();
-  }
-
-  /** Resolves on the next pause/resume/commit/teardown, or after `ms`. */
-  private waitForChange(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      const wakers = this.wakers;
-      function done(): void {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      }
-      wakers.add(done);
-    });
-  }
-
   private connection(): Promise<NatsConnection> {
     if (this.closed) return Promise.reject(new Error('rxprom: the JetStream source is closed'));
     if (!this.connecting) {
@@ -297,10 +252,11 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   }
 
   private async read(position: number | undefined, reader: { closed: boolean; batch: ConsumerMessages | undefined }, emit: (element: Positioned<T, number>) => void): Promise<void> {
-    if (position !== undefined && (!Number.isSafeInteger(position) || position < 0)) throw new RangeError(`rxprom: JetStream position must be a non-negative integer stream sequence (got ${position})`);
+    const invalid = position === undefined ? undefined : this.invalidPosition(position);
+    if (invalid) throw invalid;
     const nc = await this.connection();
     const jsm = await jetstreamManager(nc);
-    const start = await this.prepareConsumer(jsm, position ?? this.committedPosition);
+    const start = await this.prepareConsumer(jsm, position ?? this.committed);
     if (reader.closed) return;
     // Messages from before this subscription's start that are still waiting for a commit are
     // acknowledged by it; anything up to `start` is durable downstream by the caller's word.
@@ -327,7 +283,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
           continue;
         }
       }
-      if (this.isPaused) {
+      if (this.paused) {
         await this.waitForChange(60_000);
         continue;
       }
@@ -386,7 +342,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
   /** A message this reader emitted before: already in the pipeline, acknowledged by a later commit (or now, if already covered). */
   private redelivered(sequence: number, message: JsMsg): void {
     this.counters.redeliveredSkipped++;
-    if (this.committedPosition !== undefined && sequence <= this.committedPosition) {
+    if (this.committed !== undefined && sequence <= this.committed) {
       message.ack();
       this.counters.acked++;
     } else if (this.unacked.has(sequence)) {
@@ -453,7 +409,7 @@ export class JetStreamSource<T = unknown> implements AcknowledgedSource<T, numbe
    * recreates the consumer at the committed position. Returns whether it did.
    */
   private async resync(jsm: JetStreamManager, highestEmitted: number): Promise<boolean> {
-    const committed = this.committedPosition ?? 0;
+    const committed = this.committed ?? 0;
     const info = await jsm.consumers.info(this.stream, this.durable);
     const floor = floorOf(info);
     const lostAcks = floor < committed && info.num_ack_pending > 0;

@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import { functionOption, numberOption } from '../../core/options.js';
 import { redactUrl } from '../../core/redact.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
+import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import type { PayloadParser } from './payload.js';
 import { topicPattern, type TopicPattern } from './topic-pattern.js';
 
@@ -148,7 +149,7 @@ interface Session {
   closed: boolean;
 }
 
-export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>, Pausable {
+export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implements AcknowledgedSource<MqttMessage<T>, number>, Pausable {
   readonly clientId: string;
   readonly patterns: readonly TopicPattern[];
   private readonly url: string;
@@ -168,11 +169,10 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
   /** From the restored checkpoint: packet id → topic of messages it covers that were never acknowledged. */
   private covered = new Map<number, string>();
   private sequence = 0;
-  private committedPosition: number | undefined;
-  private isPaused = false;
   private session: Session | undefined;
 
   constructor(options: MqttSourceOptions<T>) {
+    super('MQTT position');
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
     if (typeof options.url !== 'string' || !/^(mqtts?|wss?|tcp|ssl):\/\//.test(options.url)) {
       throw new ConfigError('url', 'an mqtt://, mqtts://, ws:// or wss:// URL', typeof options.url === 'string' ? new Undisclosed(redactUrl(options.url)) : options.url);
@@ -218,18 +218,6 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
     };
   }
 
-  get committed(): number | undefined {
-    return this.committedPosition;
-  }
-
-  get paused(): boolean {
-    return this.isPaused;
-  }
-
-  comparePositions(a: number, b: number): number {
-    return a - b;
-  }
-
   stats(): MqttSourceStats {
     const pendingAcks = this.session ? this.session.pending.length - this.session.pendingHead : 0;
     return { ...this.counters, bad: { ...this.counters.bad }, pendingAcks };
@@ -243,8 +231,9 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
    */
   resumeFrom(position?: number, covered?: unknown): Observable<Positioned<MqttMessage<T>, number>> {
     return new Observable<Positioned<MqttMessage<T>, number>>((subscriber) => {
-      if (position !== undefined && (!Number.isSafeInteger(position) || position < 0)) {
-        subscriber.error(new RangeError(`rxprom: MQTT position must be a non-negative integer (got ${position})`));
+      const invalid = position === undefined ? undefined : this.invalidPosition(position);
+      if (invalid) {
+        subscriber.error(invalid);
         return;
       }
       if (this.session) {
@@ -277,11 +266,11 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
   }
 
   /** Acknowledges every emitted message up to and including `position` (cumulative). Resolves once the PUBACKs are written. */
-  commit(position: number): Promise<void> {
-    if (!Number.isSafeInteger(position) || position < 0) return Promise.reject(new RangeError(`rxprom: MQTT position must be a non-negative integer (got ${position})`));
-    if (this.committedPosition === undefined || position > this.committedPosition) this.committedPosition = position;
+  async commit(position: number): Promise<void> {
+    // Whether or not the committed position moves, the acknowledgements up to `position` go out.
+    this.advanceCommitted(position);
     const session = this.session;
-    if (!session) return Promise.resolve();
+    if (!session) return;
     const writes: Promise<void>[] = [];
     while (session.pendingHead < session.pending.length && session.pending[session.pendingHead].position <= position) {
       const ack = session.pending[session.pendingHead++];
@@ -292,16 +281,12 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
       session.pending = session.pending.slice(session.pendingHead);
       session.pendingHead = 0;
     }
-    return writes.length === 0 ? Promise.resolve() : Promise.all(writes).then(() => undefined);
+    if (writes.length > 0) await Promise.all(writes);
   }
 
-  /** Stops reading from the broker (best effort: the message being handled is held, not lost) until `resume()`. */
-  pause(): void {
-    this.isPaused = true;
-  }
-
-  resume(): void {
-    this.isPaused = false;
+  /** Also delivers the message held since `pause()` (best effort: the one being handled then is held, not lost). */
+  override resume(): void {
+    super.resume();
     const session = this.session;
     const held = session?.held;
     if (!session || !held) return;
@@ -326,7 +311,7 @@ export class MqttSource<T> implements AcknowledgedSource<MqttMessage<T>, number>
         callback(ACK_LATER);
         return;
       }
-      if (this.isPaused) {
+      if (this.paused) {
         this.counters.heldWhilePaused++;
         session.held = { packet, callback, connection: session.connection };
         return;
