@@ -41,13 +41,25 @@ const TAG_TIMESTAMP = 0x10; // Sample.timestamp, varint
 // them, so two encoders can never mistake each other's marks for their own.
 let epochCounter = 0;
 
-const doubleView = new Float64Array(1);
-const doubleBytes = new Uint8Array(doubleView.buffer);
+/** Node's Buffer has the native latin1 copy that `write(…, 'latin1')` calls after checking its arguments. */
+type LatinWritable = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+
+function grownInt32(array: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
+}
+
 
 export class WriteRequestEncoder {
   private scratch = Buffer.allocUnsafe(1 << 16);
+  /** A view of `scratch` (remade when it grows). */
+  private view: DataView = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length);
   private next = new Int32Array(1024);
+  /** Per series of the batch, in first-appearance order: its first sample, its last, its TimeSeries' length. */
   private first = new Int32Array(256);
+  private tails = new Int32Array(256);
+  private lengths = new Int32Array(256);
   private readonly order: SeriesRecord[] = [];
   private readonly frame: (raw: Uint8Array) => Uint8Array;
 
@@ -86,8 +98,13 @@ export class WriteRequestEncoder {
     const epoch = ++epochCounter;
 
     // Pass 1: chain each series' samples in batch order (series keep first-appearance order)
-    // and add up each TimeSeries' length on the way.
+    // and add up each TimeSeries' length on the way. A record gets two writes, on its first
+    // sample in the batch (its epoch and its slot); the rest lives in batch-local arrays, which
+    // stay in cache where 2000 records of a 10k-series round robin do not.
     let first = this.first;
+    let tails = this.tails;
+    let lengths = this.lengths;
+    let seriesCount = 0;
     for (let i = 0; i < count; i++) {
       const series = records[i];
       // tag + length byte + (tag + double) + (tag + varint); a Sample is at most 20 bytes.
@@ -95,53 +112,52 @@ export class WriteRequestEncoder {
       next[i] = -1;
       if (series.encodeEpoch !== epoch) {
         series.encodeEpoch = epoch;
-        series.encodeTail = i;
-        series.encodeLength = series.key.length + sampleBytes;
-        if (order.length === first.length) {
-          const grown = new Int32Array(first.length * 2);
-          grown.set(first);
-          this.first = first = grown;
+        series.encodeSlot = seriesCount;
+        if (seriesCount === first.length) {
+          this.first = first = grownInt32(first);
+          this.tails = tails = grownInt32(tails);
+          this.lengths = lengths = grownInt32(lengths);
         }
-        first[order.length] = i;
+        first[seriesCount] = i;
+        tails[seriesCount] = i;
+        lengths[seriesCount] = series.keyLength + sampleBytes;
         order.push(series);
+        seriesCount++;
       } else {
-        next[series.encodeTail] = i;
-        series.encodeTail = i;
-        series.encodeLength += sampleBytes;
+        const slot = series.encodeSlot;
+        next[tails[slot]] = i;
+        tails[slot] = i;
+        lengths[slot] += sampleBytes;
       }
     }
 
     let total = 0;
-    for (let s = 0; s < order.length; s++) {
-      const length = order[s].encodeLength;
+    for (let s = 0; s < seriesCount; s++) {
+      const length = lengths[s];
       total += 1 + varintSize(length) + length;
     }
     if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, this.scratch.length * 2));
-    const out = this.scratch;
+    const out = this.scratch as LatinWritable;
+    // A double in one store (V8 inlines DataView access) instead of eight byte copies.
+    if (this.view.buffer !== out.buffer || this.view.byteOffset !== out.byteOffset) this.view = new DataView(out.buffer, out.byteOffset, out.length);
+    const view = this.view;
 
     // Pass 2: write front to back.
     let p = 0;
-    for (let s = 0; s < order.length; s++) {
+    for (let s = 0; s < seriesCount; s++) {
       const series = order[s];
       out[p++] = TAG_TIMESERIES;
-      p = writeVarint(out, p, series.encodeLength);
-      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys.
+      p = writeVarint(out, p, lengths[s]);
+      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys. Called
+      // directly: `Buffer#write` only normalizes its arguments (which are known good here) first.
       const key = series.key;
-      p += out.write(key, p, key.length, 'latin1');
+      p += out.latin1Write(key, p, key.length);
       for (let i = first[s]; i !== -1; i = next[i]) {
         const timestamp = timestamps[i];
         out[p++] = TAG_SAMPLE;
         out[p++] = 10 + varintSize(timestamp);
         out[p++] = TAG_VALUE;
-        doubleView[0] = values[i];
-        out[p] = doubleBytes[0];
-        out[p + 1] = doubleBytes[1];
-        out[p + 2] = doubleBytes[2];
-        out[p + 3] = doubleBytes[3];
-        out[p + 4] = doubleBytes[4];
-        out[p + 5] = doubleBytes[5];
-        out[p + 6] = doubleBytes[6];
-        out[p + 7] = doubleBytes[7];
+        view.setFloat64(p, values[i], true);
         p += 8;
         out[p++] = TAG_TIMESTAMP;
         p = writeVarint(out, p, timestamp);

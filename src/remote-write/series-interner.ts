@@ -16,10 +16,10 @@ export class SeriesRecord implements MatchedSeries {
   lastSeenTick: number;
   /** Whether the interner still holds this record (false once forgotten as idle). */
   live = true;
-  // Scratch space for the request encoder, which groups a batch's samples by series.
+  // Scratch space for the request encoder, which groups a batch's samples by series: the batch
+  // it last saw this series in, and the series' slot in that batch.
   encodeEpoch = 0;
-  encodeTail = 0;
-  encodeLength = 0;
+  encodeSlot = 0;
   /** The next live record whose hash is the same (a chain: almost always none). */
   nextSameHash: SeriesRecord | null = null;
   /** Samples that found this record by their labels' content rather than by their label object. */
@@ -27,12 +27,15 @@ export class SeriesRecord implements MatchedSeries {
   // What `LabelReader.matches` remembers of the key order last found to name this series.
   matchedShape: object | null = null;
   matchedEmpties = 0;
+  matchedValues: readonly string[] | null = null;
 
   /**
    * `hash` as a signed 32-bit integer. A uint32 field holds a double half the time, which V8 keeps
    * in a separate heap number: one more memory access on every sample's way to its lane.
    */
   readonly hash32: number;
+  /** `key.length`, kept here: the encoder sizes a request without reaching each key. */
+  readonly keyLength: number;
 
   constructor(
     /** Canonical key: the protobuf bytes of the sorted labels, one char per byte. */
@@ -41,6 +44,7 @@ export class SeriesRecord implements MatchedSeries {
     tick: number,
   ) {
     this.hash32 = hash | 0;
+    this.keyLength = key.length;
     this.lastSeenTick = tick;
   }
 
@@ -104,7 +108,8 @@ export class SeriesInterner {
     if (typeof labels !== 'object' || labels === null) return checkLabels(labels, this.options.validation) as string;
     const known = this.byObject.get(labels);
     if (known !== undefined) {
-      known.lastSeenTick = this.tick;
+      // Read before written: the tick moves once a second at most, and an unchanged record stays clean in the cache.
+      if (known.lastSeenTick !== this.tick) known.lastSeenTick = this.tick;
       return known.live ? known : this.revive(labels, known);
     }
     const reader = this.reader;
@@ -112,7 +117,7 @@ export class SeriesInterner {
       let record: SeriesRecord | null | undefined = this.byHash.get((reader.hash & this.hashMask) | 0);
       while (record !== undefined && record !== null) {
         if (reader.matches(record)) {
-          record.lastSeenTick = this.tick;
+          if (record.lastSeenTick !== this.tick) record.lastSeenTick = this.tick;
           if (++record.contentResolves % REMEMBER_OBJECT_EVERY === 0) this.byObject.set(labels, record);
           return record;
         }
