@@ -86,21 +86,11 @@ export class LabelReader {
 
   /**
    * Whether the last `read`'s labels are exactly the ones `series.key` encodes. The names are
-   * compared once per key order and pattern of empty values (then remembered on the series, with
-   * the values confirmed); the values every time, against the remembered ones when the key order
-   * is the same, else against the key.
+   * compared once per key order and pattern of empty values (then remembered on the series), the
+   * values every time.
    */
   matches(series: MatchedSeries): boolean {
     const { names, values, count } = this;
-    const remembered = series.matchedValues;
-    if (remembered !== null && series.matchedShape === this.shape && series.matchedEmpties === this.empties) {
-      // The same key order and empty values as labels already confirmed against this key: the
-      // same values (string equality: the same instance at once, else native content compare)
-      // are the same labels, without walking the key char by char.
-      let i = 0;
-      while (i < count && values[i] === remembered[i]) i++;
-      if (i === count) return true;
-    }
     const key = series.key;
     const end = key.length;
     const compareNames = series.matchedShape !== this.shape || series.matchedEmpties !== this.empties;
@@ -120,7 +110,6 @@ export class LabelReader {
       series.matchedShape = this.shape;
       series.matchedEmpties = this.empties;
     }
-    series.matchedValues = values.slice(0, count);
     return true;
   }
 
@@ -221,8 +210,6 @@ export interface MatchedSeries {
   matchedShape: object | null;
   /** And which of its sorted positions had empty values then. */
   matchedEmpties: number;
-  /** The values (canonical order) of the labels last confirmed against the key under that shape; null before. */
-  matchedValues: readonly string[] | null;
 }
 
 /** The length `readLength` read last (a second return value without an allocation on the hot path). */

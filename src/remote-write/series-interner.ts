@@ -7,11 +7,19 @@ import type { Labels } from '../core/model.js';
 import { decodeLabelsKey, encodeLabelsKey } from '../core/series-key.js';
 import { ForgottenSeries } from './forgotten-series.js';
 import { hashLabels, LabelReader, type MatchedSeries } from '../core/label-reader.js';
+import { INT64_MAX_DOUBLE, INT64_MIN } from './timestamp-guard.js';
 
 /** Everything the sink keeps per live series. Kept small: a million of these must fit. */
 export class SeriesRecord implements MatchedSeries {
-  /** Newest timestamp accepted for this series (the order guard). */
-  lastTimestamp = -Infinity;
+  /**
+   * The newest accepted timestamp (see `lastTimestamp`) in two 32-bit halves: small integers,
+   * stored in the record itself. A double field is a separate heap number in V8, one more cache
+   * miss on every sample's order check at 10k series and more (and 8 bytes more per series).
+   * `newestHigh` is null for none yet (-Infinity), or holds an `Unusual` for a value that is not
+   * an int64 integer (never from the sink, which floors; kept exact all the same).
+   */
+  private newestHigh: number | null | Unusual = null;
+  private newestLow = 0;
   /** The interner's clock tick when this series last had a sample. */
   lastSeenTick: number;
   /** Whether the interner still holds this record (false once forgotten as idle). */
@@ -27,7 +35,6 @@ export class SeriesRecord implements MatchedSeries {
   // What `LabelReader.matches` remembers of the key order last found to name this series.
   matchedShape: object | null = null;
   matchedEmpties = 0;
-  matchedValues: readonly string[] | null = null;
 
   /**
    * `hash` as a signed 32-bit integer. A uint32 field holds a double half the time, which V8 keeps
@@ -52,7 +59,39 @@ export class SeriesRecord implements MatchedSeries {
   get hash(): number {
     return this.hash32 >>> 0;
   }
+
+  /** Newest timestamp accepted for this series (the order guard); -Infinity for none. */
+  get lastTimestamp(): number {
+    const high = this.newestHigh;
+    if (typeof high === 'number') return high * TWO_32 + (this.newestLow >>> 0);
+    return high === null ? -Infinity : high.value;
+  }
+
+  set lastTimestamp(timestamp: number) {
+    if (Number.isInteger(timestamp) && timestamp >= INT64_MIN && timestamp <= INT64_MAX_DOUBLE) {
+      const high = Math.floor(timestamp / TWO_32);
+      this.newestHigh = high;
+      this.newestLow = (timestamp - high * TWO_32) | 0;
+    } else {
+      this.newestHigh = timestamp === -Infinity ? null : { value: timestamp };
+      this.newestLow = 0;
+    }
+  }
+
+  /** `lastTimestamp = millis` for int64 integer milliseconds (what `int64Millis` returns): the sink's per-sample path, without the setter's checks. */
+  acceptNewest(millis: number): void {
+    const high = Math.floor(millis / TWO_32);
+    this.newestHigh = high;
+    this.newestLow = (millis - high * TWO_32) | 0;
+  }
 }
+
+/** A newest timestamp outside the int64 integers, kept as it is. */
+interface Unusual {
+  readonly value: number;
+}
+
+const TWO_32 = 2 ** 32;
 
 export interface SeriesInternerOptions {
   readonly validation: ValidationMode;

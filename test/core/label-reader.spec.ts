@@ -8,7 +8,7 @@ import { encodeLabelsKey } from '../../src/core/series-key.js';
 /** A series as the interner keeps it: its key and what `matches` remembers. */
 function series(labels: object): MatchedSeries {
   const canonical = checkLabels(labels, 'off') as CanonicalLabels;
-  return { key: encodeLabelsKey(canonical), matchedShape: null, matchedEmpties: 0, matchedValues: null };
+  return { key: encodeLabelsKey(canonical), matchedShape: null, matchedEmpties: 0 };
 }
 
 /** Reads an object, teaching the reader its shape first (a new shape is never read in place). */
@@ -96,27 +96,6 @@ describe('LabelReader', () => {
     assert.equal(reader.read({ __name__: 'm', a: '1', b: '' }), true);
     assert.equal(reader.matches(twoLabels), false);
     assert.equal(reader.matches(ab), true, 'an empty value is no label');
-  });
-
-  it('remembers the values it confirmed against a key: equal values match at once, others are compared with the key', () => {
-    const reader = new LabelReader();
-    const d1 = series({ __name__: 'm', device: 'd1' });
-    assert.equal(read(reader, { __name__: 'm', device: 'd1' }), true);
-    assert.equal(reader.matches(d1), true);
-    assert.deepEqual(d1.matchedValues, ['m', 'd1']);
-    // The same content in another string instance (as a parser makes per message).
-    assert.equal(reader.read({ __name__: 'm', device: ['d', '1'].join('') }), true);
-    assert.equal(reader.matches(d1), true);
-    // Remembered values are used only where they were confirmed: the key is not read again for them.
-    assert.equal(reader.matches({ ...d1, key: '' }), true);
-    // Other values of the same shape (a hash collision): compared with the key, refused, nothing remembered.
-    assert.equal(reader.read({ __name__: 'm', device: 'd2' }), true);
-    assert.equal(reader.matches(d1), false);
-    assert.deepEqual(d1.matchedValues, ['m', 'd1']);
-    // Another key order of the same labels: the key decides again, then its values are the ones remembered.
-    assert.equal(read(reader, { device: 'd1', __name__: 'm' }), true);
-    assert.equal(reader.matches({ ...d1, key: '' }), false, 'another shape never uses the remembered values');
-    assert.equal(reader.matches(d1), true);
   });
 
   it('leaves what it cannot compare in place to the full path', () => {
