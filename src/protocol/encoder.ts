@@ -56,11 +56,12 @@ export class WriteRequestEncoder {
   /** A view of `scratch` (remade when it grows). */
   private view: DataView = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length);
   private next = new Int32Array(1024);
-  /** Per series of the batch, in first-appearance order: its first sample, its last, its TimeSeries' length. */
+  /** Per series of the batch, in first-appearance order: its first sample, its last, its TimeSeries' length, its key. */
   private first = new Int32Array(256);
   private tails = new Int32Array(256);
   private lengths = new Int32Array(256);
-  private readonly order: SeriesRecord[] = [];
+  /** Pass 2 reads the keys from here, not from 2000 records that pass 1 has pushed out of the cache. */
+  private readonly keys: string[] = [];
   private readonly frame: (raw: Uint8Array) => Uint8Array;
 
   /** `compression: 'literal'` frames bodies as literal-only snappy blocks (see `snappyFrameLiteral`). */
@@ -71,16 +72,16 @@ export class WriteRequestEncoder {
   /** Encodes without compressing (tests compare this with the reference encoding). */
   encodeRaw(batch: SampleColumns): { bytes: Buffer; series: number } {
     const length = this.write(batch);
-    const series = this.order.length;
-    this.order.length = 0;
+    const series = this.keys.length;
+    this.keys.length = 0;
     return { bytes: Buffer.from(this.scratch.subarray(0, length)), series };
   }
 
   encode(batch: SampleColumns): EncodedRequest {
     const length = this.write(batch);
     const body = this.frame(this.scratch.subarray(0, length));
-    const series = this.order.length;
-    this.order.length = 0; // do not keep records alive between requests
+    const series = this.keys.length;
+    this.keys.length = 0; // do not keep keys alive between requests
     return { body, rawBytes: length, samples: batch.length, series };
   }
 
@@ -92,8 +93,8 @@ export class WriteRequestEncoder {
     const values = batch.values;
     if (this.next.length < count) this.next = new Int32Array(count * 2);
     const next = this.next;
-    const order = this.order;
-    order.length = 0;
+    const keys = this.keys;
+    keys.length = 0;
     // Epochs let records' scratch fields be reused without clearing them between batches.
     const epoch = ++epochCounter;
 
@@ -121,7 +122,7 @@ export class WriteRequestEncoder {
         first[seriesCount] = i;
         tails[seriesCount] = i;
         lengths[seriesCount] = series.keyLength + sampleBytes;
-        order.push(series);
+        keys.push(series.key);
         seriesCount++;
       } else {
         const slot = series.encodeSlot;
@@ -145,12 +146,12 @@ export class WriteRequestEncoder {
     // Pass 2: write front to back.
     let p = 0;
     for (let s = 0; s < seriesCount; s++) {
-      const series = order[s];
       out[p++] = TAG_TIMESERIES;
       p = writeVarint(out, p, lengths[s]);
-      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys. Called
+      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys, and
+      // faster than joining a batch's keys for one copy and moving bytes in JavaScript. Called
       // directly: `Buffer#write` only normalizes its arguments (which are known good here) first.
-      const key = series.key;
+      const key = keys[s];
       p += out.latin1Write(key, p, key.length);
       for (let i = first[s]; i !== -1; i = next[i]) {
         const timestamp = timestamps[i];
