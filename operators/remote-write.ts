@@ -370,7 +370,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           const series = acceptedSeries as SeriesRecord;
           acceptedSeries = null;
           if (replayMarks.size > 0) replayMarks.delete(series.key); // past its mark: the source has caught up
-          series.lastTimestamp = acceptedMillis;
+          series.acceptNewest(acceptedMillis);
           lanes.push(series, acceptedValue, acceptedMillis);
           pressure.level(inMemory());
       };

@@ -41,14 +41,27 @@ const TAG_TIMESTAMP = 0x10; // Sample.timestamp, varint
 // them, so two encoders can never mistake each other's marks for their own.
 let epochCounter = 0;
 
-const doubleView = new Float64Array(1);
-const doubleBytes = new Uint8Array(doubleView.buffer);
+/** Node's Buffer has the native latin1 copy that `write(…, 'latin1')` calls after checking its arguments. */
+type LatinWritable = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+
+function grownInt32(array: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
+}
+
 
 export class WriteRequestEncoder {
   private scratch = Buffer.allocUnsafe(1 << 16);
+  /** A view of `scratch` (remade when it grows). */
+  private view: DataView = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length);
   private next = new Int32Array(1024);
+  /** Per series of the batch, in first-appearance order: its first sample, its last, its TimeSeries' length, its key. */
   private first = new Int32Array(256);
-  private readonly order: SeriesRecord[] = [];
+  private tails = new Int32Array(256);
+  private lengths = new Int32Array(256);
+  /** Pass 2 reads the keys from here, not from 2000 records that pass 1 has pushed out of the cache. */
+  private readonly keys: string[] = [];
   private readonly frame: (raw: Uint8Array) => Uint8Array;
 
   /** `compression: 'literal'` frames bodies as literal-only snappy blocks (see `snappyFrameLiteral`). */
@@ -59,16 +72,16 @@ export class WriteRequestEncoder {
   /** Encodes without compressing (tests compare this with the reference encoding). */
   encodeRaw(batch: SampleColumns): { bytes: Buffer; series: number } {
     const length = this.write(batch);
-    const series = this.order.length;
-    this.order.length = 0;
+    const series = this.keys.length;
+    this.keys.length = 0;
     return { bytes: Buffer.from(this.scratch.subarray(0, length)), series };
   }
 
   encode(batch: SampleColumns): EncodedRequest {
     const length = this.write(batch);
     const body = this.frame(this.scratch.subarray(0, length));
-    const series = this.order.length;
-    this.order.length = 0; // do not keep records alive between requests
+    const series = this.keys.length;
+    this.keys.length = 0; // do not keep keys alive between requests
     return { body, rawBytes: length, samples: batch.length, series };
   }
 
@@ -80,14 +93,19 @@ export class WriteRequestEncoder {
     const values = batch.values;
     if (this.next.length < count) this.next = new Int32Array(count * 2);
     const next = this.next;
-    const order = this.order;
-    order.length = 0;
+    const keys = this.keys;
+    keys.length = 0;
     // Epochs let records' scratch fields be reused without clearing them between batches.
     const epoch = ++epochCounter;
 
     // Pass 1: chain each series' samples in batch order (series keep first-appearance order)
-    // and add up each TimeSeries' length on the way.
+    // and add up each TimeSeries' length on the way. A record gets two writes, on its first
+    // sample in the batch (its epoch and its slot); the rest lives in batch-local arrays, which
+    // stay in cache where 2000 records of a 10k-series round robin do not.
     let first = this.first;
+    let tails = this.tails;
+    let lengths = this.lengths;
+    let seriesCount = 0;
     for (let i = 0; i < count; i++) {
       const series = records[i];
       // tag + length byte + (tag + double) + (tag + varint); a Sample is at most 20 bytes.
@@ -95,53 +113,52 @@ export class WriteRequestEncoder {
       next[i] = -1;
       if (series.encodeEpoch !== epoch) {
         series.encodeEpoch = epoch;
-        series.encodeTail = i;
-        series.encodeLength = series.key.length + sampleBytes;
-        if (order.length === first.length) {
-          const grown = new Int32Array(first.length * 2);
-          grown.set(first);
-          this.first = first = grown;
+        series.encodeSlot = seriesCount;
+        if (seriesCount === first.length) {
+          this.first = first = grownInt32(first);
+          this.tails = tails = grownInt32(tails);
+          this.lengths = lengths = grownInt32(lengths);
         }
-        first[order.length] = i;
-        order.push(series);
+        first[seriesCount] = i;
+        tails[seriesCount] = i;
+        lengths[seriesCount] = series.keyLength + sampleBytes;
+        keys.push(series.key);
+        seriesCount++;
       } else {
-        next[series.encodeTail] = i;
-        series.encodeTail = i;
-        series.encodeLength += sampleBytes;
+        const slot = series.encodeSlot;
+        next[tails[slot]] = i;
+        tails[slot] = i;
+        lengths[slot] += sampleBytes;
       }
     }
 
     let total = 0;
-    for (let s = 0; s < order.length; s++) {
-      const length = order[s].encodeLength;
+    for (let s = 0; s < seriesCount; s++) {
+      const length = lengths[s];
       total += 1 + varintSize(length) + length;
     }
     if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, this.scratch.length * 2));
-    const out = this.scratch;
+    const out = this.scratch as LatinWritable;
+    // A double in one store (V8 inlines DataView access) instead of eight byte copies.
+    if (this.view.buffer !== out.buffer || this.view.byteOffset !== out.byteOffset) this.view = new DataView(out.buffer, out.byteOffset, out.length);
+    const view = this.view;
 
     // Pass 2: write front to back.
     let p = 0;
-    for (let s = 0; s < order.length; s++) {
-      const series = order[s];
+    for (let s = 0; s < seriesCount; s++) {
       out[p++] = TAG_TIMESERIES;
-      p = writeVarint(out, p, series.encodeLength);
-      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys.
-      const key = series.key;
-      p += out.write(key, p, key.length, 'latin1');
+      p = writeVarint(out, p, lengths[s]);
+      // One native copy: measured 1.6x faster than a charCodeAt loop even for 60-byte keys, and
+      // faster than joining a batch's keys for one copy and moving bytes in JavaScript. Called
+      // directly: `Buffer#write` only normalizes its arguments (which are known good here) first.
+      const key = keys[s];
+      p += out.latin1Write(key, p, key.length);
       for (let i = first[s]; i !== -1; i = next[i]) {
         const timestamp = timestamps[i];
         out[p++] = TAG_SAMPLE;
         out[p++] = 10 + varintSize(timestamp);
         out[p++] = TAG_VALUE;
-        doubleView[0] = values[i];
-        out[p] = doubleBytes[0];
-        out[p + 1] = doubleBytes[1];
-        out[p + 2] = doubleBytes[2];
-        out[p + 3] = doubleBytes[3];
-        out[p + 4] = doubleBytes[4];
-        out[p + 5] = doubleBytes[5];
-        out[p + 6] = doubleBytes[6];
-        out[p + 7] = doubleBytes[7];
+        view.setFloat64(p, values[i], true);
         p += 8;
         out[p++] = TAG_TIMESTAMP;
         p = writeVarint(out, p, timestamp);

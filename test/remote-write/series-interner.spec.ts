@@ -183,3 +183,42 @@ describe('SeriesInterner with label objects that arrive fresh', () => {
     assert.equal(record.contentResolves, contentResolves, 'found by identity now');
   });
 });
+
+describe('SeriesRecord.lastTimestamp', () => {
+  it('starts with none (-Infinity) and keeps every int64 millisecond exactly, in both halves', () => {
+    const series = new SeriesInterner({ validation: 'strict' }).resolve({ __name__: 'm' }) as SeriesRecord;
+    assert.equal(series.lastTimestamp, -Infinity);
+    const samples = [0, 1, -1, -5, 2 ** 31, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 1_764_000_000_123, -1_764_000_000_123, 2 ** 53 + 2, -(2 ** 53) - 2, -(2 ** 63), 2 ** 63 - 1024];
+    for (const millis of samples) {
+      series.lastTimestamp = millis;
+      assert.equal(series.lastTimestamp, millis, `set ${millis}`);
+      series.acceptNewest(millis);
+      assert.equal(series.lastTimestamp, millis, `accepted ${millis}`);
+    }
+    series.lastTimestamp = -Infinity;
+    assert.equal(series.lastTimestamp, -Infinity);
+  });
+
+  it('keeps a value that is not an int64 integer as it is', () => {
+    const series = new SeriesInterner({ validation: 'strict' }).resolve({ __name__: 'm' }) as SeriesRecord;
+    for (const odd of [1.5, -0.25, Infinity, 2 ** 64, -(2 ** 64)]) {
+      series.lastTimestamp = odd;
+      assert.equal(series.lastTimestamp, odd);
+    }
+    series.lastTimestamp = NaN;
+    assert.ok(Number.isNaN(series.lastTimestamp));
+  });
+
+  it('orders int64 milliseconds as numbers do (property)', () => {
+    const series = new SeriesInterner({ validation: 'strict' }).resolve({ __name__: 'm' }) as SeriesRecord;
+    const millis = fc.oneof(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.constantFrom(-(2 ** 63), 2 ** 63 - 1024, 0, -1, 2 ** 32));
+    fc.assert(
+      fc.property(millis, millis, (a, b) => {
+        series.acceptNewest(a);
+        assert.equal(series.lastTimestamp, a);
+        assert.equal(orderOf(series, b), b > a ? 'ok' : b === a ? 'duplicate' : 'out-of-order');
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
