@@ -43,6 +43,8 @@ let epochCounter = 0;
 
 /** Node's Buffer has the native latin1 copy that `write(…, 'latin1')` calls after checking its arguments. */
 type LatinWritable = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+/** That method is not in Node's documented API: checked once, and `write` used where it is missing. */
+const DIRECT_LATIN1 = typeof (Buffer.prototype as Partial<LatinWritable>).latin1Write === 'function';
 
 function grownInt32(array: Int32Array): Int32Array<ArrayBuffer> {
   const grown = new Int32Array(array.length * 2);
@@ -152,7 +154,7 @@ export class WriteRequestEncoder {
       // faster than joining a batch's keys for one copy and moving bytes in JavaScript. Called
       // directly: `Buffer#write` only normalizes its arguments (which are known good here) first.
       const key = keys[s];
-      p += out.latin1Write(key, p, key.length);
+      p += DIRECT_LATIN1 ? out.latin1Write(key, p, key.length) : out.write(key, p, key.length, 'latin1');
       for (let i = first[s]; i !== -1; i = next[i]) {
         const timestamp = timestamps[i];
         out[p++] = TAG_SAMPLE;
