@@ -11,7 +11,9 @@
  *   every reading cost a tenth of the time, and most of the garbage);
  * - no work per reading that can be done once per device or room: each room's output label sets
  *   are built when the pipeline is, and each device gets a number (its slot in per-device
- *   arrays), both found in the one registry lookup `enrich` makes;
+ *   arrays), both found in the one registry lookup `enrich` makes; the later stages key their
+ *   per-device state by that number, not by the id string (an array slot instead of a hash
+ *   lookup and a string comparison per stage);
  * - no subscription per reading: the two samples come out of one small operator, where
  *   `mergeMap` subscribes to an inner Observable for every reading; and no object per sample:
  *   that operator fills in one sample object, which the window reads and lets go of.
@@ -141,7 +143,8 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     state: options.state?.slot('enrich'),
   });
   const plausible = dropOutliers<PlacedReading>({
-    series: (p) => p.reading.device,
+    // The device's number, not its id: found in an array slot (the numbering is the registry's, the same after a restart).
+    series: (p) => p.device.index,
     value: (p) => p.reading.temperature,
     eventTime: (p) => p.reading.timestamp,
     range: TEMPERATURE_RANGE,
@@ -154,7 +157,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
   });
   const ordered = reorderByWatermark<PlacedReading>({
     eventTime: (p) => p.reading.timestamp,
-    key: (p) => p.reading.device,
+    key: (p) => p.device.index,
     maxOutOfOrderMs,
     idleTimeoutMs: options.idleTimeoutMs,
     scheduler: options.scheduler,
