@@ -306,9 +306,10 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       const value = valueOf(element);
       const time = timeOf(element);
       if (typeof value !== 'number' || !Number.isFinite(value) || typeof time !== 'number' || !Number.isFinite(time)) return drop(element, 'invalid');
-      if (value < min || value > max) return drop(element, 'range');
+      // The series before the range: a series that is no finite number makes the element invalid, whatever its value.
       const key = seriesOf(element);
       if (typeof key === 'number' && !Number.isFinite(key)) return drop(element, 'invalid');
+      if (value < min || value > max) return drop(element, 'range');
       let state = series.get(key);
       if (state === undefined) {
         if (series.size >= maxSeries) forgetOldest();

@@ -222,6 +222,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         stats.idleReleases++;
         releaseTop(state);
       }
+      // An element fed back from downstream during the loop held the key again, and the loop
+      // released it too: an emptied key must not stay among the holding ones.
+      if (state.times.length === 0) unhold(state);
       // An idle key no longer holds the output watermark back.
       state.idle = true;
       if (tracking) heap.remove(state);

@@ -17,11 +17,17 @@ export function isStateKey(key: unknown): key is StateKey {
 
 export class KeyTable<S> {
   private slots: Array<S | undefined> = [];
-  private indexed = 0;
+  /**
+   * The indexed keys in use, unordered, and each one's place in it: visiting them costs what is
+   * held, not the largest key ever used (keys spread up to `INDEXED_KEYS` would otherwise make
+   * every checkpoint and eviction scan millions of empty slots).
+   */
+  private used: number[] = [];
+  private usedAt: number[] = [];
   private named = new Map<StateKey, S>();
 
   get size(): number {
-    return this.indexed + this.named.size;
+    return this.used.length + this.named.size;
   }
 
   get(key: StateKey): S | undefined {
@@ -35,7 +41,10 @@ export class KeyTable<S> {
     }
     // -0 is the key 0, as in a Map.
     const slot = key === 0 ? 0 : key;
-    if (this.slots[slot] === undefined) this.indexed++;
+    if (this.slots[slot] === undefined) {
+      this.usedAt[slot] = this.used.length;
+      this.used.push(slot);
+    }
     this.slots[slot] = state;
   }
 
@@ -44,18 +53,23 @@ export class KeyTable<S> {
       this.named.delete(key);
       return;
     }
-    if (this.slots[key] === undefined) return;
-    this.slots[key] = undefined;
-    this.indexed--;
+    const slot = key === 0 ? 0 : key;
+    if (this.slots[slot] === undefined) return;
+    this.slots[slot] = undefined;
+    const at = this.usedAt[slot];
+    const last = this.used.pop() as number;
+    if (last !== slot) {
+      this.used[at] = last;
+      this.usedAt[last] = at;
+    }
   }
 
   /** Every key and its state: indexed keys in ascending order, then the others in insertion order. */
   forEach(visit: (state: S, key: StateKey) => void): void {
     const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) {
-      const state = slots[i];
-      if (state !== undefined) visit(state, i);
-    }
+    // Sorted here, not kept sorted: visiting is rare (checkpoints, an eviction queue rebuilt).
+    const ascending = this.used.slice().sort((a, b) => a - b);
+    for (const key of ascending) visit(slots[key] as S, key);
     this.named.forEach(visit);
   }
 
@@ -67,7 +81,8 @@ export class KeyTable<S> {
 
   clear(): void {
     this.slots = [];
-    this.indexed = 0;
+    this.used = [];
+    this.usedAt = [];
     this.named = new Map();
   }
 }

@@ -32,6 +32,33 @@ describe('KeyTable', () => {
     );
   });
 
+  it('visits indexed keys in ascending order, then the others in insertion order, after deletions anywhere (property)', () => {
+    const key = fc.oneof(fc.nat(50), fc.constantFrom(INDEXED_KEYS - 1, 4_000_000), fc.constantFrom('b', 'a', 'c'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), key), { maxLength: 80 }), (ops) => {
+        const table = new KeyTable<string>();
+        const model = new Map<StateKey, string>();
+        for (const [add, k] of ops) {
+          if (add) {
+            table.set(k, String(k));
+            model.set(k, String(k));
+          } else {
+            table.delete(k);
+            model.delete(k);
+          }
+        }
+        const order: StateKey[] = [];
+        table.forEach((value, k) => {
+          assert.equal(value, String(k));
+          order.push(k);
+        });
+        const numbers = [...model.keys()].filter((k): k is number => typeof k === 'number').sort((a, b) => a - b);
+        const strings = [...model.keys()].filter((k) => typeof k === 'string');
+        assert.deepEqual(order, [...numbers, ...strings]);
+      }),
+    );
+  });
+
   it('names as a state key only strings and finite numbers', () => {
     assert.deepEqual([1, 'x', 0, Number.NaN, Infinity, undefined, {}].map(isStateKey), [true, true, true, false, false, false, false]);
   });
