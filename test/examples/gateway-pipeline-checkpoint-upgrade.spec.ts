@@ -2,9 +2,9 @@
  * A gateway restarted on this version from a checkpoint the previous version saved (same state
  * format, version 1, same slot names) must carry on as if never stopped. The previous version
  * keyed dropOutliers' series and reorderByWatermark's keys by the device's id string; this one
- * keys them by the device's number. The checkpoint of the previous version is built here from
- * this version's own checkpoint by naming each key by its device's id (byte for byte what
- * d372ed6 saves on the same input).
+ * keys them by the device's number, and names them by id in its checkpoints: what it saves is
+ * checked to be in the previous version's format (byte for byte what d372ed6 saves on the same
+ * input), then restored.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,12 +42,19 @@ describe('the gateway pipeline restored from a checkpoint of the previous versio
     return { samples, drops, saved: snapshot };
   };
 
-  /** The checkpoint as the previous version wrote it: per-device keys named by the device's id. */
+  /**
+   * The checkpoint as the previous version wrote it: per-device keys named by the device's id, each
+   * held reading as `{ reading, device }`. This version keys the stages by number but must still
+   * save (and so restore) that format: checked here key by key before restoring it.
+   */
   const asPreviousVersion = (saved: StageSnapshots): StageSnapshots => {
-    const ids = [...registry.keys()];
-    const copy = JSON.parse(JSON.stringify(saved)) as Record<string, { keys?: Array<{ key: unknown }>; series?: Array<{ key: unknown }> }>;
-    for (const entry of copy.reorder.keys ?? []) entry.key = ids[entry.key as number];
-    for (const entry of copy.outliers.series ?? []) entry.key = ids[entry.key as number];
+    const ids = new Set(registry.keys());
+    const copy = JSON.parse(JSON.stringify(saved)) as Record<string, { keys?: Array<{ key: unknown; values?: unknown[] }>; series?: Array<{ key: unknown }> }>;
+    for (const entry of copy.reorder.keys ?? []) {
+      assert.ok(typeof entry.key === 'string' && ids.has(entry.key), `reorder key ${String(entry.key)} is a device id`);
+      for (const held of entry.values ?? []) assert.deepEqual(Object.keys(held as object).sort(), ['device', 'reading']);
+    }
+    for (const entry of copy.outliers.series ?? []) assert.ok(typeof entry.key === 'string' && ids.has(entry.key), `outlier series ${String(entry.key)} is a device id`);
     return copy;
   };
 
@@ -56,7 +63,8 @@ describe('the gateway pipeline restored from a checkpoint of the previous versio
     const whole = run(readings, undefined, true);
     const before = run(readings.slice(0, cut), undefined, false);
     const previous = asPreviousVersion(before.saved);
-    assert.equal(typeof (previous.reorder as { keys: Array<{ key: unknown }> }).keys[0].key, 'string', 'the previous version named keys by id');
+    const held = (previous.reorder as { keys: Array<{ values: unknown[] }> }).keys.reduce((n, k) => n + k.values.length, 0);
+    assert.ok(held > 0, 'the checkpoint holds readings waiting to be put in order');
     const after = run(readings.slice(cut), previous, true);
     assert.deepEqual(sum(before.drops, after.drops), whole.drops, 'the same drops, for the same reasons');
     assert.deepEqual([...before.samples, ...after.samples], whole.samples);
