@@ -11,13 +11,15 @@
  *   every reading cost a tenth of the time, and most of the garbage);
  * - no work per reading that can be done once per device or room: each room's output label sets
  *   are built when the pipeline is, and each device gets a number (its slot in per-device
- *   arrays), both found in the one registry lookup `enrich` makes;
+ *   arrays), both found in the one registry lookup `enrich` makes; the later stages key their
+ *   per-device state by that number, not by the id string (an array slot instead of a hash
+ *   lookup and a string comparison per stage);
  * - no subscription per reading: the two samples come out of one small operator, where
  *   `mergeMap` subscribes to an inner Observable for every reading; and no object per sample:
  *   that operator fills in one sample object, which the window reads and lets go of.
  */
 import { defer, filter, finalize, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { dropOutliers, enrich, reorderByWatermark, tumblingWindow, type Aggregation, type Labels, type PipelineState, type Sample } from '../src/index.js';
+import { dropOutliers, enrich, reorderByWatermark, tumblingWindow, type Aggregation, type Labels, type PipelineState, type Sample, type StateSlot } from '../src/index.js';
 import type { DeviceContext, DeviceReading } from './fleet.js';
 
 export interface GatewayPipelineOptions {
@@ -100,6 +102,50 @@ function devicesOf(registry: ReadonlyMap<string, DeviceContext>): Map<string, De
 }
 
 /**
+ * A per-device stage's slot whose checkpoints name each device by its id, while the stage keys
+ * its state by the device's number. A checkpoint stays valid if the registry lists its devices in
+ * another order, and one saved before the stages were keyed by number (by id) restores as it is.
+ * `list` is the field of the stage's saved state that holds one entry per key (`{ key, ... }`);
+ * a held reading saved in an entry's `values` gets its device from today's registry.
+ */
+function savedByDeviceId<S>(slot: StateSlot<S> | undefined, list: 'keys' | 'series', devices: ReadonlyMap<string, Device>): StateSlot<S> | undefined {
+  if (slot === undefined) return undefined;
+  const ids: string[] = [];
+  for (const [id, device] of devices) ids[device.index] = id;
+  type Entry = { key?: unknown; values?: unknown };
+  const renamed = (saved: S, name: (key: unknown) => unknown, relink: boolean): S => {
+    const entries = (saved as Record<string, unknown>)[list];
+    if (!Array.isArray(entries)) return saved;
+    const relinked = (values: unknown): unknown =>
+      Array.isArray(values)
+        ? values.map((held: PlacedReading) => ({ reading: held.reading, device: devices.get(held.reading?.device) ?? held.device }))
+        : values;
+    const named = entries.map((entry: Entry) => ({ ...entry, key: name(entry.key), ...(relink && 'values' in entry ? { values: relinked(entry.values) } : {}) }));
+    return { ...saved, [list]: named };
+  };
+  // What the stage itself saved, for its own `checkpointed` (none of these stages has one today).
+  const own = new WeakMap<object, S>();
+  return {
+    name: slot.name,
+    take: () => {
+      const saved = slot.take();
+      return saved === undefined ? undefined : renamed(saved, (key) => (typeof key === 'string' ? (devices.get(key)?.index ?? key) : key), true);
+    },
+    attach: (stage) =>
+      slot.attach({
+        snapshot: () => {
+          const state = stage.snapshot();
+          const named = renamed(state, (key) => (typeof key === 'number' ? (ids[key] ?? key) : key), false);
+          own.set(named as object, state);
+          return named;
+        },
+        ...(stage.flush ? { flush: () => (stage.flush as () => Promise<void>)() } : {}),
+        ...(stage.checkpointed ? { checkpointed: (named: S) => (stage.checkpointed as (state: S) => void)(own.get(named as object) ?? named) } : {}),
+      }),
+  };
+}
+
+/**
  * Each reading as its two samples, temperature then humidity. One sample object per
  * subscription, filled in for each: `tumblingWindow` reads a sample's fields while it is handed
  * over and keeps nothing of it, so a new object per sample would only be garbage. (The fast way
@@ -141,7 +187,8 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     state: options.state?.slot('enrich'),
   });
   const plausible = dropOutliers<PlacedReading>({
-    series: (p) => p.reading.device,
+    // The device's number, not its id: found in an array slot (checkpoints still name devices by id).
+    series: (p) => p.device.index,
     value: (p) => p.reading.temperature,
     eventTime: (p) => p.reading.timestamp,
     range: TEMPERATURE_RANGE,
@@ -150,16 +197,16 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     // extreme to MAD when a short window happens to be tight.
     mad: { window: 30, threshold: 6, minDeviation: 2 },
     onDrop: (p) => options.onDrop?.(p.reading, 'outlier'),
-    state: options.state?.slot('outliers'),
+    state: savedByDeviceId(options.state?.slot('outliers'), 'series', devices),
   });
   const ordered = reorderByWatermark<PlacedReading>({
     eventTime: (p) => p.reading.timestamp,
-    key: (p) => p.reading.device,
+    key: (p) => p.device.index,
     maxOutOfOrderMs,
     idleTimeoutMs: options.idleTimeoutMs,
     scheduler: options.scheduler,
     onLate: (p) => options.onDrop?.(p.reading, 'late-reorder'),
-    state: options.state?.slot('reorder'),
+    state: savedByDeviceId(options.state?.slot('reorder'), 'keys', devices),
   });
   const windows = tumblingWindow<ReadingSample>({
     sizeMs: options.windowMs,

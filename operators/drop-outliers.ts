@@ -5,13 +5,14 @@ import type { Sample } from '../src/core/model.js';
 import { functionOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
+import { KeyTable, type StateKey } from './internal/key-table.js';
 import { operate } from './internal/operate.js';
 import { loadOutliers, newOutlierSeries, OUTLIER_STATE, saveOutlierSeries, type OutlierSeries, type SavedOutliers } from './internal/outlier-state.js';
 import { stateOption, takeRestored } from './internal/state-codec.js';
 
 /** Why `dropOutliers` dropped an element. */
 export type OutlierReason =
-  /** The value or the time is not a finite number. */
+  /** The value, the time or a number series is not a finite number. */
   | 'invalid'
   /** Outside `range`. */
   | 'range'
@@ -23,8 +24,14 @@ export type OutlierReason =
 export const OUTLIER_REASONS: readonly OutlierReason[] = ['invalid', 'range', 'rate', 'mad'];
 
 export interface DropOutliersOptions<T> {
-  /** Series identity: each series is checked against its own history. Default: the sample's label set (canonical, order-independent). */
-  readonly series?: (element: T) => string;
+  /**
+   * Series identity: each series is checked against its own history. A string, or a number: a
+   * small whole number (0 to 4,194,303, e.g. a device's index in a registry) is found in an
+   * array slot, without hashing a string, which pays with many series. A checkpoint names a
+   * series by its value, so a number must mean the same series after a restart; one that is not
+   * finite makes the element invalid. Default: the sample's label set (canonical, order-independent).
+   */
+  readonly series?: (element: T) => StateKey;
   /** Default: `sample.value`. */
   readonly value?: (element: T) => number;
   /** Event time (ms). Default: `sample.timestamp`. */
@@ -153,7 +160,7 @@ const finiteNumber = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE, integer: f
  */
 export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropOutliersOperator<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
-  const seriesOf = functionOption<(e: T) => string>('series', options.series, false) ?? ((e: T) => cachedLabelsKey((e as unknown as Sample).labels));
+  const seriesOf = functionOption<(e: T) => StateKey>('series', options.series, false) ?? ((e: T) => cachedLabelsKey((e as unknown as Sample).labels));
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
   if (options.eventTime !== undefined && options.time !== undefined) {
     throw new ConfigError('time', 'left out when "eventTime" is given (it is the deprecated name of eventTime)', options.time);
@@ -183,7 +190,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
 
   const operator = operate<T, T>(({ destination: subscriber }) => {
     const restored = slot === undefined ? undefined : takeRestored(slot, OUTLIER_STATE.operator, OUTLIER_STATE.version, (saved) => loadOutliers<T>(saved, madWindow, OUTLIER_REASONS));
-    const series: Map<string, OutlierSeries<T>> = restored?.series ?? new Map();
+    const series: KeyTable<OutlierSeries<T>> = restored?.series ?? new KeyTable();
     // LRU without moving anything per element: a series is stamped when seen. Eviction takes
     // the least recently seen from a queue sorted by stamp when it was built, skipping series
     // seen since (more recent than any left in it); an empty queue is rebuilt. A Map kept in
@@ -210,7 +217,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
     };
     if (restored !== undefined) {
       // Restored least recently seen first; over a smaller maxSeries now, those go.
-      for (const state of series.values()) state.lastSeen = ++seen;
+      for (const state of restored.bySaveOrder) state.lastSeen = ++seen;
       while (series.size > maxSeries) forgetOldest();
       stats.passed += restored.counters.passed;
       stats.rebased += restored.counters.rebased;
@@ -299,8 +306,10 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
       const value = valueOf(element);
       const time = timeOf(element);
       if (typeof value !== 'number' || !Number.isFinite(value) || typeof time !== 'number' || !Number.isFinite(time)) return drop(element, 'invalid');
-      if (value < min || value > max) return drop(element, 'range');
+      // The series before the range: a series that is no finite number makes the element invalid, whatever its value.
       const key = seriesOf(element);
+      if (typeof key === 'number' && !Number.isFinite(key)) return drop(element, 'invalid');
+      if (value < min || value > max) return drop(element, 'range');
       let state = series.get(key);
       if (state === undefined) {
         if (series.size >= maxSeries) forgetOldest();

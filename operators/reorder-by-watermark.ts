@@ -3,6 +3,7 @@ import { ConfigError } from '../src/core/errors.js';
 import { enumOption, functionOption, numberOption } from '../src/core/options.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
+import { KeyTable, type StateKey } from './internal/key-table.js';
 import { KeyState } from './internal/reorder-key-state.js';
 import { loadReorder, REORDER_COUNTERS, REORDER_STATE, saveReorderKey, type SavedReorder, type SavedReorderKey } from './internal/reorder-state.js';
 import { saveNumber, stateOption, takeRestored } from './internal/state-codec.js';
@@ -19,8 +20,14 @@ export interface ReorderByWatermarkOptions<T> {
    * (relative to the newest element seen before it) is never late.
    */
   readonly maxOutOfOrderMs: number;
-  /** One watermark per key (e.g. per device), so one slow device does not make another one late. Default: one for the stream. */
-  readonly key?: (element: T) => string;
+  /**
+   * One watermark per key (e.g. per device), so one slow device does not make another one late.
+   * A string, or a number: a small whole number (0 to 4,194,303, e.g. a device's index in a
+   * registry) is found in an array slot, without hashing a string, which pays with many keys.
+   * A checkpoint names a key by its value, so a number key must mean the same key after a
+   * restart. A key that is a number but not finite makes the element invalid. Default: one for the stream.
+   */
+  readonly key?: (element: T) => StateKey;
   /**
    * After this long without an accepted element for a key (processing time, ms), release
    * everything that key holds and move its watermark up to its largest event time. 1 to
@@ -58,7 +65,7 @@ export interface ReorderStats {
   released: number;
   /** Elements behind the watermark on arrival (dropped or, with `late: 'emit'`, emitted). */
   late: number;
-  /** Elements dropped because their event time was not a finite number. */
+  /** Elements dropped because their event time, or a number key, was not a finite number. */
   invalid: number;
   /** Elements released before the watermark reached them because `maxBuffered` was exceeded. */
   forcedReleases: number;
@@ -98,7 +105,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const eventTime = functionOption<(element: T) => number>('eventTime', options.eventTime, true) as (element: T) => number;
   const maxOutOfOrderMs = numberOption('maxOutOfOrderMs', options.maxOutOfOrderMs, undefined, { min: 0, max: 86_400_000, integer: false });
-  const keyOf = functionOption<(element: T) => string>('key', options.key, false);
+  const keyOf = functionOption<(element: T) => StateKey>('key', options.key, false);
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : numberOption('idleTimeoutMs', options.idleTimeoutMs, undefined, { min: 1, max: 86_400_000 });
   const lateMode = enumOption('late', options.late, ['drop', 'emit'], 'drop');
   const onLate = functionOption<(element: T) => void>('onLate', options.onLate, false);
@@ -114,14 +121,22 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   let watched = false;
 
   const operator = operate<T, T>(({ destination, schedule }) => {
-    const keys = new Map<string, KeyState<T>>();
+    const keys = new KeyTable<KeyState<T>>();
     // Without `key` the whole stream is one key and needs no lookup.
     const single = keyOf === undefined ? new KeyState<T>() : null;
     // Read before anything is registered: a state that does not fit errors the stream here.
     const restored = slot === undefined ? undefined : takeRestored(slot, REORDER_STATE.operator, REORDER_STATE.version, (saved) => loadReorder<T>(saved, single));
-    // Keys holding elements, least recently active first.
-    let head: KeyState<T> | null = null;
-    let tail: KeyState<T> | null = null;
+    // Keys holding elements (unordered: joining and leaving touch no other key).
+    const holding: Array<KeyState<T>> = [];
+    // Least recently active first, found without moving anything per element: a key is stamped
+    // when it accepts an element, and the holding keys are sorted by stamp only when a forced or
+    // idle release needs the quietest. A key stamped since the sort is more recent than every key
+    // left in it and is skipped; an exhausted queue is sorted anew. (A list kept in recency order
+    // relinked two other keys per element: cold memory with thousands of keys.)
+    let recency = 0;
+    let queue: Array<KeyState<T>> = [];
+    let queueHead = 0;
+    let queueSortedAt = 0;
     let buffered = 0;
     let seq = 0;
     let timer: Subscription | null = null;
@@ -137,7 +152,10 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         if (tracking) return;
         tracking = true;
         if (single !== null) heap.insert(single);
-        else for (const state of keys.values()) if (!state.idle) heap.insert(state);
+        else
+          keys.forEach((state) => {
+            if (!state.idle) heap.insert(state);
+          });
         // Not published yet: this may run while a key is releasing elements behind its watermark.
       },
     };
@@ -148,22 +166,37 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     const detach = slot?.attach({ snapshot: () => save() });
     live.push(output);
 
-    const unlink = (state: KeyState<T>): void => {
-      if (!state.linked) return;
-      if (state.prev === null) head = state.next;
-      else state.prev.next = state.next;
-      if (state.next === null) tail = state.prev;
-      else state.next.prev = state.prev;
-      state.prev = state.next = null;
-      state.linked = false;
+    const hold = (state: KeyState<T>): void => {
+      state.holdingIndex = holding.length;
+      holding.push(state);
     };
 
-    const append = (state: KeyState<T>): void => {
-      state.prev = tail;
-      if (tail === null) head = state;
-      else tail.next = state;
-      tail = state;
-      state.linked = true;
+    const unhold = (state: KeyState<T>): void => {
+      const i = state.holdingIndex;
+      if (i < 0) return;
+      const last = holding.pop() as KeyState<T>;
+      if (last !== state) {
+        holding[i] = last;
+        last.holdingIndex = i;
+      }
+      state.holdingIndex = -1;
+    };
+
+    const byRecency = (): Array<KeyState<T>> => holding.slice().sort((a, b) => a.stamp - b.stamp);
+
+    /** The holding key least recently active, null when none holds anything. */
+    const quietest = (): KeyState<T> | null => {
+      if (holding.length === 0) return null;
+      for (;;) {
+        while (queueHead < queue.length) {
+          const state = queue[queueHead];
+          if (state.holdingIndex >= 0 && state.stamp <= queueSortedAt) return state;
+          queueHead++;
+        }
+        queue = byRecency();
+        queueHead = 0;
+        queueSortedAt = recency;
+      }
     };
 
     const releaseTop = (state: KeyState<T>): void => {
@@ -178,17 +211,20 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     const releaseReady = (state: KeyState<T>): void => {
       const times = state.times;
       while (times.length > 0 && times[0] < state.watermark) releaseTop(state);
-      if (times.length === 0) unlink(state);
+      if (times.length === 0) unhold(state);
     };
 
     /** Releases everything the key holds (idle); its watermark moves up to its newest element. */
     const releaseAll = (state: KeyState<T>): void => {
-      unlink(state);
+      unhold(state);
       if (state.maxTime > state.watermark) state.watermark = state.maxTime;
       while (state.times.length > 0 && !destination.closed) {
         stats.idleReleases++;
         releaseTop(state);
       }
+      // An element fed back from downstream during the loop held the key again, and the loop
+      // released it too: an emptied key must not stay among the holding ones.
+      if (state.times.length === 0) unhold(state);
       // An idle key no longer holds the output watermark back.
       state.idle = true;
       if (tracking) heap.remove(state);
@@ -198,7 +234,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       timer = null;
       const timeout = idleTimeoutMs as number;
       const now = scheduler.now();
-      while (head !== null && head.lastArrival + timeout <= now && !destination.closed) releaseAll(head);
+      for (let state = quietest(); state !== null && state.lastArrival + timeout <= now && !destination.closed; state = quietest()) releaseAll(state);
       if (tracking) publish();
       armIdleTimer();
     };
@@ -206,7 +242,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     // One timer for all keys, due when the least recently active key goes quiet. Arrivals only
     // make keys later, so a timer already set fires early at worst, finds nothing, and re-arms.
     const armIdleTimer = (): void => {
-      if (head === null || destination.closed) return;
+      const head = destination.closed ? null : quietest();
+      if (head === null) return;
       const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
       timer = schedule(scheduler, onIdle, delay > 0 ? delay : 0);
       timerDue = scheduler.now() + (delay > 0 ? delay : 0);
@@ -216,12 +253,14 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       const now = idleTimeoutMs === undefined ? 0 : scheduler.now();
       const quietMs = (state: KeyState<T>): number => (idleTimeoutMs === undefined ? 0 : Math.max(0, now - state.lastArrival));
       const saved: SavedReorderKey[] = [];
-      // Keys holding elements in list order (least recently active first), then the others.
-      const names = new Map<KeyState<T>, string>();
-      for (const [key, state] of keys) names.set(state, key);
-      for (let state = head; state !== null; state = state.next) saved.push(saveReorderKey(single === null ? (names.get(state) as string) : null, state, quietMs(state)));
-      if (single !== null && !single.linked) saved.push(saveReorderKey(null, single, quietMs(single)));
-      for (const [key, state] of keys) if (!state.linked) saved.push(saveReorderKey(key, state, quietMs(state)));
+      // Keys holding elements, least recently active first, then the others.
+      const names = new Map<KeyState<T>, StateKey>();
+      keys.forEach((state, key) => void names.set(state, key));
+      for (const state of byRecency()) saved.push(saveReorderKey(single === null ? (names.get(state) as StateKey) : null, state, quietMs(state)));
+      if (single !== null && single.holdingIndex < 0) saved.push(saveReorderKey(null, single, quietMs(single)));
+      keys.forEach((state, key) => {
+        if (state.holdingIndex < 0) saved.push(saveReorderKey(key, state, quietMs(state)));
+      });
       const counters = {} as SavedReorder['counters'];
       for (const name of REORDER_COUNTERS) counters[name] = stats[name];
       const idleTimerMs = timer === null ? null : Math.max(0, timerDue - now);
@@ -233,7 +272,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       for (const { key, state, quietMs } of restored.keys) {
         if (key !== null) keys.set(key, state);
         state.lastArrival = now - quietMs;
-        if (state.times.length > 0) append(state);
+        state.stamp = ++recency;
+        if (state.times.length > 0) hold(state);
         buffered += state.times.length;
       }
       stats.buffered += buffered;
@@ -263,13 +303,18 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         let state: KeyState<T>;
         if (single !== null) state = single;
         else {
-          const key = (keyOf as (element: T) => string)(element);
+          const key = (keyOf as (element: T) => StateKey)(element);
+          if (typeof key === 'number' && !Number.isFinite(key)) {
+            stats.invalid++;
+            onInvalid?.(element);
+            return;
+          }
           let found = keys.get(key);
           if (found === undefined) keys.set(key, (found = new KeyState<T>()));
           state = found;
         }
         state.idle = false;
-        if (tracking && state.heapIndex < 0) {
+        if (tracking && state.heapEntry < 0) {
           // A new key, or one back from idle: held to the output watermark already published.
           if (state.watermark < output.published) state.watermark = output.published;
           heap.insert(state);
@@ -284,10 +329,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         buffered++;
         stats.buffered++;
         if (idleTimeoutMs !== undefined) state.lastArrival = scheduler.now();
-        if (state !== tail) {
-          unlink(state);
-          append(state);
-        }
+        state.stamp = ++recency;
+        if (state.holdingIndex < 0) hold(state);
         if (time > state.maxTime) {
           state.maxTime = time;
           const watermark = time - maxOutOfOrderMs;
@@ -299,8 +342,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         }
         // Over the bound: the quietest key gives up its earliest element, and its watermark
         // moves up to it so that nothing released later from that key can be older.
-        while (buffered > maxBuffered && head !== null) {
-          const quiet: KeyState<T> = head;
+        while (buffered > maxBuffered) {
+          const quiet = quietest();
+          if (quiet === null) break;
           const forcedTime = quiet.times[0];
           if (forcedTime > quiet.watermark) {
             quiet.watermark = forcedTime;
@@ -308,7 +352,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
           }
           stats.forcedReleases++;
           releaseTop(quiet);
-          if (quiet.times.length === 0) unlink(quiet);
+          if (quiet.times.length === 0) unhold(quiet);
         }
         if (tracking) publish();
         if (idleTimeoutMs !== undefined && timer === null) armIdleTimer();
@@ -317,9 +361,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         timer?.unsubscribe();
         timer = null;
         // Everything left, in event-time order across keys (arrival order on ties).
-        const holding: Array<KeyState<T>> = [];
-        for (let state = head; state !== null; state = state.next) holding.push(state);
-        releaseInOrder(holding, (state) => {
+        releaseInOrder(holding.slice(), (state) => {
           releaseTop(state);
           return !destination.closed;
         });
@@ -331,14 +373,12 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         timer = null;
         stats.buffered -= buffered;
         buffered = 0;
-        for (let state = head; state !== null; ) {
-          const next: KeyState<T> | null = state.next;
+        for (const state of holding) {
           state.clear();
-          state.prev = state.next = null;
-          state.linked = false;
-          state = next;
+          state.holdingIndex = -1;
         }
-        head = tail = null;
+        holding.length = 0;
+        queue = [];
         single?.clear();
         keys.clear();
         heap.clear();

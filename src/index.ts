@@ -24,6 +24,7 @@ export { consoleLogger, silentLogger, type Logger, type LogMethod } from './core
 
 // Stream operators
 export { reorderByWatermark, type ReorderByWatermarkOptions, type ReorderByWatermarkOperator, type ReorderStats } from '../operators/reorder-by-watermark.js';
+export type { StateKey } from '../operators/internal/key-table.js';
 export {
   tumblingWindow,
   type Aggregation,

@@ -5,12 +5,13 @@
  */
 import { misfit, saveNumber, saveNumbers, type SavedNumber, type SavedOperatorState, type SavedValue } from './state-codec.js';
 import type { OutlierReason } from '../drop-outliers.js';
+import { KeyTable, type StateKey } from './key-table.js';
 
 export const OUTLIER_STATE = { operator: 'dropOutliers', version: 1 } as const;
 
 /** What the operator keeps per series. */
 export interface OutlierSeries<T> {
-  readonly key: string;
+  readonly key: StateKey;
   previous: T | undefined;
   previousValue: number;
   previousTime: number;
@@ -33,7 +34,7 @@ export interface OutlierSeries<T> {
 }
 
 /** A series with nothing accepted yet. One constructor for new and restored series: one object shape. */
-export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeries<T> {
+export function newOutlierSeries<T>(key: StateKey, madWindow: number): OutlierSeries<T> {
   // Both windows in one buffer: side by side in memory, one allocation.
   const values = new Float64Array(2 * madWindow);
   return {
@@ -54,7 +55,7 @@ export function newOutlierSeries<T>(key: string, madWindow: number): OutlierSeri
 }
 
 export interface SavedOutlierSeries {
-  readonly key: string;
+  readonly key: StateKey;
   /** The last accepted element as it is (a user value, saved as JSON); absent before the first. */
   readonly previous?: unknown;
   readonly previousValue: SavedNumber;
@@ -76,7 +77,7 @@ export interface SavedOutliers extends SavedOperatorState {
   readonly counters: OutlierCounters;
 }
 
-export function saveOutlierSeries<T>(key: string, state: OutlierSeries<T>): SavedOutlierSeries {
+export function saveOutlierSeries<T>(key: StateKey, state: OutlierSeries<T>): SavedOutlierSeries {
   const { window, filled } = state;
   // Oldest first: while the ring is not full it starts at 0, once full at `next`.
   const start = filled < window.length ? 0 : state.next;
@@ -90,11 +91,12 @@ export function saveOutlierSeries<T>(key: string, state: OutlierSeries<T>): Save
  * Reads a saved state (the envelope already checked) into series with MAD windows of `madWindow`
  * values (0: no MAD test); a window saved longer keeps its newest values.
  */
-export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: readonly OutlierReason[]): { series: Map<string, OutlierSeries<T>>; counters: OutlierCounters } {
-  const series = new Map<string, OutlierSeries<T>>();
+export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: readonly OutlierReason[]): { series: KeyTable<OutlierSeries<T>>; bySaveOrder: OutlierSeries<T>[]; counters: OutlierCounters } {
+  const series = new KeyTable<OutlierSeries<T>>();
+  const bySaveOrder: OutlierSeries<T>[] = [];
   for (const entry of saved.get('series').items()) {
-    const key = entry.get('key').string();
-    if (series.has(key)) misfit(`${entry.path} repeats the series ${JSON.stringify(key)}`);
+    const key = entry.get('key').key();
+    if (series.get(key) !== undefined) misfit(`${entry.path} repeats the series ${JSON.stringify(key)}`);
     const previous = entry.get('previous');
     const values = entry.get('window').numbers();
     const kept = values.slice(Math.max(0, values.length - madWindow));
@@ -113,9 +115,10 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
     state.next = madWindow === 0 ? 0 : kept.length % madWindow;
     state.rejected = entry.get('rejected').count();
     series.set(key, state);
+    bySaveOrder.push(state);
   }
   const counters = saved.get('counters');
   const dropped = {} as Record<OutlierReason, number>;
   for (const reason of reasons) dropped[reason] = counters.get('dropped').get(reason).count();
-  return { series, counters: { passed: counters.get('passed').count(), dropped, rebased: counters.get('rebased').count() } };
+  return { series, bySaveOrder, counters: { passed: counters.get('passed').count(), dropped, rebased: counters.get('rebased').count() } };
 }

@@ -1,7 +1,6 @@
 /**
  * One key's watermark and buffer. The buffer is a binary min-heap on (event time, arrival
  * sequence) kept as three parallel arrays, so holding an element allocates nothing of its own.
- * Keys holding elements are also in an intrusive list, least recently active first.
  */
 export class KeyState<T> {
   /** Largest event time accepted for the key. */
@@ -13,11 +12,12 @@ export class KeyState<T> {
   readonly times: number[] = [];
   readonly seqs: number[] = [];
   readonly values: T[] = [];
-  prev: KeyState<T> | null = null;
-  next: KeyState<T> | null = null;
-  linked = false;
-  /** Place in the subscription's watermark heap, -1 when not in it (not tracked, or idle). */
-  heapIndex = -1;
+  /** When the key last accepted an element, in the subscription's count of accepted elements (recency order). */
+  stamp = 0;
+  /** Place in the subscription's list of keys holding elements, -1 when holding none. */
+  holdingIndex = -1;
+  /** Id of the key's entry in the subscription's watermark heap, -1 when not in it (not tracked, or idle). */
+  heapEntry = -1;
   /** Released as idle and not heard from since: not holding the output watermark back. */
   idle = false;
 

@@ -4,6 +4,7 @@
  * elements in least-recently-active order first (that order decides forced and idle releases),
  * the arrival counter, the output watermark and the counters.
  */
+import type { StateKey } from './key-table.js';
 import { KeyState } from './reorder-key-state.js';
 import { misfit, saveNumber, saveNumbers, type SavedNumber, type SavedOperatorState, type SavedValue } from './state-codec.js';
 
@@ -15,7 +16,7 @@ export type ReorderCounters = Record<(typeof REORDER_COUNTERS)[number], number>;
 
 export interface SavedReorderKey {
   /** null for the one key of an operator without `key`. */
-  readonly key: string | null;
+  readonly key: StateKey | null;
   readonly maxTime: SavedNumber;
   readonly watermark: SavedNumber;
   readonly idle: boolean;
@@ -38,7 +39,7 @@ export interface SavedReorder extends SavedOperatorState {
   readonly counters: ReorderCounters;
 }
 
-export function saveReorderKey<T>(key: string | null, state: KeyState<T>, quietMs: number): SavedReorderKey {
+export function saveReorderKey<T>(key: StateKey | null, state: KeyState<T>, quietMs: number): SavedReorderKey {
   return {
     key,
     maxTime: saveNumber(state.maxTime),
@@ -52,7 +53,7 @@ export function saveReorderKey<T>(key: string | null, state: KeyState<T>, quietM
 }
 
 export interface RestoredReorderKey<T> {
-  readonly key: string | null;
+  readonly key: StateKey | null;
   readonly state: KeyState<T>;
   readonly quietMs: number;
 }
@@ -80,10 +81,10 @@ export function loadReorder<T>(saved: SavedValue, single: KeyState<T> | null): R
   const savedCounters = saved.get('counters');
   for (const name of REORDER_COUNTERS) counters[name] = savedCounters.get(name).count();
   const keys: Array<RestoredReorderKey<T>> = [];
-  const names = new Set<string>();
+  const names = new Set<StateKey>();
   for (const entry of saved.get('keys').items()) {
     const keyField = entry.get('key');
-    const key = keyed ? keyField.string() : keyField.value === null ? null : misfit(`${keyField.path} should be null without the key option`);
+    const key = keyed ? keyField.key() : keyField.value === null ? null : misfit(`${keyField.path} should be null without the key option`);
     if (key !== null) {
       if (names.has(key)) misfit(`${keyField.path} repeats the key ${JSON.stringify(key)}`);
       names.add(key);

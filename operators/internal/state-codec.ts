@@ -91,6 +91,12 @@ export class SavedValue {
     return typeof this.value === 'string' ? this.value : this.fail('a string');
   }
 
+  /** An operator's key: a string or a finite number. */
+  key(): string | number {
+    const value = this.value;
+    return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? value : this.fail('a string or a finite number');
+  }
+
   boolean(): boolean {
     return typeof this.value === 'boolean' ? this.value : this.fail('a boolean');
   }

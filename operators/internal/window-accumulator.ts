@@ -13,6 +13,12 @@ export { SCALARS, type Aggregation, type ScalarAggregation } from './aggregation
 
 /** Windows of a series with up to this many values keep them and compute quantiles exactly. */
 export const EXACT_QUANTILE_VALUES = 64;
+/**
+ * Once a sketch has taken over, values wait in a buffer and go into it this many at a time: with
+ * thousands of series interleaving, a sketch (its store and bins) is cold memory on every value,
+ * while the buffer sits next to the accumulator that each value touches anyway.
+ */
+export const SKETCH_BATCH = 64;
 /** Sketch bins cover this many decades below a window's largest magnitude before collapsing. */
 const SKETCH_DECADES = 12;
 
@@ -28,6 +34,9 @@ export function sketchSettings(relativeAccuracy: number): SketchSettings {
   return { relativeAccuracy, binLimit };
 }
 
+/** The empty buffer of accumulators without a sketch (never written). */
+const NO_VALUES: number[] = [];
+
 export class WindowAccumulator<S> {
   count = 0;
   sum = 0;
@@ -40,6 +49,8 @@ export class WindowAccumulator<S> {
   /** Values while few (exact quantiles), then null once `sketch` takes over; null without quantiles. */
   values: number[] | null;
   sketch: LogCollapsingLowestDenseDDSketch | null = null;
+  /** Values not yet in `sketch` (in arrival order), at most SKETCH_BATCH; empty before the sketch. */
+  private pending: number[] = NO_VALUES;
 
   /** @param sketch how to sketch quantiles; null when no quantile is asked for. */
   constructor(
@@ -52,6 +63,7 @@ export class WindowAccumulator<S> {
 
   /** The state, JSON-safe (an open window's: before `seal`). */
   save(): SavedAccumulator {
+    this.flush();
     const saved = {
       count: this.count,
       sum: saveNumber(this.sum),
@@ -90,6 +102,7 @@ export class WindowAccumulator<S> {
       const loaded = loadSketch(sketch);
       if (loaded.sketch.count !== acc.count) misfit(`${sketch.path} counts ${loaded.sketch.count} values, the accumulator ${acc.count}`);
       acc.sketch = loaded.sketch;
+      acc.pending = [];
       acc.sketchWith = loaded.settings;
       acc.values = null;
     } else if (values.value !== undefined) {
@@ -116,8 +129,11 @@ export class WindowAccumulator<S> {
       this.last = value;
     }
     if (this.sketchWith === null) return;
-    if (this.sketch !== null) this.sketch.accept(value);
-    else {
+    if (this.sketch !== null) {
+      const pending = this.pending;
+      pending.push(value);
+      if (pending.length === SKETCH_BATCH) this.flush();
+    } else {
       const values = this.values as number[];
       values.push(value);
       if (values.length > EXACT_QUANTILE_VALUES) {
@@ -125,12 +141,25 @@ export class WindowAccumulator<S> {
         for (const v of values) sketch.accept(v);
         this.sketch = sketch;
         this.values = null;
+        // The exact values' array, emptied, becomes the buffer.
+        values.length = 0;
+        this.pending = values;
       }
     }
   }
 
+  /** Puts the buffered values into the sketch, in arrival order (the sketch's sum adds up as without a buffer). */
+  private flush(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    const sketch = this.sketch as LogCollapsingLowestDenseDDSketch;
+    for (let i = 0; i < pending.length; i++) sketch.accept(pending[i]);
+    pending.length = 0;
+  }
+
   /** Call once, when the window closes, before reading quantiles. */
   seal(): void {
+    this.flush();
     if (this.values !== null && this.values.length > 1) this.values.sort((a, b) => a - b);
   }
 
@@ -148,7 +177,10 @@ export class WindowAccumulator<S> {
   }
 
   private quantile(q: number): number {
-    if (this.sketch !== null) return this.sketch.getValueAtQuantile(q);
+    if (this.sketch !== null) {
+      this.flush();
+      return this.sketch.getValueAtQuantile(q);
+    }
     // Exact, with the sketch's rank rule (the ⌊q·(n−1)⌋-th smallest); `values` was sorted by `seal`.
     const values = this.values as number[];
     return values[Math.floor(q * (values.length - 1))];

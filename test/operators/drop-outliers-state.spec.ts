@@ -31,6 +31,8 @@ const readings = fc
   });
 
 type Reading = Sample & { id: number };
+const NUMBERED = [3, 0, 1];
+const MIXED: Array<string | number> = [0, '0', 5_000_000];
 
 const settings: fc.Arbitrary<Omit<DropOutliersOptions<Reading>, 'state'>> = fc
   .record({
@@ -38,9 +40,12 @@ const settings: fc.Arbitrary<Omit<DropOutliersOptions<Reading>, 'state'>> = fc
     maxRate: fc.option(fc.record({ perSecond: fc.constantFrom(2, 30), byElement: fc.boolean() }), { nil: undefined }),
     mad: fc.option(fc.record({ window: fc.integer({ min: 3, max: 8 }), minSamples: fc.constant(3), rebaseAfter: fc.integer({ min: 0, max: 3 }), threshold: fc.constantFrom(3.5, 6) }), { nil: undefined }),
     maxSeries: fc.integer({ min: 1, max: 4 }),
+    // Series by label set (default), by number (array slots), or mixed with a number too large for a slot.
+    series: fc.constantFrom<'labels' | 'number' | 'mixed'>('labels', 'number', 'mixed'),
   })
-  .map(({ maxRate, ...rest }) => ({
+  .map(({ maxRate, series, ...rest }) => ({
     ...rest,
+    ...(series === 'labels' ? {} : { series: (r: Reading) => (series === 'number' ? NUMBERED : MIXED)[SERIES.indexOf(r.labels as (typeof SERIES)[number])] }),
     // A change measured on the elements themselves: the previous one comes back from the checkpoint.
     ...(maxRate === undefined ? {} : { maxRate: maxRate.byElement ? { perSecond: maxRate.perSecond, change: (a: Reading, b: Reading) => Math.abs(b.value - a.value) } : { perSecond: maxRate.perSecond } }),
   }));

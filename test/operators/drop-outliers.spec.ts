@@ -216,6 +216,16 @@ describe('dropOutliers', () => {
     );
   });
 
+  it('series that are numbers: each its own history, apart from the equal-looking string; one that is not a finite number is invalid', async () => {
+    type R = { k: string | number; t: number; v: number };
+    const dropped: Array<[string | number, OutlierReason]> = [];
+    const op = dropOutliers<R>({ series: (r) => r.k, value: (r) => r.v, eventTime: (r) => r.t, maxRate: { perSecond: 1 }, onDrop: (r, reason) => dropped.push([r.k, reason]) });
+    const input: R[] = [{ k: 1, t: 0, v: 10 }, { k: '1', t: 1000, v: 50 }, { k: 5_000_000, t: 1000, v: 90 }, { k: 1, t: 1000, v: 50 }, { k: 1, t: 2000, v: 11 }, { k: Number.NaN, t: 0, v: 1 }];
+    const out = await lastValueFrom(from(input).pipe(op, toArray()));
+    assert.deepEqual(out.map((r) => r.v), [10, 50, 90, 11]);
+    assert.deepEqual(dropped, [[1, 'rate'], [Number.NaN, 'invalid']]);
+  });
+
   it('counts every drop by reason, gives it to onDrop, and passed + dropped = input', async () => {
     const dropped: OutlierReason[] = [];
     const op = dropOutliers({ range: { min: 0, max: 100 }, maxRate: { perSecond: 10 }, mad: { window: 5, minSamples: 3 }, onDrop: (_x, reason) => dropped.push(reason) });

@@ -36,13 +36,22 @@ const readings = (maxLength: number): fc.Arbitrary<Reading[]> =>
       return out;
     });
 
+const NUMBERED: Record<string, number> = { a: 0, b: 1, c: 2, d: 7 };
+const MIXED: Record<string, string | number> = { a: 0, b: 'b', c: 5_000_000, d: '0' };
+const KEYS = {
+  string: (r: Reading) => r.device,
+  number: (r: Reading) => NUMBERED[r.device],
+  mixed: (r: Reading) => MIXED[r.device],
+};
+
 const options: fc.Arbitrary<Options & { watch: boolean }> = fc.record({
   maxOutOfOrderMs: fc.integer({ min: 0, max: 60 }),
-  keyed: fc.boolean(),
+  // Keys as strings, as numbers (array slots), or mixed with a number too large for a slot (in the Map).
+  keyed: fc.constantFrom<'none' | 'string' | 'number' | 'mixed'>('none', 'string', 'number', 'mixed'),
   late: fc.constantFrom<'drop' | 'emit'>('drop', 'emit'),
   maxBuffered: fc.integer({ min: 1, max: 12 }),
   watch: fc.boolean(),
-}).map(({ keyed, ...rest }) => ({ ...rest, ...(keyed ? { key: (r: Reading) => r.device } : {}) }));
+}).map(({ keyed, ...rest }) => ({ ...rest, ...(keyed === 'none' ? {} : { key: KEYS[keyed] }) }));
 
 const counters = (stats: ReorderStats): Omit<ReorderStats, 'buffered'> => {
   const { buffered: _buffered, ...rest } = stats;

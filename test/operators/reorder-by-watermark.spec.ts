@@ -149,6 +149,19 @@ describe('reorderByWatermark', () => {
     assert.equal(op.stats.late, 0);
   });
 
+  it('keys that are numbers: each its own watermark, apart from the equal-looking string; a key that is not a finite number makes the element invalid', async () => {
+    type R = { k: string | number; t: number };
+    const invalid: R[] = [];
+    const op = reorderByWatermark<R>({ eventTime: (r) => r.t, key: (r) => r.k, maxOutOfOrderMs: 10, onInvalid: (r) => invalid.push(r) });
+    const input: R[] = [{ k: 0, t: 50 }, { k: '0', t: 5 }, { k: 5_000_000, t: 1 }, { k: 0, t: 45 }, { k: Number.NaN, t: 1 }, { k: 0, t: 100 }, { k: Infinity, t: 2 }];
+    const out = await lastValueFrom(from(input).pipe(op, toArray()));
+    // '0' and 5,000,000 are not held back by key 0's watermark (90): only 45 of key 0 would be late, and it is not (behind 50 by 5).
+    assert.deepEqual(out, [{ k: 0, t: 45 }, { k: 0, t: 50 }, { k: 5_000_000, t: 1 }, { k: '0', t: 5 }, { k: 0, t: 100 }]);
+    assert.deepEqual(invalid.map((r) => r.k), [Number.NaN, Infinity]);
+    assert.equal(op.stats.invalid, 2);
+    assert.equal(op.stats.late, 0);
+  });
+
   it('releases only the quiet key on idle, and uses one timer for all keys', () => {
     const testScheduler = scheduler();
     testScheduler.run(({ cold, expectObservable }) => {

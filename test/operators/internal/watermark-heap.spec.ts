@@ -7,7 +7,7 @@ describe('WatermarkHeap', () => {
   it('keeps the smallest watermark of its keys as they rise, are removed and come back (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(9), fc.constantFrom('raise', 'remove', 'insert'), fc.nat(50)), { maxLength: 200 }), (ops) => {
-        const keys = Array.from({ length: 10 }, () => ({ watermark: 0, heapIndex: -1 }));
+        const keys = Array.from({ length: 10 }, () => ({ watermark: 0, heapEntry: -1 }));
         const heap = new WatermarkHeap<(typeof keys)[number]>();
         for (const key of keys) heap.insert(key);
         for (const [i, op, by] of ops) {
@@ -16,14 +16,14 @@ describe('WatermarkHeap', () => {
             key.watermark += by;
             heap.raised(key);
           } else if (op === 'remove') heap.remove(key);
-          else if (key.heapIndex < 0) heap.insert(key);
-          const inHeap = keys.filter((k) => k.heapIndex >= 0);
+          else if (key.heapEntry < 0) heap.insert(key);
+          const inHeap = keys.filter((k) => k.heapEntry >= 0);
           assert.equal(heap.size, inHeap.length);
           assert.equal(heap.min(), Math.min(...inHeap.map((k) => k.watermark)));
         }
         heap.clear();
         assert.equal(heap.min(), Infinity);
-        assert.ok(keys.every((k) => k.heapIndex === -1));
+        assert.ok(keys.every((k) => k.heapEntry === -1));
       }),
     );
   });

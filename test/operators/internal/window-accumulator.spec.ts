@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXACT_QUANTILE_VALUES, sketchSettings, WindowAccumulator } from '../../../operators/internal/window-accumulator.js';
+import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import { EXACT_QUANTILE_VALUES, SKETCH_BATCH, sketchSettings, WindowAccumulator } from '../../../operators/internal/window-accumulator.js';
+import { SavedValue } from '../../../operators/internal/state-codec.js';
 
 describe('WindowAccumulator', () => {
   it('computes the scalar aggregations; first and last by event time, ties by arrival', () => {
@@ -37,6 +39,35 @@ describe('WindowAccumulator', () => {
   it('sizes the sketch for 12 decades at the accuracy, never below 2048 bins', () => {
     assert.equal(sketchSettings(0.01).binLimit, 2048);
     assert.ok(sketchSettings(0.0001).binLimit > 2048);
+  });
+});
+
+describe('WindowAccumulator with a sketch: values buffered, then added in batches', () => {
+  it('gives the quantiles of a sketch fed one value at a time, whatever the buffer holds when read, saved or restored', () => {
+    const settings = sketchSettings(0.01);
+    const quantiles = [0, 0.25, 0.5, 0.9, 1];
+    // Sizes around the exact limit and the batch edges, so the buffer is empty, partial or just flushed when read.
+    for (const n of [EXACT_QUANTILE_VALUES + 1, EXACT_QUANTILE_VALUES + SKETCH_BATCH, EXACT_QUANTILE_VALUES + SKETCH_BATCH + 1, 1000, 1001]) {
+      const values = Array.from({ length: n }, (_, i) => 18 + ((i * 7919) % 997) / 100);
+      const direct = new LogCollapsingLowestDenseDDSketch(settings);
+      for (const v of values) direct.accept(v);
+      const acc = new WindowAccumulator('s', 0, settings);
+      const half = n >> 1;
+      for (let i = 0; i < half; i++) acc.add(i, values[i]);
+      // Saved with values still in the buffer, restored, and fed the rest.
+      const restored = WindowAccumulator.restore('s', 0, settings, new SavedValue(JSON.parse(JSON.stringify(acc.save())), 'acc'));
+      for (let i = half; i < n; i++) {
+        acc.add(i, values[i]);
+        restored.add(i, values[i]);
+      }
+      acc.seal();
+      restored.seal();
+      for (const q of quantiles) {
+        assert.equal(acc.valueOf({ quantile: q }), direct.getValueAtQuantile(q), `n ${n}, q ${q}`);
+        assert.equal(restored.valueOf({ quantile: q }), direct.getValueAtQuantile(q), `restored, n ${n}, q ${q}`);
+      }
+      assert.equal(acc.sketch?.count, n, 'every value reached the sketch');
+    }
   });
 });
 
