@@ -123,25 +123,14 @@ function savedByDeviceId<S>(slot: StateSlot<S> | undefined, list: 'keys' | 'seri
     const named = entries.map((entry: Entry) => ({ ...entry, key: name(entry.key), ...(relink && 'values' in entry ? { values: relinked(entry.values) } : {}) }));
     return { ...saved, [list]: named };
   };
-  // What the stage itself saved, for its own `checkpointed` (none of these stages has one today).
-  const own = new WeakMap<object, S>();
+  // Neither stage has `flush` or `checkpointed`: only the snapshot is renamed.
   return {
     name: slot.name,
     take: () => {
       const saved = slot.take();
       return saved === undefined ? undefined : renamed(saved, (key) => (typeof key === 'string' ? (devices.get(key)?.index ?? key) : key), true);
     },
-    attach: (stage) =>
-      slot.attach({
-        snapshot: () => {
-          const state = stage.snapshot();
-          const named = renamed(state, (key) => (typeof key === 'number' ? (ids[key] ?? key) : key), false);
-          own.set(named as object, state);
-          return named;
-        },
-        ...(stage.flush ? { flush: () => (stage.flush as () => Promise<void>)() } : {}),
-        ...(stage.checkpointed ? { checkpointed: (named: S) => (stage.checkpointed as (state: S) => void)(own.get(named as object) ?? named) } : {}),
-      }),
+    attach: (stage) => slot.attach({ snapshot: () => renamed(stage.snapshot(), (key) => (typeof key === 'number' ? (ids[key] ?? key) : key), false) }),
   };
 }
 

@@ -38,7 +38,7 @@ export interface ReorderByWatermarkOptions<T> {
   readonly late?: 'drop' | 'emit';
   /** Called with every late element (dropped or emitted). */
   readonly onLate?: (element: T) => void;
-  /** Called with every element dropped because its event time is not a finite number. */
+  /** Called with every element dropped because its event time, or a `key` that is a number, is not a finite number. */
   readonly onInvalid?: (element: T) => void;
   /**
    * Most elements held at once, 1 to 100,000,000 (default 1,000,000). Beyond it the earliest
@@ -204,6 +204,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       buffered--;
       stats.buffered--;
       stats.released++;
+      // Emptied keys leave the holding ones before the element goes out: an element fed back
+      // from downstream may force a release, which must not find this key with nothing in it.
+      if (state.times.length === 0) unhold(state);
       destination.next(value);
     };
 
@@ -222,9 +225,6 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         stats.idleReleases++;
         releaseTop(state);
       }
-      // An element fed back from downstream during the loop held the key again, and the loop
-      // released it too: an emptied key must not stay among the holding ones.
-      if (state.times.length === 0) unhold(state);
       // An idle key no longer holds the output watermark back.
       state.idle = true;
       if (tracking) heap.remove(state);
@@ -242,6 +242,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
     // One timer for all keys, due when the least recently active key goes quiet. Arrivals only
     // make keys later, so a timer already set fires early at worst, finds nothing, and re-arms.
     const armIdleTimer = (): void => {
+      // An element fed back from downstream during an idle release may have armed one already.
+      timer?.unsubscribe();
+      timer = null;
       const head = destination.closed ? null : quietest();
       if (head === null) return;
       const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();

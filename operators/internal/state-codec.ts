@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../../src/core/errors.js';
 import type { StateSlot } from '../../src/durable/pipeline-state.js';
+import { isStateKey, type StateKey } from './key-table.js';
 
 /** The envelope of every operator's saved state: which operator saved it, in which format. */
 export interface SavedOperatorState {
@@ -92,9 +93,9 @@ export class SavedValue {
   }
 
   /** An operator's key: a string or a finite number. */
-  key(): string | number {
+  key(): StateKey {
     const value = this.value;
-    return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? value : this.fail('a string or a finite number');
+    return isStateKey(value) ? value : this.fail('a string or a finite number');
   }
 
   boolean(): boolean {

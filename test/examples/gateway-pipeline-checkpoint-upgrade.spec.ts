@@ -3,8 +3,8 @@
  * format, version 1, same slot names) must carry on as if never stopped. The previous version
  * keyed dropOutliers' series and reorderByWatermark's keys by the device's id string; this one
  * keys them by the device's number, and names them by id in its checkpoints: what it saves is
- * checked to be in the previous version's format (byte for byte what d372ed6 saves on the same
- * input), then restored.
+ * checked to be in the previous version's format (keys that are device ids, held readings as
+ * `{ reading, device }`), then restored.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
