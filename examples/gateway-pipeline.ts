@@ -82,6 +82,9 @@ interface ReadingSample extends Sample {
   reading: DeviceReading;
 }
 
+/** The repeat filter's checkpoint: by device id; the previous version's was by device number. */
+type SavedRepeats = { readonly byDevice: Record<string, number> } | Record<string, number>;
+
 /** Device id → its number and room, one `Room` (and one pair of label objects) per site and room. */
 function devicesOf(registry: ReadonlyMap<string, DeviceContext>): Map<string, Device> {
   const rooms = new Map<string, Room>();
@@ -212,22 +215,35 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     state: options.state?.slot('window'),
   });
   let duplicates = 0;
-  /** Checkpointed as device index → newest timestamp (the registry, hence the numbering, is the same on restart). */
-  const repeatsSlot = options.state?.slot<Record<string, number>>('repeats');
+  /**
+   * Checkpointed as device id → newest timestamp, so that a checkpoint outlives a registry listed
+   * in another order. The previous version saved device number → newest timestamp: read as such.
+   */
+  const repeatsSlot = options.state?.slot<SavedRepeats>('repeats');
 
   const dropRepeats: OperatorFunction<PlacedReading, PlacedReading> = (source) =>
     defer(() => {
       // After reordering, a device's readings come in time order: a repeat is one not newer than
       // the last. Per device, in its slot (no map lookup per reading), for this subscription.
       const newest = new Float64Array(devices.size).fill(-Infinity);
-      for (const [index, timestamp] of Object.entries(repeatsSlot?.take() ?? {})) if (Number(index) < newest.length) newest[Number(index)] = timestamp;
+      const restored = repeatsSlot?.take();
+      if (restored !== undefined && 'byDevice' in restored) {
+        for (const [id, timestamp] of Object.entries(restored.byDevice)) {
+          const device = devices.get(id);
+          if (device !== undefined) newest[device.index] = timestamp as number;
+        }
+      } else {
+        for (const [index, timestamp] of Object.entries(restored ?? {})) if (Number(index) < newest.length) newest[Number(index)] = timestamp as number;
+      }
+      const ids: string[] = [];
+      for (const [id, device] of devices) ids[device.index] = id;
       const detach = repeatsSlot?.attach({
         snapshot: () => {
-          const saved: Record<string, number> = {};
+          const byDevice: Record<string, number> = {};
           newest.forEach((timestamp, index) => {
-            if (timestamp !== -Infinity) saved[index] = timestamp;
+            if (timestamp !== -Infinity) byDevice[ids[index]] = timestamp;
           });
-          return saved;
+          return { byDevice };
         },
       });
       return source.pipe(
