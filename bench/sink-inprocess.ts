@@ -16,6 +16,7 @@ import { Observable } from 'rxjs';
 import type { Labels, Sample } from '../src/core/model.js';
 import { remoteWrite } from '../operators/remote-write.js';
 import type { WriteClient, WriteResult } from '../src/remote-write/http/write-client.js';
+import { SinkPacer } from './common.js';
 import { buildLabelSets, freshLabels } from './workload.js';
 
 const { values: o } = parseArgs({
@@ -69,8 +70,7 @@ async function round(startTime: number): Promise<Round> {
     compression: o.compression === 'literal' ? 'literal' : 'snappy',
     logger: { info() {}, warn() {}, error() {} },
   });
-  const { metrics } = sink;
-  const highWater = LANES * BATCH * 3;
+  const pacer = new SinkPacer(sink.metrics, LANES * BATCH * 3);
   const total = SAMPLES + SERIES;
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   let written = 0;
@@ -91,22 +91,18 @@ async function round(startTime: number): Promise<Round> {
           t += 1000;
         }
       }
-      if (metrics.samplesPending < highWater) setImmediate(step);
-      else waiting = step;
+      const backlog = pacer.ready();
+      if (backlog === undefined) setImmediate(step);
+      else void backlog.then(() => setImmediate(step));
     };
     setImmediate(step);
   });
-  let waiting: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     source.pipe(sink).subscribe({
       next(outcome) {
         if (outcome.type === 'written') written += outcome.samples;
         else reject(new Error(`unexpected outcome: ${outcome.type} ${outcome.reason ?? ''} ${outcome.message ?? ''}`));
-        if (waiting !== undefined && metrics.samplesPending < highWater) {
-          const resume = waiting;
-          waiting = undefined;
-          setImmediate(resume);
-        }
+        pacer.release();
       },
       error: reject,
       complete: resolve,
