@@ -111,10 +111,8 @@ function devicesOf(registry: ReadonlyMap<string, DeviceContext>): Map<string, De
  * `list` is the field of the stage's saved state that holds one entry per key (`{ key, ... }`);
  * a held reading saved in an entry's `values` gets its device from today's registry.
  */
-function savedByDeviceId<S>(slot: StateSlot<S> | undefined, list: 'keys' | 'series', devices: ReadonlyMap<string, Device>): StateSlot<S> | undefined {
+function savedByDeviceId<S>(slot: StateSlot<S> | undefined, list: 'keys' | 'series', devices: ReadonlyMap<string, Device>, ids: readonly string[]): StateSlot<S> | undefined {
   if (slot === undefined) return undefined;
-  const ids: string[] = [];
-  for (const [id, device] of devices) ids[device.index] = id;
   type Entry = { key?: unknown; values?: unknown };
   const renamed = (saved: S, name: (key: unknown) => unknown, relink: boolean): S => {
     const entries = (saved as Record<string, unknown>)[list];
@@ -171,6 +169,9 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
 } {
   const maxOutOfOrderMs = options.maxOutOfOrderMs ?? 1000;
   const devices = devicesOf(options.registry);
+  /** Device number → id, for checkpoints (which name devices by id). */
+  const ids: string[] = [];
+  for (const [id, device] of devices) ids[device.index] = id;
   const enriched = enrich({
     key: (reading: DeviceReading) => reading.device,
     reference: devices,
@@ -189,7 +190,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     // extreme to MAD when a short window happens to be tight.
     mad: { window: 30, threshold: 6, minDeviation: 2 },
     onDrop: (p) => options.onDrop?.(p.reading, 'outlier'),
-    state: savedByDeviceId(options.state?.slot('outliers'), 'series', devices),
+    state: savedByDeviceId(options.state?.slot('outliers'), 'series', devices, ids),
   });
   const ordered = reorderByWatermark<PlacedReading>({
     eventTime: (p) => p.reading.timestamp,
@@ -198,7 +199,7 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
     idleTimeoutMs: options.idleTimeoutMs,
     scheduler: options.scheduler,
     onLate: (p) => options.onDrop?.(p.reading, 'late-reorder'),
-    state: savedByDeviceId(options.state?.slot('reorder'), 'keys', devices),
+    state: savedByDeviceId(options.state?.slot('reorder'), 'keys', devices, ids),
   });
   const windows = tumblingWindow<ReadingSample>({
     sizeMs: options.windowMs,
@@ -235,8 +236,6 @@ export function gatewayPipeline(options: GatewayPipelineOptions): {
       } else {
         for (const [index, timestamp] of Object.entries(restored ?? {})) if (Number(index) < newest.length) newest[Number(index)] = timestamp as number;
       }
-      const ids: string[] = [];
-      for (const [id, device] of devices) ids[device.index] = id;
       const detach = repeatsSlot?.attach({
         snapshot: () => {
           const byDevice: Record<string, number> = {};
