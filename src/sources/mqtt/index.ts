@@ -6,3 +6,4 @@ export { MqttSource, mqttSource, BAD_MESSAGE_KINDS, type MqttSourceOptions, type
 export { topicPattern, type TopicPattern, type TopicMatch, type TopicMismatch } from './topic-pattern.js';
 export { jsonPayload, numberPayload, BadPayloadError, type JsonPayloadOptions, type PayloadParser, type PayloadContext, type Reading } from './payload.js';
 export { readingToSample, mqttSamples } from './samples.js';
+export { topicLabels, TopicLabels, DEFAULT_REMEMBER_TOPICS, MAX_REMEMBER_TOPICS } from './topic-labels.js';

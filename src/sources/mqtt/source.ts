@@ -26,12 +26,16 @@ import { redactUrl } from '../../core/redact.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import type { PayloadParser } from './payload.js';
+import { TopicLabels } from './topic-labels.js';
 import { topicPattern, type TopicPattern } from './topic-pattern.js';
 
 /** A parsed message. */
 export interface MqttMessage<T> {
   readonly topic: string;
-  /** The labels the topic pattern's named levels gave (`{ site, room, device }`). */
+  /**
+   * The labels the topic pattern's named levels gave (`{ site, room, device }`): frozen, and the
+   * same object for every message on the same topic while the topic is remembered.
+   */
   readonly labels: Readonly<Record<string, string>>;
   /** What the payload parser returned. */
   readonly value: T;
@@ -62,6 +66,13 @@ export interface MqttSourceOptions<T> {
   readonly clientId: string;
   /** One or more patterns such as `sensors/{site}/{room}/{device}`; a message takes the labels of the first that matches. */
   readonly topics: string | readonly string[];
+  /**
+   * Distinct topics whose labels are remembered (default 65,536, 0–16,777,216): each is split and
+   * matched once, and its messages share one frozen labels object. Past the bound the oldest
+   * remembered topic is forgotten (matched again when it comes back). Unmatched topics are never
+   * remembered.
+   */
+  readonly rememberTopics?: number;
   /** Turns a payload into the element's value; a throw marks the message bad with the error's message as the reason. */
   readonly payload: PayloadParser<T>;
   /** Subscription QoS: 1 (default; acknowledged on commit) or 0 (nothing to acknowledge, nothing redelivered). */
@@ -152,6 +163,7 @@ interface Session {
 export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implements AcknowledgedSource<MqttMessage<T>, number>, Pausable {
   readonly clientId: string;
   readonly patterns: readonly TopicPattern[];
+  private readonly topicLabels: TopicLabels;
   private readonly url: string;
   private readonly shownUrl: string;
   private readonly parse: PayloadParser<T>;
@@ -186,6 +198,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     const topics = typeof options.topics === 'string' ? [options.topics] : options.topics;
     if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'a topic pattern or a non-empty array of them', options.topics);
     this.patterns = topics.map((pattern: unknown, i) => topicPattern(pattern, topics.length === 1 ? 'topics' : `topics[${i}]`));
+    this.topicLabels = new TopicLabels(this.patterns, options.rememberTopics);
     this.parse = functionOption<PayloadParser<T>>('payload', options.payload, true) as PayloadParser<T>;
     if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1) throw new ConfigError('qos', '0 or 1', options.qos);
     this.qos = options.qos ?? 1;
@@ -392,19 +405,10 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     const position = ++this.sequence;
     const acknowledged = packet.qos === 1 && packet.messageId !== undefined;
     const topic = packet.topic;
-    let labels: Readonly<Record<string, string>> | undefined;
-    let mismatch = '';
-    for (const pattern of this.patterns) {
-      const match = pattern.match(topic);
-      if (match.matched) {
-        labels = match.labels;
-        break;
-      }
-      mismatch ||= match.reason;
-    }
+    const match = this.topicLabels.match(topic);
     let value: T;
     try {
-      if (!labels) throw new TopicError(`topic matches no pattern: ${mismatch}`);
+      if (!match.matched) throw new TopicError(`topic matches no pattern: ${match.reason}`);
       value = this.parse(packet.payload as Uint8Array, { topic, receivedAt });
     } catch (error) {
       const kind: BadMessageKind = error instanceof TopicError ? 'unmatched-topic' : 'bad-payload';
@@ -417,7 +421,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     if (acknowledged) session.pending.push({ position, messageId: packet.messageId as number, connection: session.connection, topic });
     this.counters.emitted++;
     // Emitted before calling back: the callback may read and deliver the next message at once.
-    session.subscriber.next({ value: { topic, labels, value, receivedAt, redelivered: packet.dup }, position });
+    session.subscriber.next({ value: { topic, labels: match.labels, value, receivedAt, redelivered: packet.dup }, position });
     callback(acknowledged ? ACK_LATER : undefined);
   }
 

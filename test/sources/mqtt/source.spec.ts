@@ -42,6 +42,8 @@ describe('mqttSource options', () => {
     ['protocolVersion', 3],
     ['receiveMaximum', 0],
     ['receiveMaximum', 65536],
+    ['rememberTopics', -1],
+    ['rememberTopics', 2 ** 24 + 1],
     ['maxReconnectDelayMs', 10],
     ['onBadMessage', 'log'],
   ] as const) {
@@ -128,6 +130,28 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
     assert.equal(received[8].value.topic, 'sensors/lyon/room-2/dev-1');
     for (let i = 1; i < received.length; i++) assert.ok(source.comparePositions(received[i - 1].position, received[i].position) < 0);
     assert.equal(source.stats().emitted, 50);
+  });
+
+  it('hands every message on a topic the same frozen labels object; an unmatched topic is counted with its reason each time', async () => {
+    const told: BadMessage[] = [];
+    const { source, received, subscription } = await subscribed({ topics: PATTERN, payload: numberPayload(), rememberTopics: 2, onBadMessage: (bad) => told.push(bad) });
+    const topics = ['sensors/a/r/d1', 'sensors/a/r/d2', 'sensors/a//d3', 'sensors/a/r/d1', 'sensors/a//d3', 'sensors/a/r/d2', 'sensors/a/r/d1'];
+    for (const [i, topic] of topics.entries()) await publish(topic, String(i));
+    await eventually(() => received.length === 5 && told.length === 2, 'the matched and unmatched messages');
+    subscription.unsubscribe();
+    const byTopic = (topic: string) => received.filter((e) => e.value.topic === topic).map((e) => e.value.labels);
+    const [d1, d1again, d1third] = byTopic('sensors/a/r/d1');
+    const [d2, d2again] = byTopic('sensors/a/r/d2');
+    assert.equal(d1again, d1);
+    assert.equal(d1third, d1);
+    assert.equal(d2again, d2);
+    assert.notEqual(d1, d2);
+    assert.ok(Object.isFrozen(d1) && Object.isFrozen(d2));
+    assert.deepEqual(d1, { site: 'a', room: 'r', device: 'd1' });
+    assert.deepEqual(d2, { site: 'a', room: 'r', device: 'd2' });
+    assert.deepEqual(told.map((b) => [b.kind, b.topic]), [['unmatched-topic', 'sensors/a//d3'], ['unmatched-topic', 'sensors/a//d3']]);
+    for (const bad of told) assert.match(bad.reason, /\{room\}\) is empty/);
+    assert.equal(source.stats().bad['unmatched-topic'], 2);
   });
 
   it('counts malformed payloads and unmatched topics by reason, tells onBadMessage and the logger, and goes on', async () => {
