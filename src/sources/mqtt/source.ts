@@ -69,8 +69,8 @@ export interface MqttSourceOptions<T> {
   /**
    * Distinct topics whose labels are remembered (default 65,536, 0–16,777,216): each is split and
    * matched once, and its messages share one frozen labels object. Past the bound the oldest
-   * remembered topic is forgotten (matched again when it comes back). Unmatched topics are never
-   * remembered.
+   * remembered topic is forgotten (matched again when it comes back; the first time is logged as a
+   * WARN). Unmatched topics are never remembered.
    */
   readonly rememberTopics?: number;
   /** Turns a payload into the element's value; a throw marks the message bad with the error's message as the reason. */
@@ -164,6 +164,8 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
   readonly clientId: string;
   readonly patterns: readonly TopicPattern[];
   private readonly topicLabels: TopicLabels;
+  /** Whether the WARN that topics are being forgotten (more distinct topics than `rememberTopics`) was logged. */
+  private toldTopicsForgotten = false;
   private readonly url: string;
   private readonly shownUrl: string;
   private readonly parse: PayloadParser<T>;
@@ -406,6 +408,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     const acknowledged = packet.qos === 1 && packet.messageId !== undefined;
     const topic = packet.topic;
     const match = this.topicLabels.match(topic);
+    if (!this.toldTopicsForgotten && this.topicLabels.forgotten > 0) this.tellTopicsForgotten();
     let value: T;
     try {
       if (!match.matched) throw new TopicError(`topic matches no pattern: ${match.reason}`);
@@ -423,6 +426,15 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     // Emitted before calling back: the callback may read and deliver the next message at once.
     session.subscriber.next({ value: { topic, labels: match.labels, value, receivedAt, redelivered: packet.dup }, position });
     callback(acknowledged ? ACK_LATER : undefined);
+  }
+
+  private tellTopicsForgotten(): void {
+    this.toldTopicsForgotten = true;
+    const rememberTopics = this.topicLabels.rememberTopics;
+    this.logger.warn(
+      { clientId: this.clientId, rememberTopics },
+      `MQTT source "${this.clientId}" sees more than ${rememberTopics} distinct topics: the oldest are forgotten and matched again when they come back (raise rememberTopics if they keep coming)`,
+    );
   }
 
   private bad(session: Session, bad: BadMessage): void {

@@ -25,7 +25,9 @@ export const MAX_REMEMBER_TOPICS = 2 ** 24;
 export class TopicLabels {
   /** Topic → its match (frozen, with frozen labels); a Map iterates in insertion order: the oldest first. */
   private readonly remembered = new Map<string, TopicMatch>();
-  private readonly limit: number;
+  /** The most distinct topics held. */
+  readonly rememberTopics: number;
+  private forgottenCount = 0;
 
   /**
    * `patterns`: tried in order, the first that matches gives the labels. `rememberTopics`: the
@@ -38,12 +40,17 @@ export class TopicLabels {
     option = 'rememberTopics',
   ) {
     if (!Array.isArray(patterns) || patterns.length === 0) throw new ConfigError('topics', 'a topic pattern or a non-empty array of them', patterns);
-    this.limit = numberOption(option, rememberTopics, DEFAULT_REMEMBER_TOPICS, { min: 0, max: MAX_REMEMBER_TOPICS });
+    this.rememberTopics = numberOption(option, rememberTopics, DEFAULT_REMEMBER_TOPICS, { min: 0, max: MAX_REMEMBER_TOPICS });
   }
 
   /** Distinct topics held now (at most `rememberTopics`). */
   get size(): number {
     return this.remembered.size;
+  }
+
+  /** Topics forgotten so far to keep within `rememberTopics`: more than a few means the bound is too small for the topics seen. */
+  get forgotten(): number {
+    return this.forgottenCount;
   }
 
   /**
@@ -64,11 +71,14 @@ export class TopicLabels {
 
   private remember(topic: string, labels: Readonly<Record<string, string>>): TopicMatch {
     const match: TopicMatch = Object.freeze({ matched: true, labels: Object.freeze(labels) });
-    if (this.limit === 0) return match;
-    if (this.remembered.size >= this.limit) {
+    if (this.rememberTopics === 0) return match;
+    if (this.remembered.size >= this.rememberTopics) {
       // The oldest entry is the first in the map's order.
       const oldest = this.remembered.keys().next();
-      if (oldest.done !== true) this.remembered.delete(oldest.value);
+      if (oldest.done !== true) {
+        this.remembered.delete(oldest.value);
+        this.forgottenCount++;
+      }
     }
     this.remembered.set(topic, match);
     return match;

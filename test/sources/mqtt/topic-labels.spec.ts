@@ -58,6 +58,7 @@ describe('topicLabels', () => {
       assert.match(short.matched ? '' : short.reason, /3 levels.*needs 4/);
     }
     assert.equal(mapper.size, 1, 'only the matched topic is held');
+    assert.equal(mapper.forgotten, 0);
     assert.deepEqual(labelsOf(mapper, 'sensors/a/r/d1'), { site: 'a', room: 'r', device: 'd1' });
   });
 
@@ -71,6 +72,8 @@ describe('topicLabels', () => {
       assert.ok(mapper.size <= bound, `${mapper.size} topics held after ${i + 1}`);
     }
     assert.equal(mapper.size, bound);
+    assert.equal(mapper.forgotten, 900);
+    assert.equal(mapper.rememberTopics, bound);
     // The newest 100 are held (the same objects again); the oldest were forgotten and are built anew.
     const newest = labelsOf(mapper, 'sensors/s/r/dev-999');
     assert.equal(labelsOf(mapper, 'sensors/s/r/dev-999'), newest);
