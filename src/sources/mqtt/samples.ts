@@ -46,7 +46,8 @@ function sampleLabels(labels: Readonly<Record<string, string>>, metric: string):
     if (known.others.size < MAX_OTHER_METRICS) known.others.set(metric, built);
     return built;
   }
-  if (!Object.isFrozen(labels)) return { __name__: metric, ...labels };
+  // Only an object can be a WeakMap key (and every primitive counts as frozen).
+  if (typeof labels !== 'object' || labels === null || !Object.isFrozen(labels)) return { __name__: metric, ...labels };
   const built = Object.freeze({ __name__: metric, ...labels });
   sampleLabelsOf.set(labels, { metric, labels: built, others: undefined });
   return built;

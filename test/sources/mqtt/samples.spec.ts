@@ -58,6 +58,13 @@ describe('readingToSample and mqttSamples', () => {
     assert.equal(Object.isFrozen(two.labels), false);
   });
 
+  it('take labels that are not an object as before: only the metric name, no throw', () => {
+    for (const labels of [undefined, null]) {
+      const reading = { topic: 'x', labels: labels as unknown as Record<string, string>, value: { value: 1, timestamp: 1 }, receivedAt: 1, redelivered: false };
+      assert.deepEqual(readingToSample(reading, 'temp').labels, { __name__: 'temp' });
+    }
+  });
+
   it('mqttSamples keeps positions and hands one labels object per topic', async () => {
     const input: Positioned<MqttMessage<Reading>, number>[] = Array.from({ length: 12 }, (_, i) => ({ value: message(`sensors/s/r/d${i % 3}`, i, 1000 + i), position: i + 1 }));
     const out = await lastValueFrom(from(input).pipe(mqttSamples('temp'), toArray()));
