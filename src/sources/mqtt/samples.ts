@@ -8,6 +8,7 @@ import type { Labels, Sample } from '../../core/model.js';
 import { METRIC_NAME } from '../../protocol/label-rules.js';
 import type { Positioned } from '../acknowledged.js';
 import type { Reading } from './payload.js';
+import { sharedTopicLabels } from './shared-labels.js';
 import type { MqttMessage } from './source.js';
 
 function checkMetric(metric: unknown): string {
@@ -15,48 +16,36 @@ function checkMetric(metric: unknown): string {
   return metric;
 }
 
-/** A frozen topic labels object's sample labels: the first metric's inline, any others in a small map. */
-interface SampleLabels {
-  readonly metric: string;
-  readonly labels: Labels;
-  others: Map<string, Labels> | undefined;
-}
-
-/**
- * Sample labels by the topic labels object they were built from. Weak: an entry goes when the
- * source forgets its topic. Only frozen objects are kept, as only they cannot change afterwards.
- */
-const sampleLabelsOf = new WeakMap<object, SampleLabels>();
 /** Metrics remembered per topic labels object beyond the first: a bound for callers that vary the metric. */
-const MAX_OTHER_METRICS = 16;
+export const MAX_OTHER_METRICS = 16;
 
 /**
- * `{ __name__: metric, ...labels }`. For a frozen `labels` (the source's), the same frozen object
- * for the same `labels` object and metric, so the sink finds its series by identity; for any
- * other, a new object each time, as it could have changed since.
+ * `{ __name__: metric, ...labels }`. For labels the source remembered for a topic, the same frozen
+ * object for the same labels object and metric, so the sink finds its series by identity; for
+ * any other labels object, a new object each time, as it could have changed since.
  */
 function sampleLabels(labels: Readonly<Record<string, string>>, metric: string): Labels {
-  const known = sampleLabelsOf.get(labels);
-  if (known !== undefined) {
-    if (known.metric === metric) return known.labels;
-    const other = known.others?.get(metric);
-    if (other !== undefined) return other;
-    const built = Object.freeze({ __name__: metric, ...labels });
-    known.others ??= new Map();
-    if (known.others.size < MAX_OTHER_METRICS) known.others.set(metric, built);
-    return built;
-  }
-  // Only an object can be a WeakMap key (and every primitive counts as frozen).
-  if (typeof labels !== 'object' || labels === null || !Object.isFrozen(labels)) return { __name__: metric, ...labels };
+  // `get` of a value that is not an object is undefined: labels that are not an object give only the name.
+  const slot = sharedTopicLabels.get(labels);
+  if (slot === undefined) return { __name__: metric, ...labels };
+  if (slot.metric === metric) return slot.labels as Labels;
+  const other = slot.others?.get(metric);
+  if (other !== undefined) return other;
   const built = Object.freeze({ __name__: metric, ...labels });
-  sampleLabelsOf.set(labels, { metric, labels: built, others: undefined });
+  if (slot.metric === undefined) {
+    slot.metric = metric;
+    slot.labels = built;
+  } else {
+    slot.others ??= new Map();
+    if (slot.others.size < MAX_OTHER_METRICS) slot.others.set(metric, built);
+  }
   return built;
 }
 
 /**
- * `{ __name__: metric, ...topic labels }` with the reading's value and timestamp. The labels of a
- * message from the source are frozen and shared: the same object for every reading on the same
- * topic and metric.
+ * `{ __name__: metric, ...topic labels }` with the reading's value and timestamp. For a message
+ * whose topic the source remembers, the labels are frozen and shared: the same object for every
+ * reading on the same topic and metric.
  */
 export function readingToSample(message: MqttMessage<Reading>, metric: string): Sample {
   return { labels: sampleLabels(message.labels, metric), value: message.value.value, timestamp: message.value.timestamp };

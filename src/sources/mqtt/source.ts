@@ -124,6 +124,8 @@ export interface MqttSourceStats {
   clientErrors: number;
   /** Messages sent again after a restart that the restored checkpoint already covered: acknowledged, not emitted. */
   alreadyCheckpointed: number;
+  /** Topics forgotten to keep within `rememberTopics` (more distinct topics than the bound): each is matched again when it comes back. */
+  topicsForgotten: number;
 }
 
 /** Passed to mqtt.js' `handleMessage` callback: go on with the next packet, but send no PUBACK now. */
@@ -178,7 +180,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
   private readonly counters: MqttSourceStats = {
     received: 0, emitted: 0, bad: { 'unmatched-topic': 0, 'bad-payload': 0 }, redelivered: 0, acknowledged: 0, pendingAcks: 0,
     unacknowledgedAtDisconnect: 0, connects: 0, disconnects: 0, reconnectAttempts: 0, sessionsLost: 0, heldWhilePaused: 0, clientErrors: 0,
-    alreadyCheckpointed: 0,
+    alreadyCheckpointed: 0, topicsForgotten: 0,
   };
   /** From the restored checkpoint: packet id → topic of messages it covers that were never acknowledged. */
   private covered = new Map<number, string>();
@@ -235,7 +237,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
 
   stats(): MqttSourceStats {
     const pendingAcks = this.session ? this.session.pending.length - this.session.pendingHead : 0;
-    return { ...this.counters, bad: { ...this.counters.bad }, pendingAcks };
+    return { ...this.counters, bad: { ...this.counters.bad }, pendingAcks, topicsForgotten: this.topicLabels.forgotten };
   }
 
   /**

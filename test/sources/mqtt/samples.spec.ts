@@ -4,7 +4,7 @@ import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { ConfigError } from '../../../src/core/errors.js';
 import type { Positioned } from '../../../src/sources/acknowledged.js';
 import type { Reading } from '../../../src/sources/mqtt/payload.js';
-import { mqttSamples, readingToSample } from '../../../src/sources/mqtt/samples.js';
+import { MAX_OTHER_METRICS, mqttSamples, readingToSample } from '../../../src/sources/mqtt/samples.js';
 import type { MqttMessage } from '../../../src/sources/mqtt/source.js';
 import { topicLabels } from '../../../src/sources/mqtt/topic-labels.js';
 import { remoteWrite } from '../../../operators/remote-write.js';
@@ -56,6 +56,33 @@ describe('readingToSample and mqttSamples', () => {
     assert.deepEqual(one.labels, { __name__: 'temp', site: 'a', room: 'r', device: 'd' });
     assert.deepEqual(two.labels, { __name__: 'temp', site: 'a', room: 'r', device: 'e' });
     assert.equal(Object.isFrozen(two.labels), false);
+  });
+
+  it(`keep at most 1 + ${MAX_OTHER_METRICS} metrics' sample labels per topic; past that, right labels built each time`, () => {
+    const kept = 1 + MAX_OTHER_METRICS;
+    const first = Array.from({ length: kept + 4 }, (_, m) => readingToSample(message('sensors/cap/r/d1', 1, 1000), `metric_${m}`).labels);
+    const again = Array.from({ length: kept + 4 }, (_, m) => readingToSample(message('sensors/cap/r/d1', 2, 2000), `metric_${m}`).labels);
+    for (let m = 0; m < kept + 4; m++) {
+      assert.deepEqual(again[m], { __name__: `metric_${m}`, site: 'cap', room: 'r', device: 'd1' });
+      if (m < kept) assert.equal(again[m], first[m], `metric_${m} is kept`);
+      else assert.notEqual(again[m], first[m], `metric_${m} is past the cap: built anew`);
+    }
+  });
+
+  it('reuse sample labels only for the source\'s own labels: a frozen object of the caller\'s is read anew each time', () => {
+    let reads = 0;
+    const computed = Object.freeze({
+      get device(): string {
+        reads++;
+        return `d${reads}`;
+      },
+    });
+    const reading = { topic: 'x', labels: computed, value: { value: 1, timestamp: 1 }, receivedAt: 1, redelivered: false };
+    assert.deepEqual(readingToSample(reading, 'temp').labels, { __name__: 'temp', device: 'd1' });
+    assert.deepEqual(readingToSample(reading, 'temp').labels, { __name__: 'temp', device: 'd2' });
+    const plain = Object.freeze({ device: 'd' });
+    const one = readingToSample({ ...reading, labels: plain }, 'temp');
+    assert.notEqual(readingToSample({ ...reading, labels: plain }, 'temp').labels, one.labels);
   });
 
   it('take labels that are not an object as before: only the metric name, no throw', () => {

@@ -141,11 +141,13 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
     for (const [i, topic] of topics.entries()) await publish(topic, String(i));
     await eventually(() => received.length === 5 && told.length === 2, 'the matched and unmatched messages');
     assert.equal(warnings.filter((w) => w.includes('distinct topics')).length, 0, 'two topics fit the bound: none forgotten');
+    assert.equal(source.stats().topicsForgotten, 0);
     // A third and a fourth topic go past the bound of 2: told once.
     await publish('sensors/a/r/d4', '7');
     await publish('sensors/a/r/d5', '8');
     await eventually(() => received.length === 7, 'the messages past the bound');
     assert.deepEqual(received.slice(5).map((e) => e.value.labels), [{ site: 'a', room: 'r', device: 'd4' }, { site: 'a', room: 'r', device: 'd5' }]);
+    assert.equal(source.stats().topicsForgotten, 2, 'd1 and d2 forgotten for d4 and d5');
     assert.deepEqual(warnings.filter((w) => w.includes('distinct topics')), [`MQTT source "${source.clientId}" sees more than 2 distinct topics: the oldest are forgotten and matched again when they come back (raise rememberTopics if they keep coming)`]);
     subscription.unsubscribe();
     const byTopic = (topic: string) => received.filter((e) => e.value.topic === topic).map((e) => e.value.labels);

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../../src/core/errors.js';
-import { DEFAULT_REMEMBER_TOPICS, MAX_REMEMBER_TOPICS, TopicLabels, topicLabels } from '../../../src/sources/mqtt/topic-labels.js';
+import { DEFAULT_REMEMBER_TOPICS, MAX_REMEMBER_TOPICS, PAUSE_WINDOWS, REMEMBER_WINDOW, TopicLabels, topicLabels } from '../../../src/sources/mqtt/topic-labels.js';
+import { seededRandom } from '../../../src/testing/random.js';
 import { topicPattern } from '../../../src/sources/mqtt/topic-pattern.js';
 
 const PATTERN = 'sensors/{site}/{room}/{device}';
@@ -94,14 +95,108 @@ describe('topicLabels', () => {
     assert.notEqual(labelsOf(mapper, 'sensors/s/r/a'), a);
   });
 
-  it('with rememberTopics 0 holds nothing and still gives frozen, right labels', () => {
+  it('with rememberTopics 0 holds nothing and matches every message, as before (fresh labels each time)', () => {
     const mapper = topicLabels(PATTERN, 0);
     const one = labelsOf(mapper, 'sensors/s/r/d');
     const two = labelsOf(mapper, 'sensors/s/r/d');
     assert.notEqual(one, two);
     assert.deepEqual(one, two);
-    assert.ok(Object.isFrozen(one));
+    assert.deepEqual(one, { site: 's', room: 'r', device: 'd' });
     assert.equal(mapper.size, 0);
+    assert.equal(mapper.forgotten, 0);
+  });
+
+  it('with more topics than the bound coming in turn: labels right, at most the bound held, remembering paused', () => {
+    const bound = 1000;
+    const topics = 2500;
+    const mapper = topicLabels(PATTERN, bound);
+    const held = new Map<string, Readonly<Record<string, string>>>();
+    let hits = 0;
+    const lookups = 40 * REMEMBER_WINDOW;
+    for (let n = 0; n < lookups; n++) {
+      const device = `dev-${n % topics}`;
+      const topic = `sensors/s/r/${device}`;
+      const labels = labelsOf(mapper, topic);
+      assert.deepEqual(labels, { site: 's', room: 'r', device });
+      if (held.get(topic) === labels) hits++;
+      held.set(topic, labels);
+      assert.ok(mapper.size <= bound, `${mapper.size} topics held after ${n + 1}`);
+    }
+    assert.equal(mapper.size, bound);
+    // FIFO alone would miss every time in this cycle; paused, the held part still hits.
+    assert.ok(mapper.pauses >= 1, 'remembering was paused');
+    assert.equal(mapper.rememberingNow, false);
+    assert.ok(hits > lookups * 0.3, `${hits} hits of ${lookups}`);
+    // Forgetting stopped during the pause: at most a window's worth per try.
+    assert.ok(mapper.forgotten <= topics - bound + mapper.pauses * (REMEMBER_WINDOW / 2 + 1), `${mapper.forgotten} forgotten`);
+  });
+
+  it('follows the rule of a model: FIFO within the bound, paused once over half a window forgot a topic', () => {
+    /** The rule written plainly: an array in arrival order, counters per window. */
+    class Model {
+      readonly held = new Map<string, number>();
+      readonly order: string[] = [];
+      forgotten = 0;
+      pauses = 0;
+      remembering = true;
+      left = REMEMBER_WINDOW;
+      forgottenInWindow = 0;
+      constructor(readonly bound: number) {}
+      /** True for a hit. */
+      lookup(topic: string): boolean {
+        this.left--;
+        if (this.left === 0) {
+          this.remembering = true;
+          this.left = REMEMBER_WINDOW;
+          this.forgottenInWindow = 0;
+        }
+        if (this.held.has(topic)) return true;
+        if (!this.remembering) return false;
+        if (this.order.length === this.bound) {
+          this.held.delete(this.order.shift() as string);
+          this.forgotten++;
+          this.forgottenInWindow++;
+          if (this.forgottenInWindow * 2 > REMEMBER_WINDOW) {
+            this.remembering = false;
+            this.pauses++;
+            this.left = REMEMBER_WINDOW * PAUSE_WINDOWS;
+          }
+        }
+        this.order.push(topic);
+        this.held.set(topic, 1);
+        return false;
+      }
+    }
+    const bound = 300;
+    const random = seededRandom(7);
+    const mapper = topicLabels(PATTERN, bound);
+    const model = new Model(bound);
+    const last = new Map<string, Readonly<Record<string, string>>>();
+    // Phases: a small working set, a cycle over more topics than the bound, random over a bit more than the bound, small again.
+    const phases: Array<[number, (n: number) => number]> = [
+      [3 * REMEMBER_WINDOW, () => Math.floor(random() * 200)],
+      [PAUSE_WINDOWS * REMEMBER_WINDOW * 3, (n) => n % 900],
+      [4 * REMEMBER_WINDOW, () => Math.floor(random() * 320)],
+      [PAUSE_WINDOWS * REMEMBER_WINDOW * 2, () => 1000 + Math.floor(random() * 100)],
+    ];
+    let step = 0;
+    for (const [length, pick] of phases) {
+      for (let n = 0; n < length; n++, step++) {
+        const topic = `sensors/s/r/d${pick(n)}`;
+        const labels = labelsOf(mapper, topic);
+        const hit = last.get(topic) === labels;
+        last.set(topic, labels);
+        const modelHit = model.lookup(topic);
+        if (hit !== modelHit) assert.fail(`lookup ${step} (${topic}): hit ${hit}, the model says ${modelHit}`);
+      }
+      assert.equal(mapper.size, model.held.size);
+      assert.equal(mapper.forgotten, model.forgotten);
+      assert.equal(mapper.pauses, model.pauses);
+      assert.equal(mapper.rememberingNow, model.remembering);
+    }
+    assert.ok(model.pauses >= 2, 'the cycle paused remembering');
+    // The last phase, 100 topics, ended with all of them remembered again.
+    for (let d = 1000; d < 1100; d++) assert.ok(model.held.has(`sensors/s/r/d${d}`));
   });
 
   it(`remembers ${DEFAULT_REMEMBER_TOPICS} topics by default`, () => {
