@@ -12,13 +12,18 @@
  * /tmp/before/dist) so two trees compare in one sitting, this file being the same. A tree without
  * `topicLabels` is mapped as its source did: each pattern's `match` in turn, per message.
  *
+ * `--memory`: instead, the heap one remembered topic takes (after a full GC): `--topics` topics
+ * mapped by `topicLabels`, then one metric's sample labels for each (this tree only).
+ *
  *   node dist/bench/mqtt-inprocess.js [--tree DIR] [--messages 2000000] [--topics 10000]
- *     [--remember 65536] [--rounds 3]
+ *     [--remember 65536] [--rounds 3] [--memory]
  */
 import { Buffer } from 'node:buffer';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Observable, map, type OperatorFunction } from 'rxjs';
 import type { Sample } from '../src/core/model.js';
 import type { remoteWrite as RemoteWrite } from '../operators/remote-write.js';
@@ -37,6 +42,7 @@ const { values: o } = parseArgs({
     lanes: { type: 'string', default: '4' },
     chunk: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
+    memory: { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(o.messages);
@@ -52,7 +58,8 @@ const METRIC = 'bench_temperature_celsius';
 interface MqttModule {
   readonly topicPattern: (pattern: string) => TopicPattern;
   readonly mqttSamples: (metric: string) => OperatorFunction<Positioned<MqttMessage<Reading>, number>, Positioned<Sample, number>>;
-  readonly topicLabels?: (topics: string, rememberTopics?: number) => { match(topic: string): TopicMatch | TopicMismatch };
+  readonly topicLabels?: (topics: string, rememberTopics?: number) => { match(topic: string): TopicMatch | TopicMismatch; readonly forgotten?: number; readonly pauses?: number };
+  readonly readingToSample: (message: MqttMessage<Reading>, metric: string) => Sample;
 }
 
 const dist = o.tree === undefined ? new URL('..', import.meta.url) : pathToFileURL(`${resolve(o.tree)}/`);
@@ -60,14 +67,15 @@ const mqtt = (await import(new URL('src/sources/mqtt/index.js', dist).href)) as 
 const { remoteWrite } = (await import(new URL('operators/remote-write.js', dist).href)) as { remoteWrite: typeof RemoteWrite };
 
 /** The topic → labels mapping as the tree's source does it. */
-function topicMapper(): { readonly kind: string; match(topic: string): TopicMatch | TopicMismatch } {
+function topicMapper(): { readonly kind: string; match(topic: string): TopicMatch | TopicMismatch; forgotten(): number | undefined } {
   if (mqtt.topicLabels) {
     const mapper = mqtt.topicLabels(PATTERN, o.remember === undefined ? undefined : Number(o.remember));
-    return { kind: 'topicLabels (remembered per topic)', match: (topic) => mapper.match(topic) };
+    return { kind: 'topicLabels (remembered per topic)', match: (topic) => mapper.match(topic), forgotten: () => mapper.forgotten };
   }
   const patterns = [mqtt.topicPattern(PATTERN)];
   return {
     kind: 'pattern.match per message',
+    forgotten: () => undefined,
     match(topic) {
       let mismatch: TopicMismatch | undefined;
       for (const pattern of patterns) {
@@ -108,6 +116,9 @@ function decodeRound(): number {
   return (cpu.user + cpu.system) / MESSAGES;
 }
 
+/** Topics forgotten in each `mapRound` (0 for a tree that remembers none). */
+const forgotten: number[] = [];
+
 /** CPU µs per message of decoding and mapping alone (after one pass over the topics, not measured). */
 function mapRound(): number {
   const mapper = topicMapper();
@@ -119,6 +130,7 @@ function mapRound(): number {
     if (++i === TOPICS) i = 0;
   }
   const cpu = process.cpuUsage(start);
+  forgotten.push(mapper.forgotten() ?? 0);
   if (matched !== MESSAGES + TOPICS) throw new Error(`${MESSAGES + TOPICS - matched} topics did not match`);
   return (cpu.user + cpu.system) / MESSAGES;
 }
@@ -180,6 +192,48 @@ async function pipelineRound(startTime: number): Promise<{ micros: number; writt
   return { micros: (cpu.user + cpu.system) / MESSAGES, written };
 }
 
+/** Heap bytes per remembered topic: the mapping alone, then with one metric's sample labels. */
+function memoryPerTopic(): void {
+  if (!mqtt.topicLabels) throw new Error('--memory needs a tree with topicLabels');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const mapper = mqtt.topicLabels(PATTERN, o.remember === undefined ? undefined : Number(o.remember));
+  const start = heap();
+  // Each topic a fresh string decoded from bytes, as mqtt.js gives it; only the mapper keeps it.
+  let matched = 0;
+  for (let i = 0; i < TOPICS; i++) if (mapper.match(decodeTopic(i)).matched) matched++;
+  const mapped = heap();
+  for (let i = 0; i < TOPICS; i++) {
+    const topic = decodeTopic(i);
+    const match = mapper.match(topic);
+    if (!match.matched) throw new Error(match.reason);
+    mqtt.readingToSample({ topic, labels: match.labels, value: { value: 1, timestamp: 1 }, receivedAt: 1, redelivered: false }, METRIC);
+  }
+  const withSamples = heap();
+  if (matched !== TOPICS) throw new Error(`${TOPICS - matched} topics did not match`);
+  console.log(
+    JSON.stringify({
+      topics: TOPICS,
+      topicChars: topicStrings.reduce((sum, t) => sum + t.length, 0) / TOPICS,
+      held: (mapper as { readonly size?: number }).size,
+      metric: METRIC,
+      mappingBytesPerTopic: Math.round((mapped - start) / TOPICS),
+      withSampleLabelsBytesPerTopic: Math.round((withSamples - start) / TOPICS),
+      totalMB: Number(((withSamples - start) / 1e6).toFixed(1)),
+    }),
+  );
+}
+
+if (o.memory) {
+  memoryPerTopic();
+  process.exit(0);
+}
+
 const decodeMicros: number[] = [];
 const mapMicros: number[] = [];
 const pipelineMicros: number[] = [];
@@ -187,7 +241,7 @@ const written: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   decodeMicros.push(decodeRound());
   mapMicros.push(mapRound());
-  // Each round a later hour, so that a fresh sink's order guard never meets an earlier round's timestamps.
+  // Timestamps from one hour ago (plus r seconds), 1 s apart per pass over the topics; each round has a fresh sink, so no order guard sees two rounds.
   const round = await pipelineRound(Date.now() - 3_600_000 + r * 1000);
   pipelineMicros.push(round.micros);
   written.push(round.written);
@@ -197,9 +251,11 @@ console.log(
   JSON.stringify({
     tree: o.tree ?? 'this',
     mapping: topicMapper().kind,
+    remember: o.remember === undefined ? 'default' : Number(o.remember),
     topics: TOPICS,
     messages: MESSAGES,
     written,
+    forgotten,
     decodeMicros: round3(decodeMicros),
     mapMicros: round3(mapMicros),
     pipelineMicros: round3(pipelineMicros),
