@@ -33,8 +33,9 @@ import { topicPattern, type TopicPattern } from './topic-pattern.js';
 export interface MqttMessage<T> {
   readonly topic: string;
   /**
-   * The labels the topic pattern's named levels gave (`{ site, room, device }`): frozen, and the
-   * same object for every message on the same topic while the topic is remembered.
+   * The labels the topic pattern's named levels gave (`{ site, room, device }`): while the topic
+   * is remembered (`rememberTopics`), frozen and the same object for every message on it;
+   * otherwise a fresh object. Read-only either way.
    */
   readonly labels: Readonly<Record<string, string>>;
   /** What the payload parser returned. */
@@ -69,8 +70,9 @@ export interface MqttSourceOptions<T> {
   /**
    * Distinct topics whose labels are remembered (default 65,536, 0–16,777,216): each is split and
    * matched once, and its messages share one frozen labels object. Past the bound the oldest
-   * remembered topic is forgotten (matched again when it comes back; the first time is logged as a
-   * WARN). Unmatched topics are never remembered.
+   * remembered topic is forgotten (matched again when it comes back; counted in `stats()`
+   * `topicsForgotten`, the first time logged as a WARN), and while forgetting is the rule,
+   * remembering new topics pauses. Unmatched topics are never remembered.
    */
   readonly rememberTopics?: number;
   /** Turns a payload into the element's value; a throw marks the message bad with the error's message as the reason. */
