@@ -24,13 +24,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Observable, map, type OperatorFunction } from 'rxjs';
+import { map, type OperatorFunction } from 'rxjs';
 import type { Sample } from '../src/core/model.js';
 import type { remoteWrite as RemoteWrite } from '../operators/remote-write.js';
-import type { WriteClient, WriteResult } from '../src/remote-write/http/write-client.js';
 import type { Positioned } from '../src/sources/acknowledged.js';
 import type { MqttMessage, Reading, TopicMatch, TopicMismatch, TopicPattern } from '../src/sources/mqtt/index.js';
-import { SinkPacer } from './common.js';
+import { pacedSinkRound } from './paced-sink-round.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -99,10 +98,6 @@ for (let i = 0, at = 0; i < TOPICS; i++) {
 }
 const decodeTopic = (i: number): string => topicBytes.toString('utf8', topicStart[i], topicStart[i + 1]);
 
-const accepted: WriteResult = { kind: 'response', status: 204, body: '', attempts: 1 };
-/** Answers every request at once, as a receiver with no cost would. */
-const instantClient: WriteClient = { send: () => Promise.resolve(accepted) };
-
 /** CPU µs per message of decoding the topic alone: what `mapMicros` includes besides the mapping. */
 function decodeRound(): number {
   let length = 0;
@@ -135,61 +130,27 @@ function mapRound(): number {
   return (cpu.user + cpu.system) / MESSAGES;
 }
 
-/** CPU µs per message through the whole path (after one pass over the topics, not measured). */
+/** CPU µs per message through the whole path (after one pass over the topics, not measured; see `pacedSinkRound`). */
 async function pipelineRound(startTime: number): Promise<{ micros: number; written: number }> {
   const mapper = topicMapper();
-  const sink = remoteWrite({
-    url: 'http://127.0.0.1:1/api/v1/write',
-    client: instantClient,
-    shards: LANES,
-    maxSamplesPerRequest: BATCH,
-    maxDelayMs: 1000,
-    validation: 'strict',
-    logger: { info() {}, warn() {}, error() {} },
+  const { written, cpuMicros } = await pacedSinkRound<Positioned<MqttMessage<Reading>, number>>({
+    remoteWrite,
+    lanes: LANES,
+    batch: BATCH,
+    chunk: CHUNK,
+    warmup: TOPICS,
+    measured: MESSAGES,
+    cycle: TOPICS,
+    startTime,
+    element: (cursor, t, count) => {
+      const topic = decodeTopic(cursor);
+      const match = mapper.match(topic);
+      if (!match.matched) throw new Error(match.reason);
+      return { value: { topic, labels: match.labels, value: { value: cursor, timestamp: t }, receivedAt: t, redelivered: false }, position: count };
+    },
+    toSamples: (messages) => messages.pipe(mqtt.mqttSamples(METRIC), map(({ value }) => value)),
   });
-  const pacer = new SinkPacer(sink.metrics, LANES * BATCH * 3);
-  const total = MESSAGES + TOPICS;
-  let cpuAtStart: NodeJS.CpuUsage | undefined;
-  let written = 0;
-  const messages = new Observable<Positioned<MqttMessage<Reading>, number>>((subscriber) => {
-    let cursor = 0;
-    let t = startTime;
-    let emitted = 0;
-    const step = (): void => {
-      if (subscriber.closed) return;
-      if (emitted === TOPICS && cpuAtStart === undefined) cpuAtStart = process.cpuUsage();
-      if (emitted >= total) return subscriber.complete();
-      const end = Math.min(emitted + CHUNK, total, emitted < TOPICS ? TOPICS : total);
-      while (emitted < end) {
-        const topic = decodeTopic(cursor);
-        const match = mapper.match(topic);
-        if (!match.matched) throw new Error(match.reason);
-        emitted++;
-        subscriber.next({ value: { topic, labels: match.labels, value: { value: cursor, timestamp: t }, receivedAt: t, redelivered: false }, position: emitted });
-        if (++cursor === TOPICS) {
-          cursor = 0;
-          t += 1000;
-        }
-      }
-      const backlog = pacer.ready();
-      if (backlog === undefined) setImmediate(step);
-      else void backlog.then(() => setImmediate(step));
-    };
-    setImmediate(step);
-  });
-  await new Promise<void>((done, fail) => {
-    messages.pipe(mqtt.mqttSamples(METRIC), map(({ value }) => value), sink).subscribe({
-      next(outcome) {
-        if (outcome.type === 'written') written += outcome.samples;
-        else fail(new Error(`unexpected outcome: ${outcome.type} ${outcome.reason ?? ''} ${outcome.message ?? ''}`));
-        pacer.release();
-      },
-      error: fail,
-      complete: done,
-    });
-  });
-  const cpu = process.cpuUsage(cpuAtStart);
-  return { micros: (cpu.user + cpu.system) / MESSAGES, written };
+  return { micros: cpuMicros, written };
 }
 
 /** Heap bytes per remembered topic: the mapping alone, then with one metric's sample labels. */

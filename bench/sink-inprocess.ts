@@ -12,11 +12,9 @@
  * To compare two trees, build both and run this file of each, alternating.
  */
 import { parseArgs } from 'node:util';
-import { Observable } from 'rxjs';
 import type { Labels, Sample } from '../src/core/model.js';
 import { remoteWrite } from '../operators/remote-write.js';
-import type { WriteClient, WriteResult } from '../src/remote-write/http/write-client.js';
-import { SinkPacer } from './common.js';
+import { pacedSinkRound } from './paced-sink-round.js';
 import { buildLabelSets, freshLabels } from './workload.js';
 
 const { values: o } = parseArgs({
@@ -45,71 +43,27 @@ if (labelObjects !== 'fresh' && labelObjects !== 'reused') throw new Error('--la
 const sets = buildLabelSets(SERIES, LABELS);
 const labelsOf: (i: number) => Labels = labelObjects === 'fresh' ? freshLabels(SERIES, LABELS) : (i) => sets[i];
 
-const accepted: WriteResult = { kind: 'response', status: 204, body: '', attempts: 1 };
-/** Answers every request at once, as a receiver with no cost would. */
-const instantClient: WriteClient = { send: () => Promise.resolve(accepted) };
-
 interface Round {
   readonly samples: number;
   readonly written: number;
   readonly cpuMicrosPerSample: number;
 }
 
-/**
- * One sink, one pass of the series to intern them (not measured), then `SAMPLES` samples in
- * chunks, one chunk per macrotask, paused while the sink holds more than 3 batches per lane.
- */
+/** One sink, one pass of the series to intern them (not measured), then `SAMPLES` samples (see `pacedSinkRound`). */
 async function round(startTime: number): Promise<Round> {
-  const sink = remoteWrite({
-    url: 'http://127.0.0.1:1/api/v1/write',
-    client: instantClient,
-    shards: LANES,
-    maxSamplesPerRequest: BATCH,
-    maxDelayMs: 1000,
-    validation: 'strict',
+  const { written, cpuMicros } = await pacedSinkRound<Sample>({
+    remoteWrite,
+    lanes: LANES,
+    batch: BATCH,
+    chunk: CHUNK,
     compression: o.compression === 'literal' ? 'literal' : 'snappy',
-    logger: { info() {}, warn() {}, error() {} },
+    warmup: SERIES,
+    measured: SAMPLES,
+    cycle: SERIES,
+    startTime,
+    element: (cursor, timestamp) => ({ labels: labelsOf(cursor), value: cursor, timestamp }),
   });
-  const pacer = new SinkPacer(sink.metrics, LANES * BATCH * 3);
-  const total = SAMPLES + SERIES;
-  let cpuAtStart: NodeJS.CpuUsage | undefined;
-  let written = 0;
-  const source = new Observable<Sample>((subscriber) => {
-    let cursor = 0;
-    let t = startTime;
-    let emitted = 0;
-    const step = (): void => {
-      if (subscriber.closed) return;
-      if (emitted === SERIES && cpuAtStart === undefined) cpuAtStart = process.cpuUsage();
-      if (emitted >= total) return subscriber.complete();
-      const end = Math.min(emitted + CHUNK, total, emitted < SERIES ? SERIES : total);
-      while (emitted < end) {
-        subscriber.next({ labels: labelsOf(cursor), value: cursor, timestamp: t });
-        emitted++;
-        if (++cursor === SERIES) {
-          cursor = 0;
-          t += 1000;
-        }
-      }
-      const backlog = pacer.ready();
-      if (backlog === undefined) setImmediate(step);
-      else void backlog.then(() => setImmediate(step));
-    };
-    setImmediate(step);
-  });
-  await new Promise<void>((resolve, reject) => {
-    source.pipe(sink).subscribe({
-      next(outcome) {
-        if (outcome.type === 'written') written += outcome.samples;
-        else reject(new Error(`unexpected outcome: ${outcome.type} ${outcome.reason ?? ''} ${outcome.message ?? ''}`));
-        pacer.release();
-      },
-      error: reject,
-      complete: resolve,
-    });
-  });
-  const cpu = process.cpuUsage(cpuAtStart);
-  return { samples: SAMPLES, written, cpuMicrosPerSample: (cpu.user + cpu.system) / SAMPLES };
+  return { samples: SAMPLES, written, cpuMicrosPerSample: cpuMicros };
 }
 
 const rounds: Round[] = [];
