@@ -26,8 +26,8 @@ import { redactUrl } from '../../core/redact.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import type { PayloadParser } from './payload.js';
-import { TopicLabels } from './topic-labels.js';
-import { topicPattern, type TopicPattern } from './topic-pattern.js';
+import { topicLabels, type TopicLabels } from './topic-labels.js';
+import type { TopicPattern } from './topic-pattern.js';
 
 /** A parsed message. */
 export interface MqttMessage<T> {
@@ -201,10 +201,8 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
       throw new ConfigError('clientId', 'a non-empty string (the persistent session is kept under it)', options.clientId);
     }
     this.clientId = options.clientId;
-    const topics = typeof options.topics === 'string' ? [options.topics] : options.topics;
-    if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'a topic pattern or a non-empty array of them', options.topics);
-    this.patterns = topics.map((pattern: unknown, i) => topicPattern(pattern, topics.length === 1 ? 'topics' : `topics[${i}]`));
-    this.topicLabels = new TopicLabels(this.patterns, options.rememberTopics);
+    this.topicLabels = topicLabels(options.topics, options.rememberTopics);
+    this.patterns = this.topicLabels.patterns;
     this.parse = functionOption<PayloadParser<T>>('payload', options.payload, true) as PayloadParser<T>;
     if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1) throw new ConfigError('qos', '0 or 1', options.qos);
     this.qos = options.qos ?? 1;
