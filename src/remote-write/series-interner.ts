@@ -69,9 +69,7 @@ export class SeriesRecord implements MatchedSeries {
 
   set lastTimestamp(timestamp: number) {
     if (Number.isInteger(timestamp) && timestamp >= INT64_MIN && timestamp <= INT64_MAX_DOUBLE) {
-      const high = Math.floor(timestamp / TWO_32);
-      this.newestHigh = high;
-      this.newestLow = (timestamp - high * TWO_32) | 0;
+      this.acceptNewest(timestamp);
     } else {
       this.newestHigh = timestamp === -Infinity ? null : { value: timestamp };
       this.newestLow = 0;
