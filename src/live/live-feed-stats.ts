@@ -4,7 +4,7 @@ export interface LiveFeedStats {
   readonly clients: number;
   /** Connections accepted since creation. */
   readonly connections: number;
-  /** Requests refused: bad or missing token (401), or after close (503). */
+  /** Requests refused: bad or missing token (401), a method other than GET/HEAD/OPTIONS (405), a throwing `cors.origin` predicate (500), or after close (503). */
   readonly rejected: number;
   /** Points published. */
   readonly pointsIn: number;
@@ -18,6 +18,8 @@ export interface LiveFeedStats {
   readonly bufferedBytes: number;
   /** The largest `bufferedBytes` seen. */
   readonly maxBufferedBytesSeen: number;
+  /** Requests answered 500 because the `cors.origin` predicate threw (counted in `rejected` too). */
+  readonly originCheckFailures: number;
   /** The error that stopped the feed (a throwing `serialize` or a failed source), if any. */
   readonly error: unknown;
 }

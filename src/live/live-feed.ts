@@ -73,6 +73,16 @@ function integer(option: string, value: number | undefined, fallback: number, mi
   return n;
 }
 
+function checkCors(cors: LiveFeedCors | undefined): void {
+  if (cors === undefined) return;
+  const expected = "'*', an origin, a list of origins or a predicate";
+  if (typeof cors !== 'object' || cors === null) throw new ConfigError('cors', `an object { origin: ${expected}, credentials? }`, cors);
+  const { origin } = cors;
+  const valid = typeof origin === 'string' || typeof origin === 'function' || (Array.isArray(origin) && origin.every((o) => typeof o === 'string'));
+  if (!valid) throw new ConfigError('cors.origin', expected, origin);
+  if (cors.credentials !== undefined && typeof cors.credentials !== 'boolean') throw new ConfigError('cors.credentials', 'a boolean', cors.credentials);
+}
+
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -89,6 +99,7 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
   if (slowClient !== 'disconnect' && slowClient !== 'skip') throw new ConfigError('slowClient', "'disconnect' or 'skip'", slowClient);
   if (options.event !== undefined && !/^[^\r\n:]+$/.test(options.event)) throw new ConfigError('event', 'a name without newlines or colons', options.event);
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw new ConfigError('token', 'a non-empty string', '<redacted>');
+  checkCors(options.cors);
   const serialize = options.serialize ?? ((value: T) => JSON.stringify(value));
   const eventLine = options.event === undefined ? '' : `event: ${options.event}\n`;
 
@@ -106,6 +117,7 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
   let pointsSkipped = 0;
   let slowDisconnects = 0;
   let maxBufferedBytesSeen = 0;
+  let originCheckFailures = 0;
 
   const heartbeat =
     heartbeatMs > 0
@@ -155,15 +167,23 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
     response.end(text);
   };
 
-  const corsHeaders = (request: IncomingMessage): Record<string, string> => {
+  /** The CORS headers for the request's origin; null when the `cors.origin` predicate threw. */
+  const corsHeaders = (request: IncomingMessage): Record<string, string> | null => {
     const cors = options.cors;
     const origin = request.headers.origin;
     if (cors === undefined || origin === undefined) return {};
-    const allowed =
-      cors.origin === '*' ||
-      (typeof cors.origin === 'string' && cors.origin === origin) ||
-      (Array.isArray(cors.origin) && cors.origin.includes(origin)) ||
-      (typeof cors.origin === 'function' && cors.origin(origin));
+    let allowed: boolean;
+    try {
+      allowed =
+        cors.origin === '*' ||
+        (typeof cors.origin === 'string' && cors.origin === origin) ||
+        (Array.isArray(cors.origin) && cors.origin.includes(origin)) ||
+        (typeof cors.origin === 'function' && Boolean(cors.origin(origin)));
+    } catch {
+      // Thrown out of `handle` it would reach the HTTP server's 'request' listener and end the process.
+      originCheckFailures++;
+      return null;
+    }
     if (!allowed) return {};
     const headers: Record<string, string> = { 'Access-Control-Allow-Origin': cors.origin === '*' && !cors.credentials ? '*' : origin, Vary: 'Origin' };
     if (cors.credentials) headers['Access-Control-Allow-Credentials'] = 'true';
@@ -180,6 +200,7 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
     const cors = corsHeaders(request);
+    if (cors === null) return refuse(response, 500, {}, 'origin check failed\n');
     if (request.method === 'OPTIONS') {
       response.writeHead(204, {
         ...cors,
@@ -216,9 +237,11 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
     // The response closes with the connection (a request's own 'close' can come at its end).
     response.on('close', forget);
 
-    // A reconnecting browser says which point it saw last: send only newer ones.
+    // A reconnecting browser says which point it saw last: send only newer ones. An id this feed
+    // never sent (one from before a restart: ids start at 1 in every process) says nothing of
+    // what the browser has of this feed's points, so it gets the whole history.
     const lastSeen = Number(request.headers['last-event-id']);
-    const replay = Number.isFinite(lastSeen) ? history.filter((h) => h.id > lastSeen) : history;
+    const replay = Number.isFinite(lastSeen) && lastSeen < nextId ? history.filter((h) => h.id > lastSeen) : history;
     // The newest points that fit in the client's buffer, oldest first.
     let budget = maxBufferedBytes - 64;
     let from = replay.length;
@@ -320,6 +343,7 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
       slowDisconnects,
       bufferedBytes: bufferedBytes(),
       maxBufferedBytesSeen,
+      originCheckFailures,
       error: failure,
     }),
     close,

@@ -137,6 +137,27 @@ describe('liveFeed', () => {
     reader.close();
   });
 
+  it('replays the whole history to a Last-Event-ID it never sent (a browser back after a restart)', async () => {
+    // The old process had sent ids up to 500; this one starts again at 1.
+    const feed = liveFeed<number>({ history: 10 });
+    const started = await serve(feed);
+    track(feed, started);
+    for (let n = 1; n <= 4; n++) feed.publish(n);
+    const reader = await SseReader.open(started.url, { 'Last-Event-ID': '500' });
+    await reader.until(() => reader.data.length >= 4);
+    feed.publish(5);
+    await reader.until(() => reader.data.length >= 5);
+    assert.deepEqual(reader.data, ['1', '2', '3', '4', '5']);
+    assert.deepEqual(reader.ids, [1, 2, 3, 4, 5]);
+    // The newest id this feed sent still means "seen everything".
+    const current = await SseReader.open(started.url, { 'Last-Event-ID': '5' });
+    feed.publish(6);
+    await current.until(() => current.data.length >= 1);
+    assert.deepEqual(current.data, ['6']);
+    reader.close();
+    current.close();
+  });
+
   for (const policy of ['disconnect', 'skip'] as const) {
     it(`a stalled client (${policy}) never holds back a healthy one, and buffered bytes stay bounded`, async () => {
       const maxBufferedBytes = 256 * 1024;
@@ -217,6 +238,40 @@ describe('liveFeed', () => {
     other.close();
   });
 
+  it('a cors.origin predicate that throws answers 500 and is counted; the server and other clients go on', async () => {
+    const feed = liveFeed<number>({
+      cors: {
+        origin: (origin) => {
+          if (origin === 'http://bad.example') throw new Error('lookup failed');
+          return origin === 'http://dash.example';
+        },
+      },
+    });
+    const started = await serve(feed);
+    track(feed, started);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    cleanup.push(() => void process.off('uncaughtException', onUncaught));
+    const preflight = await fetch(started.url, { method: 'OPTIONS', headers: { Origin: 'http://bad.example' } });
+    assert.equal(preflight.status, 500);
+    const refused = await fetch(started.url, { headers: { Origin: 'http://bad.example' } });
+    assert.equal(refused.status, 500);
+    assert.equal(await refused.text(), 'origin check failed\n');
+    const allowed = await SseReader.open(started.url, { Origin: 'http://dash.example' });
+    assert.equal(allowed.response.statusCode, 200);
+    assert.equal(allowed.response.headers['access-control-allow-origin'], 'http://dash.example');
+    feed.publish(1);
+    await allowed.until(() => allowed.data.length >= 1);
+    assert.deepEqual(allowed.data, ['1']);
+    const stats = feed.stats();
+    assert.equal(stats.originCheckFailures, 2);
+    assert.equal(stats.rejected, 2);
+    assert.equal(stats.connections, 1);
+    assert.deepEqual(uncaught, []);
+    allowed.close();
+  });
+
   it('close() ends every stream, stops connected sources and refuses new clients', async () => {
     const feed = liveFeed<number>();
     const started = await serve(feed);
@@ -256,5 +311,9 @@ describe('liveFeed', () => {
     assert.throws(() => liveFeed({ maxBufferedBytes: 10 }), (e: unknown) => e instanceof ConfigError && e.option === 'maxBufferedBytes');
     assert.throws(() => liveFeed({ slowClient: 'wait' as 'skip' }), (e: unknown) => e instanceof ConfigError && e.option === 'slowClient');
     assert.throws(() => liveFeed({ token: '' }), (e: unknown) => e instanceof ConfigError && e.option === 'token');
+    assert.throws(() => liveFeed({ cors: { origin: 42 as unknown as string } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.origin');
+    assert.throws(() => liveFeed({ cors: { origin: ['https://a.example', 7 as unknown as string] } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.origin');
+    assert.throws(() => liveFeed({ cors: { origin: '*', credentials: 'yes' as unknown as boolean } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.credentials');
+    assert.throws(() => liveFeed({ cors: 'https://a.example' as unknown as { origin: string } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors');
   });
 });
