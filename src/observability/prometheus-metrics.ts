@@ -57,7 +57,12 @@ const OPERATOR_FIELDS: Readonly<Record<string, readonly [Kind, string]>> = {
   rebased: ['counter', 'Times a series was re-based after a persistent level change.'],
 };
 
-const snake = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+/** A stats field as part of a metric name: camelCase to snake_case, any other character that a name cannot hold to `_`. */
+const snake = (name: string): string =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_:]/g, '_');
 
 function metricsOf(sink: RxpromMetricsSources['sink']): RemoteWriteMetrics | undefined {
   if (sink === undefined) return undefined;
@@ -78,10 +83,26 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
   const prefix = options.prefix ?? 'rxprom_';
   if (!METRIC_NAME.test(prefix)) throw new ConfigError('prefix', 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
   const names: string[] = [];
+  try {
+    registerAll(registry, sources, prefix, names);
+  } catch (error) {
+    // A name already taken in the registry fails part way: take back what this call registered,
+    // so that the caller is left with the registry as it was, and can fix and call again.
+    for (const name of names) registry.removeSingleMetric(name);
+    throw error;
+  }
+  return {
+    unregister() {
+      for (const name of names) registry.removeSingleMetric(name);
+    },
+  };
+}
+
+/** Registers every family of `sources`, adding each full name to `names` as it is registered. */
+function registerAll(registry: Registry, sources: RxpromMetricsSources, prefix: string, names: string[]): void {
 
   function counter<L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Iterable<[Partial<Record<L, string>>, number]>): void {
     const full = `${prefix}${name}`;
-    names.push(full);
     new Counter<L>({
       name: full,
       help,
@@ -93,11 +114,11 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
         for (const [labels, value] of read()) this.inc(labels, value);
       },
     });
+    names.push(full);
   }
 
   function gauge<L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Iterable<[Partial<Record<L, string>>, number]>): void {
     const full = `${prefix}${name}`;
-    names.push(full);
     new Gauge<L>({
       name: full,
       help,
@@ -108,6 +129,7 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
         for (const [labels, value] of read()) this.set(labels, value);
       },
     });
+    names.push(full);
   }
 
   const metrics = metricsOf(sources.sink);
@@ -165,17 +187,11 @@ export function registerRxpromMetrics(registry: Registry, sources: RxpromMetrics
     const per = (read: (s: LiveFeedStats) => number) => (): [{ feed: string }, number][] => feeds.map(([feed, f]) => [{ feed }, read(f.stats())]);
     gauge('live_clients', 'Live feed clients connected now.', ['feed'], per((s) => s.clients));
     counter('live_connections_total', 'Live feed connections accepted.', ['feed'], per((s) => s.connections));
-    counter('live_rejected_total', 'Live feed requests refused (token, closed).', ['feed'], per((s) => s.rejected));
+    counter('live_rejected_total', 'Live feed requests refused (token, method, origin check, closed).', ['feed'], per((s) => s.rejected));
     counter('live_points_in_total', 'Points published to the live feed.', ['feed'], per((s) => s.pointsIn));
     counter('live_points_delivered_total', 'Points handed to client sockets, summed over clients.', ['feed'], per((s) => s.pointsDelivered));
     counter('live_points_skipped_total', 'Points slow clients skipped, summed over clients.', ['feed'], per((s) => s.pointsSkipped));
     counter('live_slow_disconnects_total', 'Clients cut off for not keeping up.', ['feed'], per((s) => s.slowDisconnects));
     gauge('live_buffered_bytes', 'Bytes waiting in client send buffers.', ['feed'], per((s) => s.bufferedBytes));
   }
-
-  return {
-    unregister() {
-      for (const name of names) registry.removeSingleMetric(name);
-    },
-  };
 }

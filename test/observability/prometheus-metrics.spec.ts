@@ -102,6 +102,33 @@ describe('registerRxpromMetrics', () => {
     assert.equal((await registry.metrics()).trim(), '');
   });
 
+  it('a name already taken fails the call and leaves the registry as it was; fixed, the call succeeds', async () => {
+    const registry = new Registry();
+    // The user's own metric under a name the live feed families use: registered after the sink's and operators'.
+    const own = new (await import('prom-client')).Gauge({ name: 'rxprom_live_clients', help: 'mine', registers: [registry] });
+    own.set(4);
+    const feed = liveFeed<number>();
+    const operator = () => ({ passed: 1 });
+    const sink = remoteWrite({ url: 'http://127.0.0.1:9/api/v1/write' });
+    assert.throws(() => registerRxpromMetrics(registry, { sink, operators: { check: operator }, feeds: { live: feed } }), /rxprom_live_clients/);
+    assert.deepEqual(registry.getMetricsAsArray().map((m) => m.name), ['rxprom_live_clients'], 'nothing of the failed call stays registered');
+    const registered = registerRxpromMetrics(registry, { sink, operators: { check: operator }, feeds: { live: feed } }, { prefix: 'gw_' });
+    const families = parseExposition((await scrape(registry)).text);
+    assert.equal(families.get('rxprom_live_clients')?.samples.get('rxprom_live_clients'), 4);
+    assert.equal(families.get('gw_operator_passed_total')?.samples.get('gw_operator_passed_total{operator="check"}'), 1);
+    assert.equal(families.get('gw_live_clients')?.samples.get('gw_live_clients{feed="live"}'), 0);
+    registered.unregister();
+    feed.close();
+  });
+
+  it('a stats field that a metric name cannot hold is exposed under a name made valid', async () => {
+    const registry = new Registry();
+    registerRxpromMetrics(registry, { operators: { parser: () => ({ 'bad-json': 2, 'rate/s': 1.5 }) } });
+    const families = parseExposition((await scrape(registry)).text);
+    assert.equal(families.get('rxprom_operator_bad_json')?.samples.get('rxprom_operator_bad_json{operator="parser"}'), 2);
+    assert.equal(families.get('rxprom_operator_rate_s')?.samples.get('rxprom_operator_rate_s{operator="parser"}'), 1.5);
+  });
+
   it('refuses a bad prefix with a ConfigError', () => {
     assert.throws(() => registerRxpromMetrics(new Registry(), {}, { prefix: '9bad-' }), (e: unknown) => e instanceof ConfigError && e.option === 'prefix');
   });
