@@ -16,7 +16,7 @@ export interface OAuth2ClientCredentialsOptions {
   readonly params?: Readonly<Record<string, string>>;
   /** Send the client credentials as HTTP Basic (default, RFC 6749 §2.3.1) or in the form body. */
   readonly clientAuthentication?: 'basic' | 'body';
-  /** Fetch a new token this long before the current one expires (default 60 s). */
+  /** Fetch a new token this long before the current one expires (default 60 s; at most half the token's lifetime). */
   readonly refreshBeforeExpiryMs?: number;
   /** Lifetime assumed when the server sends no `expires_in` (default 5 min). */
   readonly defaultLifetimeMs?: number;
@@ -85,7 +85,7 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
   }
   const body = form.toString();
 
-  let cached: { token: string; expiresAt: number } | undefined;
+  let cached: { token: string; expiresAt: number; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
   async function fetchToken(): Promise<string> {
@@ -117,14 +117,16 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
     const expiresIn = Number(json?.['expires_in']);
     // Lifetime counted from when the request was sent: the token may have been issued then.
     const lifetimeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : defaultLifetimeMs;
-    cached = { token, expiresAt: requestedAt + lifetimeMs };
+    // A token that lives no longer than the refresh margin would be fetched again on every call:
+    // refresh it at half its life at the latest.
+    cached = { token, expiresAt: requestedAt + lifetimeMs, refreshAt: requestedAt + lifetimeMs - Math.min(refreshBeforeMs, lifetimeMs / 2) };
     return token;
   }
 
   const provider = async (): Promise<string> => {
     const at = now();
     const current = cached;
-    if (current !== undefined && at < current.expiresAt - refreshBeforeMs) return current.token;
+    if (current !== undefined && at < current.refreshAt) return current.token;
     inFlight ??= fetchToken().finally(() => {
       inFlight = undefined;
     });

@@ -91,6 +91,20 @@ describe('oauth2ClientCredentials', () => {
     assert.equal(server.requests.length, 4);
   });
 
+  it('a token that lives no longer than the refresh margin is refreshed at half its life, not on every call', async () => {
+    const server = await tokenServer();
+    let clock = 0;
+    server.answers.push({ status: 200, body: { access_token: 'short-1', expires_in: 30 } }, { status: 200, body: { access_token: 'short-2', expires_in: 30 } });
+    // The default margin (60 s) is longer than the token's life (30 s).
+    const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: 'secret', now: () => clock });
+    assert.equal(await token(), 'short-1');
+    for (clock = 1000; clock < 15_000; clock += 1000) assert.equal(await token(), 'short-1');
+    assert.equal(server.requests.length, 1, 'one fetch for the first half of its life');
+    clock = 15_000;
+    assert.equal(await token(), 'short-2');
+    assert.equal(server.requests.length, 2);
+  });
+
   it('concurrent callers share one fetch', async () => {
     const server = await tokenServer();
     server.answers.push({ status: 200, body: { access_token: 'shared', expires_in: 600 }, delayMs: 50 });
