@@ -91,13 +91,15 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
   async function fetchToken(): Promise<string> {
     const requestedAt = now();
     let response: Response;
+    let text: string;
     try {
       response = await fetch(tokenUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      // Under the same timeout: an endpoint may send its headers and then stall in the body.
+      text = await response.text();
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       throw new OAuth2TokenError(`token request to ${tokenUrl.origin}${tokenUrl.pathname} ${timedOut ? `timed out after ${timeoutMs} ms` : 'failed'}`, undefined, undefined, { cause: error });
     }
-    const text = await response.text();
     let json: Record<string, unknown> | undefined;
     try {
       const parsed: unknown = JSON.parse(text);

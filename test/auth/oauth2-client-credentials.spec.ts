@@ -12,7 +12,7 @@ import { oauth2ClientCredentials, OAuth2TokenError, bearerTokenSigner, remoteWri
 import { startReceiver } from '../../src/testing/index.js';
 
 interface TokenRequest { authorization: string | undefined; form: URLSearchParams }
-type Answer = { status: number; body: unknown; delayMs?: number } | 'hang';
+type Answer = { status: number; body: unknown; delayMs?: number } | 'hang' | 'hang-in-body';
 
 class TokenServer {
   readonly requests: TokenRequest[] = [];
@@ -40,6 +40,11 @@ class TokenServer {
     this.requests.push({ authorization, form: new URLSearchParams(body) });
     const answer = this.answers.shift() ?? { status: 200, body: { access_token: `token-${++this.issued}`, token_type: 'Bearer', expires_in: 3600 } };
     if (answer === 'hang') return;
+    if (answer === 'hang-in-body') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"access_token":');
+      return;
+    }
     const send = (): void => {
       res.writeHead(answer.status, { 'Content-Type': 'application/json' });
       res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
@@ -160,6 +165,14 @@ describe('oauth2ClientCredentials', () => {
     server.answers.push('hang');
     const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: 'secret', timeoutMs: 100 });
     await assert.rejects(token(), (e: unknown) => e instanceof OAuth2TokenError && e.status === undefined && /timed out after 100 ms/.test(e.message));
+  });
+
+  it('gives up on a token endpoint that stalls in the body after timeoutMs, with the same error', async () => {
+    const server = await tokenServer();
+    server.answers.push('hang-in-body');
+    const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: 'secret', timeoutMs: 100 });
+    await assert.rejects(token(), (e: unknown) => e instanceof OAuth2TokenError && e.status === undefined && /timed out after 100 ms/.test(e.message));
+    assert.equal(await token(), 'token-1', 'the next call fetches again');
   });
 
   it('authorizes the sink through bearerTokenSigner', async () => {
