@@ -282,7 +282,6 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     };
 
     const emitWindow = (window: Window): void => {
-      stats.openWindows--;
       stats.windowsClosed++;
       const timestamp = stampAtEnd ? window.start + sizeMs : window.start;
       for (const acc of window.accs) {
@@ -311,6 +310,8 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       if (n === 0) return;
       const closing = windows.slice(0, n);
       windows = windows.slice(n);
+      // No longer open, emitted or not: an unsubscription while they go out must not leave them counted.
+      stats.openWindows -= n;
       current = null;
       for (const window of closing) {
         if (subscriber.closed) return;
