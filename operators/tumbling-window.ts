@@ -232,6 +232,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     let maxTime = -Infinity;
     let timer: Subscription | null = null;
     let lastArrival = 0;
+    // Windows closed and still to go out, oldest first, and whether they are going out now.
+    let closing: Window[] = [];
+    let closingHead = 0;
+    let emitting = false;
+    let sourceDone = false;
     // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
     let closedSinceSweep = 0;
     let accsSinceSweep = 0;
@@ -308,20 +313,35 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       let n = 0;
       while (n < windows.length && windows[n].start + sizeMs <= upTo) n++;
       if (n === 0) return;
-      const closing = windows.slice(0, n);
+      for (let i = 0; i < n; i++) closing.push(windows[i]);
       windows = windows.slice(n);
       // No longer open, emitted or not: an unsubscription while they go out must not leave them counted.
       stats.openWindows -= n;
       current = null;
-      for (const window of closing) {
-        if (subscriber.closed) return;
-        emitWindow(window);
-      }
       closedSinceSweep += n;
+      // An element fed back from downstream while windows go out may close more: they wait behind
+      // the ones going out (and behind the rest of the window going out), so windows stay in order.
+      if (emitting) return;
+      emitting = true;
+      let keepFrom = -Infinity;
+      try {
+        while (closingHead < closing.length) {
+          if (subscriber.closed) return;
+          const window = closing[closingHead++];
+          keepFrom = window.start;
+          emitWindow(window);
+        }
+      } finally {
+        emitting = false;
+        closing.length = 0;
+        closingHead = 0;
+      }
+      if (subscriber.closed) return;
+      // The source completed while windows went out: the output completes after them.
+      if (sourceDone) return subscriber.complete();
       // Forget series in neither the last closed window nor an open one, so memory follows the
       // live series (one that comes back is looked up again by content).
       if (closedSinceSweep >= 2 && accsSinceSweep >= series.size) {
-        const keepFrom = closing[n - 1].start;
         for (const [key, state] of series) {
           if (state.maxStart < keepFrom) {
             state.live = false;
@@ -469,14 +489,17 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       complete() {
         timer?.unsubscribe();
         timer = null;
+        sourceDone = true;
         closeAll();
-        subscriber.complete();
+        if (!emitting) subscriber.complete();
       },
       finalize() {
         detach?.();
         timer = null;
         stats.openWindows -= windows.length;
         windows = [];
+        closing = [];
+        closingHead = 0;
         current = null;
         series.clear();
         byLabels = new WeakMap();
