@@ -159,7 +159,11 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         // Not published yet: this may run while a key is releasing elements behind its watermark.
       },
     };
+    // Elements going out right now: an element fed back from downstream meanwhile must not publish
+    // the watermark, as the release under way may still hold elements behind it (it publishes after).
+    let releasing = 0;
     const publish = (): void => {
+      if (releasing > 0) return;
       const min = heap.min();
       if (min !== Infinity && min > output.published) output.published = min;
     };
@@ -207,7 +211,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       // Emptied keys leave the holding ones before the element goes out: an element fed back
       // from downstream may force a release, which must not find this key with nothing in it.
       if (state.times.length === 0) unhold(state);
+      releasing++;
       destination.next(value);
+      releasing--;
     };
 
     /** Releases what the key's watermark has passed. */
