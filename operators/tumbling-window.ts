@@ -392,10 +392,19 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         const resolved = resolveSeries(labels);
         return typeof resolved === 'string' ? misfit(`series[${i}]: ${resolved}`) : resolved;
       });
-      const restoredWindows = loaded.windows.map(({ start, accs }): Window => ({
-        start,
-        accs: accs.map(({ series: index, acc }) => WindowAccumulator.restore(restoredSeries[index], start, sketch, acc)),
-      }));
+      const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
+        // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
+        const seen = new Set<SeriesState>();
+        return {
+          start,
+          accs: accs.map(({ series: index, acc }, i) => {
+            const state = restoredSeries[index];
+            if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
+            seen.add(state);
+            return WindowAccumulator.restore(state, start, sketch, acc);
+          }),
+        };
+      });
       return { ...loaded, windows: restoredWindows };
     };
 
