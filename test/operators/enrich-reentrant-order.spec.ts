@@ -37,6 +37,31 @@ describe('enrich fed back into from downstream: output in input order', () => {
     assert.equal(op.stats.joined, 4);
   });
 
+  it('snapshots: a second snapshot pushed while the waiting elements go out decides none of them again (each counted once)', () => {
+    const snapshots = new Subject<ReadonlyMap<string, number>>();
+    const source = new Subject<string>();
+    const misses: string[] = [];
+    const op = enrich({ key: (e: string) => e, reference: snapshots, join: (e, r) => `${e}:${r}`, onMiss: (e) => misses.push(e) });
+    const out: string[] = [];
+    let pushed = false;
+    source.pipe(op).subscribe((x) => {
+      out.push(x);
+      if (!pushed) {
+        pushed = true;
+        snapshots.next(new Map([['a', 10], ['b', 20], ['c', 30], ['d', 40]]));
+      }
+    });
+    for (const e of ['a', 'b', 'c', 'd']) source.next(e);
+    snapshots.next(new Map([['a', 1], ['b', 2], ['c', 3]]));
+    source.next('d');
+    // b, c and the first d were decided with the first snapshot; the second d meets the second.
+    assert.deepEqual(out, ['a:1', 'b:2', 'c:3', 'd:40']);
+    assert.deepEqual(misses, ['d']);
+    assert.equal(op.stats.joined, 4);
+    assert.equal(op.stats.missing, 1);
+    assert.equal(op.stats.dropped, 1);
+  });
+
   const kinds = ['map', 'lookup', 'snapshots'] as const;
   for (const kind of kinds) {
     it(`property (${kind}): random feedback, every element out once, in the order it came in`, async () => {
