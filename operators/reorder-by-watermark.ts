@@ -151,17 +151,35 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       track(): void {
         if (tracking) return;
         tracking = true;
-        if (single !== null) heap.insert(single);
-        else
+        if (single !== null) {
+          heap.insert(single);
+          watchEmpty(single);
+        } else
           keys.forEach((state) => {
-            if (!state.idle) heap.insert(state);
+            if (state.idle) return;
+            heap.insert(state);
+            watchEmpty(state);
           });
         // Not published yet: this may run while a key is releasing elements behind its watermark.
       },
     };
+    // Elements going out right now: an element fed back from downstream meanwhile must not publish
+    // the watermark, as the release under way may still hold elements behind it (it publishes after).
+    let releasing = 0;
     const publish = (): void => {
+      if (releasing > 0) return;
       const min = heap.min();
       if (min !== Infinity && min > output.published) output.published = min;
+    };
+    // Keys in the output watermark's heap that hold nothing: emptied by a forced release, or new
+    // (or back from idle) with only late elements. The idle rule, which releases what a key holds,
+    // never meets them, yet their watermark holds the output one back: once quiet for
+    // idleTimeoutMs they stop holding it back, as a key released as idle does.
+    const empty = new Set<KeyState<T>>();
+    const watchEmpty = (state: KeyState<T>): void => {
+      if (idleTimeoutMs === undefined || !tracking || state.times.length > 0 || state.idle || empty.has(state)) return;
+      empty.add(state);
+      if (timer === null && !destination.closed) armIdleTimer();
     };
     const detach = slot?.attach({ snapshot: () => save() });
     live.push(output);
@@ -207,7 +225,9 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       // Emptied keys leave the holding ones before the element goes out: an element fed back
       // from downstream may force a release, which must not find this key with nothing in it.
       if (state.times.length === 0) unhold(state);
+      releasing++;
       destination.next(value);
+      releasing--;
     };
 
     /** Releases what the key's watermark has passed. */
@@ -235,6 +255,13 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       const timeout = idleTimeoutMs as number;
       const now = scheduler.now();
       for (let state = quietest(); state !== null && state.lastArrival + timeout <= now && !destination.closed; state = quietest()) releaseAll(state);
+      for (const state of empty) {
+        if (state.holdingIndex >= 0 || state.idle) empty.delete(state);
+        else if (state.lastArrival + timeout <= now) {
+          empty.delete(state);
+          releaseAll(state);
+        }
+      }
       if (tracking) publish();
       armIdleTimer();
     };
@@ -245,9 +272,16 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       // An element fed back from downstream during an idle release may have armed one already.
       timer?.unsubscribe();
       timer = null;
-      const head = destination.closed ? null : quietest();
-      if (head === null) return;
-      const delay = head.lastArrival + (idleTimeoutMs as number) - scheduler.now();
+      if (destination.closed) return;
+      const head = quietest();
+      let quietSince = head === null ? Infinity : head.lastArrival;
+      for (const state of empty) {
+        // One holding elements again is the idle rule's again.
+        if (state.holdingIndex >= 0 || state.idle) empty.delete(state);
+        else if (state.lastArrival < quietSince) quietSince = state.lastArrival;
+      }
+      if (quietSince === Infinity) return;
+      const delay = quietSince + (idleTimeoutMs as number) - scheduler.now();
       timer = schedule(scheduler, onIdle, delay > 0 ? delay : 0);
       timerDue = scheduler.now() + (delay > 0 ? delay : 0);
     };
@@ -286,7 +320,6 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       // Tracked before: new keys are held to the published watermark as in an uninterrupted run.
       if (restored.tracking) watched = true;
     }
-    if (watched) output.track();
     if (restored !== undefined && idleTimeoutMs !== undefined) {
       if (restored.idleTimerMs === null) armIdleTimer();
       else {
@@ -294,6 +327,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         timerDue = scheduler.now() + restored.idleTimerMs;
       }
     }
+    // After the restored timer: keys holding nothing arm one only when none is.
+    if (watched) output.track();
 
     return {
       next(element) {
@@ -324,6 +359,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         }
         if (time < state.watermark) {
           stats.late++;
+          if (tracking && state.holdingIndex < 0) watchEmpty(state);
           onLate?.(element);
           if (emitLate) destination.next(element);
           return;
@@ -355,7 +391,10 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
           }
           stats.forcedReleases++;
           releaseTop(quiet);
-          if (quiet.times.length === 0) unhold(quiet);
+          if (quiet.times.length === 0) {
+            unhold(quiet);
+            watchEmpty(quiet);
+          }
         }
         if (tracking) publish();
         if (idleTimeoutMs !== undefined && timer === null) armIdleTimer();
@@ -382,6 +421,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
         }
         holding.length = 0;
         queue = [];
+        empty.clear();
         single?.clear();
         keys.clear();
         heap.clear();

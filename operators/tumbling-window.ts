@@ -232,6 +232,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     let maxTime = -Infinity;
     let timer: Subscription | null = null;
     let lastArrival = 0;
+    // Windows closed and still to go out, oldest first, and whether they are going out now.
+    let closing: Window[] = [];
+    let closingHead = 0;
+    let emitting = false;
+    let sourceDone = false;
     // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
     let closedSinceSweep = 0;
     let accsSinceSweep = 0;
@@ -282,7 +287,6 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     };
 
     const emitWindow = (window: Window): void => {
-      stats.openWindows--;
       stats.windowsClosed++;
       const timestamp = stampAtEnd ? window.start + sizeMs : window.start;
       for (const acc of window.accs) {
@@ -309,18 +313,35 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       let n = 0;
       while (n < windows.length && windows[n].start + sizeMs <= upTo) n++;
       if (n === 0) return;
-      const closing = windows.slice(0, n);
+      for (let i = 0; i < n; i++) closing.push(windows[i]);
       windows = windows.slice(n);
+      // No longer open, emitted or not: an unsubscription while they go out must not leave them counted.
+      stats.openWindows -= n;
       current = null;
-      for (const window of closing) {
-        if (subscriber.closed) return;
-        emitWindow(window);
-      }
       closedSinceSweep += n;
+      // An element fed back from downstream while windows go out may close more: they wait behind
+      // the ones going out (and behind the rest of the window going out), so windows stay in order.
+      if (emitting) return;
+      emitting = true;
+      let keepFrom = -Infinity;
+      try {
+        while (closingHead < closing.length) {
+          if (subscriber.closed) return;
+          const window = closing[closingHead++];
+          keepFrom = window.start;
+          emitWindow(window);
+        }
+      } finally {
+        emitting = false;
+        closing.length = 0;
+        closingHead = 0;
+      }
+      if (subscriber.closed) return;
+      // The source completed while windows went out: the output completes after them.
+      if (sourceDone) return subscriber.complete();
       // Forget series in neither the last closed window nor an open one, so memory follows the
       // live series (one that comes back is looked up again by content).
       if (closedSinceSweep >= 2 && accsSinceSweep >= series.size) {
-        const keepFrom = closing[n - 1].start;
         for (const [key, state] of series) {
           if (state.maxStart < keepFrom) {
             state.live = false;
@@ -371,10 +392,19 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         const resolved = resolveSeries(labels);
         return typeof resolved === 'string' ? misfit(`series[${i}]: ${resolved}`) : resolved;
       });
-      const restoredWindows = loaded.windows.map(({ start, accs }): Window => ({
-        start,
-        accs: accs.map(({ series: index, acc }) => WindowAccumulator.restore(restoredSeries[index], start, sketch, acc)),
-      }));
+      const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
+        // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
+        const seen = new Set<SeriesState>();
+        return {
+          start,
+          accs: accs.map(({ series: index, acc }, i) => {
+            const state = restoredSeries[index];
+            if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
+            seen.add(state);
+            return WindowAccumulator.restore(state, start, sketch, acc);
+          }),
+        };
+      });
       return { ...loaded, windows: restoredWindows };
     };
 
@@ -468,14 +498,17 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       complete() {
         timer?.unsubscribe();
         timer = null;
+        sourceDone = true;
         closeAll();
-        subscriber.complete();
+        if (!emitting) subscriber.complete();
       },
       finalize() {
         detach?.();
         timer = null;
         stats.openWindows -= windows.length;
         windows = [];
+        closing = [];
+        closingHead = 0;
         current = null;
         series.clear();
         byLabels = new WeakMap();

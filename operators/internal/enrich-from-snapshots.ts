@@ -30,9 +30,14 @@ export function enrichFromSnapshots<T, K, R, U>(snapshots: Observable<ReadonlyMa
   });
   return {
     accept(element, key) {
-      if (current !== undefined) output.emit(outcomeFromMap(current, element, key, resolve));
+      if (current !== undefined && output.waiting === 0) output.emit(outcomeFromMap(current, element, key, resolve));
       else if (output.waiting >= maxWaiting) overflow(element);
-      else output.enqueue(element, key);
+      else if (current === undefined) output.enqueue(element, key);
+      else {
+        // Fed back from downstream while the elements that waited for the first snapshot go out: in line behind them.
+        output.fill(output.enqueue(element, key), outcomeFromMap(current, element, key, resolve));
+        output.flush();
+      }
     },
     dispose: () => subscription.unsubscribe(),
   };

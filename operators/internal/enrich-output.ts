@@ -49,9 +49,16 @@ export class EnrichOutput<T, K, U> {
     slot.output = outcome.output;
   }
 
-  /** Fills every waiting slot with what `decide` makes of it (e.g. when the first snapshot comes). */
+  /**
+   * Fills every waiting slot not yet filled with what `decide` makes of it (e.g. when the first
+   * snapshot comes). A filled slot is decided and counted already: a snapshot that comes while the
+   * filled ones go out (pushed from downstream) must not decide and count them again.
+   */
   fillWaiting(decide: (slot: EnrichSlot<T, K>) => EnrichOutcome): void {
-    for (let i = this.head; i < this.queue.length; i++) this.fill(this.queue[i], decide(this.queue[i]));
+    for (let i = this.head; i < this.queue.length; i++) {
+      const slot = this.queue[i];
+      if (!slot.done) this.fill(slot, decide(slot));
+    }
   }
 
   /** The source completed: completes the output once nothing waits. */

@@ -98,7 +98,8 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
     const key = entry.get('key').key();
     if (series.get(key) !== undefined) misfit(`${entry.path} repeats the series ${JSON.stringify(key)}`);
     const previous = entry.get('previous');
-    const values = entry.get('window').numbers();
+    // Only finite values are accepted into a window: any other would skew every later decision.
+    const values = entry.get('window').items().map((value) => value.finite());
     const kept = values.slice(Math.max(0, values.length - madWindow));
     const state = newOutlierSeries<T>(key, madWindow);
     state.window.set(kept);
@@ -109,8 +110,8 @@ export function loadOutliers<T>(saved: SavedValue, madWindow: number, reasons: r
       if (value > state.high) state.high = value;
     }
     state.previous = previous.value === undefined ? undefined : (previous.raw() as T);
-    state.previousValue = entry.get('previousValue').number();
-    state.previousTime = entry.get('previousTime').number();
+    state.previousValue = entry.get('previousValue').finite();
+    state.previousTime = entry.get('previousTime').finite();
     state.filled = kept.length;
     state.next = madWindow === 0 ? 0 : kept.length % madWindow;
     state.rejected = entry.get('rejected').count();

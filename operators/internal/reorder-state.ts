@@ -52,6 +52,12 @@ export function saveReorderKey<T>(key: StateKey | null, state: KeyState<T>, quie
   };
 }
 
+/** An event time or watermark as saved: finite, or -Infinity before any (NaN or +Infinity would hold or release everything). */
+function timeOrNone(value: SavedValue): number {
+  const n = value.number();
+  return Number.isFinite(n) || n === -Infinity ? n : misfit(`${value.path} should be a finite number or -Infinity, is ${n}`);
+}
+
 export interface RestoredReorderKey<T> {
   readonly key: StateKey | null;
   readonly state: KeyState<T>;
@@ -91,8 +97,8 @@ export function loadReorder<T>(saved: SavedValue, single: KeyState<T> | null): R
     }
     if (!keyed && keys.length > 0) misfit(`keys should hold the one key of an operator without the key option, holds more`);
     const state = single ?? new KeyState<T>();
-    state.maxTime = entry.get('maxTime').number();
-    state.watermark = entry.get('watermark').number();
+    state.maxTime = timeOrNone(entry.get('maxTime'));
+    state.watermark = timeOrNone(entry.get('watermark'));
     state.idle = entry.get('idle').boolean();
     const times = entry.get('times').numbers();
     const seqs = entry.get('seqs').numbers();
@@ -107,5 +113,5 @@ export function loadReorder<T>(saved: SavedValue, single: KeyState<T> | null): R
   if (!keyed && keys.length !== 1) misfit('keys should hold the one key of an operator without the key option, holds none');
   const idleTimer = saved.get('idleTimerMs');
   const idleTimerMs = idleTimer.value === null ? null : Math.max(0, idleTimer.finite());
-  return { seq, idleTimerMs, published: saved.get('published').number(), tracking: saved.get('tracking').boolean(), keys, counters };
+  return { seq, idleTimerMs, published: timeOrNone(saved.get('published')), tracking: saved.get('tracking').boolean(), keys, counters };
 }

@@ -88,13 +88,14 @@ export class WindowAccumulator<S> {
     const acc = new WindowAccumulator(series, start, sketchWith);
     acc.count = saved.get('count').count();
     if (acc.count === 0) misfit(`${saved.path}.count is 0`);
+    // Only finite values and times are accepted (a sum may have overflowed to an infinity).
     acc.sum = saved.get('sum').number();
-    acc.min = saved.get('min').number();
-    acc.max = saved.get('max').number();
-    acc.first = saved.get('first').number();
-    acc.firstTime = saved.get('firstTime').number();
-    acc.last = saved.get('last').number();
-    acc.lastTime = saved.get('lastTime').number();
+    acc.min = saved.get('min').finite();
+    acc.max = saved.get('max').finite();
+    acc.first = saved.get('first').finite();
+    acc.firstTime = saved.get('firstTime').finite();
+    acc.last = saved.get('last').finite();
+    acc.lastTime = saved.get('lastTime').finite();
     if (sketchWith === null) return acc;
     const sketch = saved.get('sketch');
     const values = saved.get('values');
@@ -106,7 +107,7 @@ export class WindowAccumulator<S> {
       acc.sketchWith = loaded.settings;
       acc.values = null;
     } else if (values.value !== undefined) {
-      acc.values = values.numbers();
+      acc.values = values.items().map((value) => value.finite());
       if (acc.values.length !== acc.count || acc.count > EXACT_QUANTILE_VALUES) misfit(`${values.path} holds ${acc.values.length} values, the accumulator counts ${acc.count}`);
     } else {
       misfit(`${saved.path} was saved without quantile data and quantiles are asked for now`);
