@@ -219,6 +219,11 @@ export class JournalSource<T = unknown> extends AcknowledgedSourceBase<T> implem
 
   private line(data: Buffer, start: number, newline: number, offset: number, position: number, emit: (element: Positioned<T, number>) => void): void {
     this.counters.lines++;
+    // The same rule as a line still growing past a read (`skipping`), so the read size never decides.
+    if (newline - start > this.maxLineBytes) {
+      this.bad({ offset, position, reason: `line longer than ${this.maxLineBytes} bytes (option "maxLineBytes")`, text: data.toString('utf8', start, Math.min(newline, start + 200)) });
+      return;
+    }
     const end = newline > start && data[newline - 1] === 0x0d ? newline - 1 : newline;
     const text = data.toString('utf8', start, end);
     if (text.trim().length === 0) {
