@@ -324,6 +324,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
           emit({ value, position: sequence });
         }
       } catch (error) {
+        if (error instanceof CallbackFailure) {
+          // The user's callback, not the fetch: the stream errors with it; the rest of the batch goes back.
+          void reader.batch?.close().catch(() => {});
+          throw error.error;
+        }
         if (reader.closed || this.closed || this.draining) break;
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);
@@ -356,7 +361,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     this.counters.badPayloadReasons[reason] = (this.counters.badPayloadReasons[reason] ?? 0) + 1;
     const bad: BadPayload = { subject: message.subject, sequence: message.seq, reason, text: new TextDecoder().decode(message.data.subarray(0, 200)) };
     this.logger.warn({ ...bad }, `JetStream: bad payload on ${bad.subject} (stream sequence ${bad.sequence}): ${reason}`);
-    this.onBadPayload?.(bad);
+    try {
+      this.onBadPayload?.(bad);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
   }
 
   /** Binds the durable consumer if it stands at `start` with nothing outstanding, else (re)creates it to start after `start`; returns the start. */
@@ -434,6 +443,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
 function floorOf(info: ConsumerInfo): number {
   const startedAfter = info.config.deliver_policy === DeliverPolicy.StartSequence ? (info.config.opt_start_seq ?? 1) - 1 : 0;
   return Math.max(info.ack_floor.stream_seq, startedAfter);
+}
+
+/** A throw from `onBadPayload`, carried out of the fetch loop, whose own errors are retried. */
+class CallbackFailure {
+  constructor(readonly error: unknown) {}
 }
 
 function isNotFound(error: unknown): boolean {

@@ -154,6 +154,33 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
     assert.equal((await consumerInfo(name)).num_ack_pending, 0, 'bad payloads are acknowledged too');
   });
 
+  it('a throw from onBadPayload errors the stream with that error (not a fetch error retried)', async () => {
+    const name = `S${++streams}`;
+    await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    const js = jetstream(nc);
+    await js.publish(`${name}.a`, JSON.stringify({ device: 'a', value: 1 }));
+    await js.publish(`${name}.b`, 'not json');
+    await js.publish(`${name}.c`, JSON.stringify({ device: 'c', value: 3 }));
+    const refusal = new Error('the callback refuses bad payloads');
+    const reader = source(name, { onBadPayload: () => { throw refusal; } });
+    const seen: number[] = [];
+    const ended = await new Promise<unknown>((resolve) => {
+      const subscription = reader.resumeFrom().subscribe({
+        next: (e) => seen.push(e.value.value),
+        error: resolve,
+        complete: () => resolve('completed'),
+      });
+      setTimeout(() => {
+        subscription.unsubscribe();
+        resolve('still running after 10 s');
+      }, 10_000);
+    });
+    assert.equal(ended, refusal);
+    assert.deepEqual(seen, [1], 'nothing after the bad payload');
+    assert.equal(reader.stats().badPayloads, 1);
+    assert.equal(reader.stats().fetchErrors, 0);
+  });
+
   it('pause() stops fetching: at most one batch arrives after it; resume() continues', async () => {
     const name = await stream(100);
     const reader = source(name, { batchSize: 10 });
