@@ -122,7 +122,10 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
   /** Fetches in progress, closed by `drain()`. */
   private readonly batches = new Set<ConsumerMessages>();
   private connecting: Promise<NatsConnection> | undefined;
+  /** A subscription is open (one at a time). */
   private reading = false;
+  /** The read loop of the latest subscription: it ends a little after its unsubscription. */
+  private lastRead: Promise<void> = Promise.resolve();
   private closed = false;
   private draining = false;
 
@@ -212,14 +215,17 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       }
       this.reading = true;
       const reader = { closed: false, batch: undefined as ConsumerMessages | undefined };
-      this.read(position, reader, (element) => subscriber.next(element)).then(
+      // A reader unsubscribed just before (RxJS' retry and repeat resubscribe at once) may still be
+      // handing back its batch: this one starts once it has, never beside it on the consumer.
+      const run = this.lastRead.then(() => (reader.closed ? undefined : this.read(position, reader, (element) => subscriber.next(element))));
+      this.lastRead = run.catch(() => {});
+      run.then(
         () => subscriber.complete(),
         (error: unknown) => subscriber.error(error),
-      ).finally(() => {
-        this.reading = false;
-      });
+      );
       return () => {
         reader.closed = true;
+        this.reading = false;
         void reader.batch?.close().catch(() => {});
         this.wake();
       };

@@ -181,6 +181,28 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
     assert.equal(reader.stats().fetchErrors, 0);
   });
 
+  it('a new subscription made as the previous one is unsubscribed (a retry or repeat) reads on from the committed position', async () => {
+    const name = await stream(30);
+    const reader = source(name, { batchSize: 10 });
+    const seen: number[] = [];
+    let failure: unknown;
+    const firstRun = reader.resumeFrom().subscribe({
+      next: (e) => {
+        seen.push(e.position);
+        if (e.position === 5) {
+          void reader.commit(5);
+          firstRun.unsubscribe();
+          // At once, as RxJS' retry() and repeat() do: the first reader's fetch is still open.
+          reader.resumeFrom().subscribe({ next: (again) => seen.push(again.position), error: (error: unknown) => (failure = error) });
+        }
+      },
+      error: (error: unknown) => (failure = error),
+    });
+    await eventually(() => failure !== undefined || seen.length >= 30, '30 elements or an error', 15_000);
+    assert.equal(failure, undefined);
+    assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
   it('pause() stops fetching: at most one batch arrives after it; resume() continues', async () => {
     const name = await stream(100);
     const reader = source(name, { batchSize: 10 });
