@@ -7,7 +7,8 @@
  * their first record (`<lane>/<sequence, 16 digits>.seg`), and a small `acked` file per lane
  * holding the sequence below which everything is acknowledged, the acknowledged ones above it and
  * the lane's next sequence (saved every `fsyncIntervalMs` and on close, so a crash replays at most
- * the acknowledgements of the last interval: delivery is at least once). A record on disk is a frame:
+ * the acknowledgements of the last interval: delivery is at least once; checksummed, and a damaged
+ * one is counted and makes the lane replay everything). A record on disk is a frame:
  *
  *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
  *   | sample count (u32 LE) | body
@@ -122,6 +123,8 @@ export interface SpoolStats {
   lostBytes: number;
   fsyncs: number;
   fsyncErrors: number;
+  /** Acknowledgement files found damaged on open: every record of their lanes is replayed (at least once), none is taken for acknowledged. */
+  damagedAckFiles: number;
 }
 
 /** An append that cannot succeed (a record larger than the budget, a closed spool). */
@@ -198,6 +201,7 @@ export class DiskSpool {
     lostBytes: 0,
     fsyncs: 0,
     fsyncErrors: 0,
+    damagedAckFiles: 0,
   };
   private usedBytes = 0;
   private segmentOrder = 0;
@@ -632,7 +636,7 @@ export class DiskSpool {
 
   /** Saves what a restart must not replay: the sequence below which all is acknowledged, and the acknowledged ones above it. */
   private async saveAcks(lane: Lane, sync: boolean): Promise<void> {
-    const text = `${JSON.stringify(acknowledgements(lane))}\n`;
+    const text = withChecksum(JSON.stringify(acknowledgements(lane)));
     if (text === lane.savedAcks) return;
     await writeFileAtomic(join(lane.directory, ACKED_FILE), Buffer.from(text), { sync });
     lane.savedAcks = text;
@@ -657,6 +661,7 @@ export class DiskSpool {
     for (const entry of entries.filter((e) => e.isDirectory() && LANE_PATTERN.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const lane = await this.lane(entry.name);
       const acks = await readAcks(lane.directory, this.logger);
+      if (acks.damaged) this.counters.damagedAckFiles++;
       if (this.retain) lane.retainFrom = this.retainFrom[lane.name] ?? Infinity;
       lane.ackedBelow = acks.below;
       const files = await readdir(lane.directory);
@@ -835,24 +840,41 @@ function acknowledgements(lane: Lane): { below: number; above: number[]; next: n
   return { below, above, next: lane.nextSequence };
 }
 
-async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number }> {
+/**
+ * The acknowledgement file's text: the marks as JSON on one line, then their CRC-32 in hex on the
+ * next. The marks decide what a restart replays, so a flipped digit that still parses ("below":3
+ * read as 7) must not pass for marks: it would take unacknowledged records for acknowledged ones.
+ */
+function withChecksum(json: string): string {
+  return `${json}\n${crc32(Buffer.from(json, 'utf8'), 0).toString(16).padStart(8, '0')}\n`;
+}
+
+/** The marks, when the text is checksummed and the checksum matches, or written by an earlier version (one JSON line, no checksum). */
+function checkedMarks(text: string): string | undefined {
+  const checked = /^([^\n]*)\n([0-9a-f]{8})\n$/.exec(text);
+  if (checked) return withChecksum(checked[1]!) === text ? checked[1] : undefined;
+  return /^\{[^\n]*\}\n$/.test(text) ? text : undefined;
+}
+
+async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number; damaged: boolean }> {
   let text: string;
   try {
     text = await readFile(join(directory, ACKED_FILE), 'utf8');
   } catch {
-    return { below: 0, above: new Set(), next: 0 };
+    return { below: 0, above: new Set(), next: 0, damaged: false };
   }
   try {
-    const { below, above, next } = JSON.parse(text) as { below?: unknown; above?: unknown; next?: unknown };
+    const marks = checkedMarks(text);
+    const { below, above, next } = (marks === undefined ? {} : JSON.parse(marks)) as { below?: unknown; above?: unknown; next?: unknown };
     const nextOk = next === undefined || (typeof next === 'number' && Number.isSafeInteger(next) && next >= 0); // absent in files of earlier versions
     if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number') && nextOk) {
-      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0 };
+      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0, damaged: false };
     }
   } catch {
     // fall through
   }
-  logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable; replaying every record found`);
-  return { below: 0, above: new Set(), next: 0 };
+  logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable (damaged); replaying every record found`);
+  return { below: 0, above: new Set(), next: 0, damaged: true };
 }
 
 async function readPrefix(file: string, length: number): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -88,6 +88,46 @@ describe('DiskSpool', () => {
     const again = await open(dir);
     assert.deepEqual((await replayAll(again, 'a')).map((r) => r.samples), [10, 11, 12]);
     await again.close();
+  });
+
+  it('a flipped bit anywhere in the acknowledgement file never hides an unacknowledged record: the marks come back as saved, or the damage is counted, logged and everything is replayed (every bit)', async () => {
+    // The marks decide what a restart replays: a flip that still parses ("below":3 read as 7)
+    // would pass unacknowledged records for acknowledged ones, lost without a word.
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 4 * (FRAME + 30) });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 12; i++) refs.push(await spool.append('l', body(i), i));
+    for (const i of [0, 1, 2, 5, 7, 10]) await spool.ack(refs[i]!);
+    await spool.close();
+    const unacknowledged = [3, 4, 6, 8, 9, 11];
+    const saved = await readFile(join(dir, 'l', 'acked'));
+    const segments = new Map<string, Buffer>();
+    for (const name of await segmentFiles(join(dir, 'l'))) segments.set(name, await readFile(join(dir, 'l', name)));
+    let damaged = 0;
+    for (let bit = 0; bit < saved.length * 8; bit++) {
+      const flipped = Buffer.from(saved);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      await rm(join(dir, 'l'), { recursive: true, force: true });
+      await mkdir(join(dir, 'l'));
+      await writeFile(join(dir, 'l', 'acked'), flipped);
+      for (const [name, bytes] of segments) await writeFile(join(dir, 'l', name), bytes);
+      const warnings: string[] = [];
+      const again = await open(dir, { logger: { info: () => {}, warn: (_fields, message) => warnings.push(message), error: () => {} } });
+      const replayed = (await replayAll(again, 'l')).map((r) => r.sequence);
+      const counted = again.stats().damagedAckFiles;
+      await again.close();
+      const context = `bit ${bit} (byte ${bit >> 3}: ${JSON.stringify(flipped.toString('latin1', bit >> 3, (bit >> 3) + 1))})`;
+      assert.ok(unacknowledged.every((sequence) => replayed.includes(sequence)), `${context}: replayed ${replayed.join(',')}`);
+      if (replayed.length === unacknowledged.length) {
+        assert.equal(counted, 0, `${context}: marks read as saved`);
+      } else {
+        damaged++;
+        assert.equal(counted, 1, `${context}: counted`);
+        assert.ok(warnings.some((w) => /acknowledgements in .* unreadable/.test(w)), `${context}: logged`);
+        assert.deepEqual(replayed, Array.from({ length: 12 }, (_, i) => i), `${context}: everything replayed`);
+      }
+    }
+    assert.ok(damaged > saved.length * 4, `most flips are caught (${damaged} of ${saved.length * 8})`);
   });
 
   it('keeps append order per lane across segment rotations and interleaved lanes, before and after reopen', async () => {
