@@ -165,7 +165,9 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
    * reconnect; one lost is only redelivered, at least once).
    */
   async commit(position: number): Promise<void> {
-    if (!this.advanceCommitted(position)) return;
+    // Whether or not the committed position moves: a resume from an older position delivers again
+    // messages up to it, and they must not wait for a commit that already came.
+    this.advanceCommitted(position);
     let acked = 0;
     for (const [sequence, message] of this.unacked) {
       if (sequence > position) break;
