@@ -251,8 +251,14 @@ export class SpooledLane implements BatchStore {
     if (ref !== undefined) {
       try {
         const spool = await this.options.spool;
+        const lostBefore = spool.stats().lostRecords;
         const record = await spool.read(ref);
         if (record !== undefined) return decodeBatch(record.body, this.options.lane, entry.replayed);
+        // The spool counts a record it finds damaged as lost (and logs it); one dropped as oldest is counted apart.
+        if (spool.stats().lostRecords > lostBefore) {
+          problem = 'it was found damaged on disk when read back (the spool logged the file and offset)';
+          reason = 'aborted';
+        }
       } catch (error) {
         problem = `it could not be read back: ${describe(error)}`;
         reason = 'aborted';
