@@ -263,6 +263,16 @@ describe('JournalSource', () => {
     await assert.rejects(all(source(path).resumeFrom(-1)), /non-negative integer/);
   });
 
+  it('without a position, each subscription starts after the position committed by then (a retry or repeat does not read committed lines again)', async () => {
+    const path = freshFile();
+    await writeFile(path, lines(0, 10));
+    const journal = source(path);
+    const lines$ = journal.resumeFrom();
+    const firstFive = await first(lines$, 5);
+    await journal.commit(firstFive[4]!.position);
+    assert.deepEqual(values(await all(lines$)), [5, 6, 7, 8, 9], 'the same observable, subscribed again after the commit');
+  });
+
   it('errors when a followed journal shrinks below the read position', async () => {
     const path = freshFile();
     await writeFile(path, lines(0, 3));
