@@ -429,7 +429,7 @@ export class DiskSpool {
     return { usedBytes: this.usedBytes, maxBytes: this.maxBytes, segments, pendingRecords: this.pending(), ...this.counters };
   }
 
-  /** Fsyncs every written record and saves the acknowledgement marks now. */
+  /** Fsyncs every written record and saves the acknowledgement marks now; rejects when an fsync fails (counted in `fsyncErrors`). */
   flush(): Promise<void> {
     // One flush at a time: the timer's and an explicit one would race on the mark's temp file.
     const run = this.flushChain.then(() => this.syncAll(this.fsyncPolicy !== 'never'));
@@ -444,10 +444,13 @@ export class DiskSpool {
     if (this.timer) clearInterval(this.timer);
     for (const wake of this.spaceWaiters.splice(0)) wake();
     await this.appendQueue;
-    await this.flush();
-    for (const lane of this.lanes.values()) {
-      for (const segment of lane.segments) await closeHandle(segment);
-      lane.active = undefined;
+    try {
+      await this.flush();
+    } finally {
+      for (const lane of this.lanes.values()) {
+        for (const segment of lane.segments) await closeHandle(segment);
+        lane.active = undefined;
+      }
     }
   }
 
@@ -600,38 +603,46 @@ export class DiskSpool {
     this.onDrop?.(drop);
   }
 
-  private async syncSegment(segment: Segment): Promise<void> {
+  /** Counts and logs a failed fsync, and returns its error; the segment stays dirty, synced again at the next flush. */
+  private async syncSegment(segment: Segment): Promise<unknown> {
     const handle = segment.handle;
-    if (!handle || !segment.dirty) return;
+    if (!handle || !segment.dirty) return undefined;
     segment.dirty = false;
     try {
       await handle.datasync();
       this.counters.fsyncs++;
     } catch (error) {
-      if (segment.handle !== handle) return; // closed meanwhile, and synced by whoever closed it
+      if (segment.handle !== handle) return undefined; // closed meanwhile, and synced by whoever closed it
       segment.dirty = true;
       this.counters.fsyncErrors++;
       this.logger.error({ file: segment.file, error: (error as Error).message }, `spool fsync failed for ${segment.file}`);
+      return error;
     }
+    return undefined;
   }
 
+  /** Rejects with the first failed fsync (after going through every lane): what it covers may not be on disk. */
   private async syncAll(sync: boolean): Promise<void> {
     await this.deleteAcknowledgedActive();
+    let failure: unknown;
     for (const lane of this.lanes.values()) {
       if (sync) {
         for (const segment of lane.segments) {
-          await this.syncSegment(segment);
+          failure ??= await this.syncSegment(segment);
           if (segment !== lane.active && !segment.dirty) await closeHandle(segment);
         }
         if (lane.directoryDirty) {
           lane.directoryDirty = false;
-          await fsyncDirectory(lane.directory).catch(() => {
+          await fsyncDirectory(lane.directory).catch((error: unknown) => {
             lane.directoryDirty = true;
+            this.counters.fsyncErrors++;
+            failure ??= error;
           });
         }
       }
       await this.saveAcks(lane, sync);
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Saves what a restart must not replay: the sequence below which all is acknowledged, and the acknowledged ones above it. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open as openFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolDrop, type SpoolProblem, type SpoolRecord, type SpoolRecordRef } from '../../src/durable/spool.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -383,6 +384,31 @@ describe('DiskSpool', () => {
     assert.equal(await openOn(), 1, 'only the segment being appended to stays open');
     await spool.close();
     assert.equal(await openOn(), 0);
+  });
+
+  it('flush() rejects when an fsync fails (a checkpoint must not count on those records), counts it, and syncs again at the next flush', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { fsync: 'interval', fsyncIntervalMs: 3_600_000 });
+    await spool.append('f', body(0));
+    // The disk reports a write-back error once (EIO), as a failing device does.
+    const probe = await openFile(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = prototype.datasync;
+    let failures = 1;
+    prototype.datasync = function (this: unknown): Promise<void> {
+      if (failures-- > 0) return Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      return datasync.call(this);
+    };
+    try {
+      await assert.rejects(spool.flush(), /EIO/);
+      assert.equal(spool.stats().fsyncErrors, 1);
+      await spool.flush();
+      assert.equal(spool.stats().fsyncs, 1, 'synced at the next flush');
+    } finally {
+      prototype.datasync = datasync;
+      await spool.close();
+    }
   });
 
   it('validates its options at creation', () => {
