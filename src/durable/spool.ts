@@ -323,7 +323,7 @@ export class DiskSpool {
     if (offset === undefined) return undefined;
     let frame: Buffer;
     try {
-      frame = await readFrameAt(segment.file, offset);
+      frame = await readFrameAt(segment.file, offset, segment.bytes - offset);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -795,14 +795,19 @@ function retained(segment: Segment): boolean {
   return segment.firstSequence + segment.records > segment.lane.retainFrom;
 }
 
-/** Reads the frame that starts at `offset`: its header, then its body. */
-async function readFrameAt(file: string, offset: number): Promise<Buffer> {
+/**
+ * Reads the frame that starts at `offset`: its header, then its body. A length that runs past
+ * `available` (the segment's bytes from `offset`, as checked on open) is damage: only the header
+ * comes back, never a read (or an allocation) of the gigabytes a flipped length field may say.
+ */
+async function readFrameAt(file: string, offset: number, available: number): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
     const header = Buffer.alloc(FRAME_HEADER_BYTES);
     const { bytesRead } = await handle.read(header, 0, FRAME_HEADER_BYTES, offset);
     if (bytesRead < FRAME_HEADER_BYTES) return header.subarray(0, bytesRead);
     const length = header.readUInt32LE(0);
+    if (FRAME_HEADER_BYTES + length > available) return header;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
     header.copy(frame);
     let read = 0;

@@ -438,6 +438,27 @@ describe('DiskSpool', () => {
     await again.close();
   });
 
+  it('read() of a record whose length field was damaged on disk after the open reports and counts it, whatever the length says (never a huge read)', async () => {
+    for (const length of [0xffffffff, 0xfffffff0, 0x80000020, 1000]) {
+      const dir = freshDir();
+      const spool = await open(dir);
+      const refs: SpoolRecordRef[] = [];
+      for (let i = 0; i < 3; i++) refs.push(await spool.append('0', body(i), 5));
+      await spool.flush();
+      const file = join(dir, '0', (await segmentFiles(join(dir, '0')))[0]!);
+      const bytes = await readFile(file);
+      bytes.writeUInt32LE(length, FRAME + 30); // the second record's length
+      await writeFile(file, bytes);
+      const context = `length ${length}`;
+      assert.equal(await spool.read(refs[1]!), undefined, context);
+      assert.equal(spool.stats().corruptSegments, 1, context);
+      assert.equal(spool.stats().lostRecords, 1, context);
+      assert.deepEqual(spool.pendingRecords('0').map((r) => r.sequence), [0, 2], context);
+      assert.deepEqual(Buffer.from((await spool.read(refs[2]!))!.body), body(2), context);
+      await spool.close();
+    }
+  });
+
   it('retain: acknowledged records stay readable by records() until release(), then their segments go', async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 120, retain: true });
