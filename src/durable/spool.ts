@@ -512,12 +512,19 @@ export class DiskSpool {
   private async lane(name: string): Promise<Lane> {
     let lane = this.lanes.get(name);
     if (!lane) {
-      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: 0, writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
+      // A checkpoint's position is a sequence this lane reached: never reused, even when the lane's files are gone.
+      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: this.restoredPosition(name), writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
       await mkdir(lane.directory, { recursive: true });
       if (this.fsyncPolicy === 'always') await fsyncDirectory(this.directory);
       this.lanes.set(name, lane);
     }
     return lane;
+  }
+
+  /** With `retain`, the lane's position in the restored checkpoint (0 when none). */
+  private restoredPosition(name: string): number {
+    const position = this.retain ? this.retainFrom[name] : undefined;
+    return typeof position === 'number' && Number.isSafeInteger(position) && position > 0 ? position : 0;
   }
 
   private async startSegment(lane: Lane): Promise<Segment> {
@@ -681,7 +688,7 @@ export class DiskSpool {
       const names = files.filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
       // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
-      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
+      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, this.restoredPosition(lane.name), ...[...acks.above].map((n) => n + 1));
       for (let i = 0; i < names.length; i++) {
         const file = join(lane.directory, names[i]!);
         const firstSequence = firsts[i]!;

@@ -480,6 +480,23 @@ describe('DiskSpool', () => {
     await again.close();
   });
 
+  it('retain: a lane whose files are gone (a spool folder cleared, its marks lost) continues after the restored position, so records() from it finds what is appended now', async () => {
+    // The checkpoint says lane 0 had reached sequence 50; the spool on disk knows nothing of it.
+    for (const leftOver of ['none', 'empty lane folder', 'damaged marks']) {
+      const dir = freshDir();
+      if (leftOver !== 'none') await mkdir(join(dir, '0'), { recursive: true });
+      if (leftOver === 'damaged marks') await writeFile(join(dir, '0', 'acked'), Buffer.alloc(40));
+      const spool = await open(dir, { retain: true, retainFrom: { '0': 50 } });
+      const ref = await spool.append('0', body(1), 3);
+      await spool.ack(ref);
+      const found = [];
+      for await (const record of spool.records('0', 50)) found.push(record.samples);
+      assert.ok(ref.sequence >= 50, `${leftOver}: sequence ${ref.sequence}`);
+      assert.deepEqual(found, [3], `${leftOver}: kept for the checkpoint and found from its position`);
+      await spool.close();
+    }
+  });
+
   it('retain: an empty segment left by a run killed before its first record is removed on open; the new segment with the same name keeps its records past a release', async () => {
     const dir = freshDir();
     const spool = await open(dir, { retain: true });
