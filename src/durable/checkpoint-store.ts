@@ -219,10 +219,10 @@ export class CheckpointStore<S = unknown> {
         problems.push({ file, sequence, reason: decoded });
         continue;
       }
-      const { header, state, blobs, version } = decoded;
-      if (version !== CHECKPOINT_FORMAT_VERSION) {
-        throw new CheckpointError(`rxprom: checkpoint store "${this.directory}": ${file} is in format version ${version}, this rxprom reads version ${CHECKPOINT_FORMAT_VERSION}; refusing to start from an older checkpoint`, file);
+      if (decoded.header === undefined) {
+        throw new CheckpointError(`rxprom: checkpoint store "${this.directory}": ${file} is in format version ${decoded.version}, this rxprom reads version ${CHECKPOINT_FORMAT_VERSION}; refusing to start from an older checkpoint`, file);
       }
+      const { header, state, blobs } = decoded;
       if (header.pipeline !== this.pipeline) {
         throw new CheckpointError(
           `rxprom: checkpoint store "${this.directory}" holds checkpoints of pipeline "${header.pipeline}" (${file}), not of "${this.pipeline}"; use another state directory or remove it`,
@@ -266,14 +266,20 @@ function encodeCheckpoint(header: Header, state: Buffer, blobs: [string, Buffer]
 }
 
 interface Decoded {
-  version: number;
+  version: typeof CHECKPOINT_FORMAT_VERSION;
   header: Header;
   state: unknown;
   blobs: Record<string, Buffer>;
 }
 
+/** A complete, checksummed file written in another format version. */
+interface OtherVersion {
+  version: number;
+  header?: undefined;
+}
+
 /** Decodes a checkpoint file, or says what is wrong with it. */
-function decodeCheckpoint(bytes: Buffer, sequence: number): Decoded | string {
+function decodeCheckpoint(bytes: Buffer, sequence: number): Decoded | OtherVersion | string {
   if (bytes.length < PREAMBLE_BYTES + CHECKSUM_BYTES) return `truncated: ${bytes.length} bytes, shorter than any checkpoint`;
   if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a checkpoint file (bad magic bytes)';
   const bodyEnd = bytes.length - CHECKSUM_BYTES;
@@ -286,6 +292,8 @@ function decodeCheckpoint(bytes: Buffer, sequence: number): Decoded | string {
     return 'checksum mismatch (the file was torn or corrupted)';
   }
   const version = bytes.readUInt32LE(MAGIC.length);
+  // A complete file of another version: its header and payload are that version's to lay out.
+  if (version !== CHECKPOINT_FORMAT_VERSION) return { version };
   if (PREAMBLE_BYTES + headerLength > bodyEnd) return 'header length out of range';
   let header: Header;
   try {
@@ -310,7 +318,7 @@ function decodeCheckpoint(bytes: Buffer, sequence: number): Decoded | string {
     blobs[name] = Buffer.from(bytes.subarray(offset, offset + length));
     offset += length;
   }
-  return { version, header, state, blobs };
+  return { version: CHECKPOINT_FORMAT_VERSION, header, state, blobs };
 }
 
 /** The file length the header declares, when the header is readable. */

@@ -7,7 +7,8 @@
  * their first record (`<lane>/<sequence, 16 digits>.seg`), and a small `acked` file per lane
  * holding the sequence below which everything is acknowledged, the acknowledged ones above it and
  * the lane's next sequence (saved every `fsyncIntervalMs` and on close, so a crash replays at most
- * the acknowledgements of the last interval: delivery is at least once). A record on disk is a frame:
+ * the acknowledgements of the last interval: delivery is at least once; checksummed, and a damaged
+ * one is counted and makes the lane replay everything). A record on disk is a frame:
  *
  *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
  *   | sample count (u32 LE) | body
@@ -122,6 +123,8 @@ export interface SpoolStats {
   lostBytes: number;
   fsyncs: number;
   fsyncErrors: number;
+  /** Acknowledgement files found damaged on open: every record of their lanes is replayed (at least once), none is taken for acknowledged. */
+  damagedAckFiles: number;
 }
 
 /** An append that cannot succeed (a record larger than the budget, a closed spool). */
@@ -198,6 +201,7 @@ export class DiskSpool {
     lostBytes: 0,
     fsyncs: 0,
     fsyncErrors: 0,
+    damagedAckFiles: 0,
   };
   private usedBytes = 0;
   private segmentOrder = 0;
@@ -319,7 +323,7 @@ export class DiskSpool {
     if (offset === undefined) return undefined;
     let frame: Buffer;
     try {
-      frame = await readFrameAt(segment.file, offset);
+      frame = await readFrameAt(segment.file, offset, segment.bytes - offset);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -425,7 +429,7 @@ export class DiskSpool {
     return { usedBytes: this.usedBytes, maxBytes: this.maxBytes, segments, pendingRecords: this.pending(), ...this.counters };
   }
 
-  /** Fsyncs every written record and saves the acknowledgement marks now. */
+  /** Fsyncs every written record and saves the acknowledgement marks now; rejects when an fsync fails (counted in `fsyncErrors`). */
   flush(): Promise<void> {
     // One flush at a time: the timer's and an explicit one would race on the mark's temp file.
     const run = this.flushChain.then(() => this.syncAll(this.fsyncPolicy !== 'never'));
@@ -440,10 +444,13 @@ export class DiskSpool {
     if (this.timer) clearInterval(this.timer);
     for (const wake of this.spaceWaiters.splice(0)) wake();
     await this.appendQueue;
-    await this.flush();
-    for (const lane of this.lanes.values()) {
-      for (const segment of lane.segments) await closeHandle(segment);
-      lane.active = undefined;
+    try {
+      await this.flush();
+    } finally {
+      for (const lane of this.lanes.values()) {
+        for (const segment of lane.segments) await closeHandle(segment);
+        lane.active = undefined;
+      }
     }
   }
 
@@ -505,12 +512,19 @@ export class DiskSpool {
   private async lane(name: string): Promise<Lane> {
     let lane = this.lanes.get(name);
     if (!lane) {
-      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: 0, writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
+      // A checkpoint's position is a sequence this lane reached: never reused, even when the lane's files are gone.
+      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: this.restoredPosition(name), writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
       await mkdir(lane.directory, { recursive: true });
       if (this.fsyncPolicy === 'always') await fsyncDirectory(this.directory);
       this.lanes.set(name, lane);
     }
     return lane;
+  }
+
+  /** With `retain`, the lane's position in the restored checkpoint (0 when none). */
+  private restoredPosition(name: string): number {
+    const position = this.retain ? this.retainFrom[name] : undefined;
+    return typeof position === 'number' && Number.isSafeInteger(position) && position > 0 ? position : 0;
   }
 
   private async startSegment(lane: Lane): Promise<Segment> {
@@ -596,43 +610,51 @@ export class DiskSpool {
     this.onDrop?.(drop);
   }
 
-  private async syncSegment(segment: Segment): Promise<void> {
+  /** Counts and logs a failed fsync, and returns its error; the segment stays dirty, synced again at the next flush. */
+  private async syncSegment(segment: Segment): Promise<unknown> {
     const handle = segment.handle;
-    if (!handle || !segment.dirty) return;
+    if (!handle || !segment.dirty) return undefined;
     segment.dirty = false;
     try {
       await handle.datasync();
       this.counters.fsyncs++;
     } catch (error) {
-      if (segment.handle !== handle) return; // closed meanwhile, and synced by whoever closed it
+      if (segment.handle !== handle) return undefined; // closed meanwhile, and synced by whoever closed it
       segment.dirty = true;
       this.counters.fsyncErrors++;
       this.logger.error({ file: segment.file, error: (error as Error).message }, `spool fsync failed for ${segment.file}`);
+      return error;
     }
+    return undefined;
   }
 
+  /** Rejects with the first failed fsync (after going through every lane): what it covers may not be on disk. */
   private async syncAll(sync: boolean): Promise<void> {
     await this.deleteAcknowledgedActive();
+    let failure: unknown;
     for (const lane of this.lanes.values()) {
       if (sync) {
         for (const segment of lane.segments) {
-          await this.syncSegment(segment);
+          failure ??= await this.syncSegment(segment);
           if (segment !== lane.active && !segment.dirty) await closeHandle(segment);
         }
         if (lane.directoryDirty) {
           lane.directoryDirty = false;
-          await fsyncDirectory(lane.directory).catch(() => {
+          await fsyncDirectory(lane.directory).catch((error: unknown) => {
             lane.directoryDirty = true;
+            this.counters.fsyncErrors++;
+            failure ??= error;
           });
         }
       }
       await this.saveAcks(lane, sync);
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Saves what a restart must not replay: the sequence below which all is acknowledged, and the acknowledged ones above it. */
   private async saveAcks(lane: Lane, sync: boolean): Promise<void> {
-    const text = `${JSON.stringify(acknowledgements(lane))}\n`;
+    const text = withChecksum(JSON.stringify(acknowledgements(lane)));
     if (text === lane.savedAcks) return;
     await writeFileAtomic(join(lane.directory, ACKED_FILE), Buffer.from(text), { sync });
     lane.savedAcks = text;
@@ -657,6 +679,7 @@ export class DiskSpool {
     for (const entry of entries.filter((e) => e.isDirectory() && LANE_PATTERN.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const lane = await this.lane(entry.name);
       const acks = await readAcks(lane.directory, this.logger);
+      if (acks.damaged) this.counters.damagedAckFiles++;
       if (this.retain) lane.retainFrom = this.retainFrom[lane.name] ?? Infinity;
       lane.ackedBelow = acks.below;
       const files = await readdir(lane.directory);
@@ -665,7 +688,7 @@ export class DiskSpool {
       const names = files.filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
       // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
-      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, ...[...acks.above].map((n) => n + 1));
+      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, this.restoredPosition(lane.name), ...[...acks.above].map((n) => n + 1));
       for (let i = 0; i < names.length; i++) {
         const file = join(lane.directory, names[i]!);
         const firstSequence = firsts[i]!;
@@ -779,14 +802,19 @@ function retained(segment: Segment): boolean {
   return segment.firstSequence + segment.records > segment.lane.retainFrom;
 }
 
-/** Reads the frame that starts at `offset`: its header, then its body. */
-async function readFrameAt(file: string, offset: number): Promise<Buffer> {
+/**
+ * Reads the frame that starts at `offset`: its header, then its body. A length that runs past
+ * `available` (the segment's bytes from `offset`, as checked on open) is damage: only the header
+ * comes back, never a read (or an allocation) of the gigabytes a flipped length field may say.
+ */
+async function readFrameAt(file: string, offset: number, available: number): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
     const header = Buffer.alloc(FRAME_HEADER_BYTES);
     const { bytesRead } = await handle.read(header, 0, FRAME_HEADER_BYTES, offset);
     if (bytesRead < FRAME_HEADER_BYTES) return header.subarray(0, bytesRead);
     const length = header.readUInt32LE(0);
+    if (FRAME_HEADER_BYTES + length > available) return header;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
     header.copy(frame);
     let read = 0;
@@ -835,24 +863,41 @@ function acknowledgements(lane: Lane): { below: number; above: number[]; next: n
   return { below, above, next: lane.nextSequence };
 }
 
-async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number }> {
+/**
+ * The acknowledgement file's text: the marks as JSON on one line, then their CRC-32 in hex on the
+ * next. The marks decide what a restart replays, so a flipped digit that still parses ("below":3
+ * read as 7) must not pass for marks: it would take unacknowledged records for acknowledged ones.
+ */
+function withChecksum(json: string): string {
+  return `${json}\n${crc32(Buffer.from(json, 'utf8'), 0).toString(16).padStart(8, '0')}\n`;
+}
+
+/** The marks, when the text is checksummed and the checksum matches, or written by an earlier version (one JSON line, no checksum). */
+function checkedMarks(text: string): string | undefined {
+  const checked = /^([^\n]*)\n([0-9a-f]{8})\n$/.exec(text);
+  if (checked) return withChecksum(checked[1]!) === text ? checked[1] : undefined;
+  return /^\{[^\n]*\}\n$/.test(text) ? text : undefined;
+}
+
+async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number; damaged: boolean }> {
   let text: string;
   try {
     text = await readFile(join(directory, ACKED_FILE), 'utf8');
   } catch {
-    return { below: 0, above: new Set(), next: 0 };
+    return { below: 0, above: new Set(), next: 0, damaged: false };
   }
   try {
-    const { below, above, next } = JSON.parse(text) as { below?: unknown; above?: unknown; next?: unknown };
+    const marks = checkedMarks(text);
+    const { below, above, next } = (marks === undefined ? {} : JSON.parse(marks)) as { below?: unknown; above?: unknown; next?: unknown };
     const nextOk = next === undefined || (typeof next === 'number' && Number.isSafeInteger(next) && next >= 0); // absent in files of earlier versions
     if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number') && nextOk) {
-      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0 };
+      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0, damaged: false };
     }
   } catch {
     // fall through
   }
-  logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable; replaying every record found`);
-  return { below: 0, above: new Set(), next: 0 };
+  logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable (damaged); replaying every record found`);
+  return { below: 0, above: new Set(), next: 0, damaged: true };
 }
 
 async function readPrefix(file: string, length: number): Promise<Buffer> {

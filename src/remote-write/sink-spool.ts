@@ -109,10 +109,24 @@ export class SinkSpool {
     return positions;
   }
 
-  /** Waits for every batch cut so far to be appended, then fsyncs the spool and saves its acknowledgements. */
+  /**
+   * Waits for every batch cut so far to be appended, then fsyncs the spool and saves its
+   * acknowledgements. Rejects while a batch whose append failed is unsettled: a checkpoint past its
+   * samples would lose them in a crash, since they are in memory only.
+   */
   async flush(): Promise<void> {
     const spool = await this.opened;
     await Promise.all(this.lanes.map((lane) => lane.appendedSoFar()));
+    let samples = 0;
+    let error: string | undefined;
+    for (const lane of this.lanes) {
+      const missing = lane.notSpooled();
+      samples += missing.samples;
+      error = missing.error ?? error;
+    }
+    if (samples > 0) {
+      throw new Error(`rxprom: ${samples} samples cut before this checkpoint are not in the spool (append failed: ${error}); they are sent from memory, and a checkpoint can be taken once they are written`);
+    }
     await spool.flush();
   }
 

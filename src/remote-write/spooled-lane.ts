@@ -49,6 +49,8 @@ interface Entry {
   reading: Promise<LaneBatch | undefined> | undefined;
   /** Samples counted as `'spooled'` when the lane was abandoned (moved to another reason if they do not reach the disk). */
   leftSpooled: number;
+  /** Its append failed: it lives in memory only until it is settled. */
+  appendFailed?: string;
 }
 
 /** Largest decompressed body read back: the same bound as the embedded receiver's default. */
@@ -122,6 +124,7 @@ export class SpooledLane implements BatchStore {
         },
         (error: unknown) => {
           // Kept in memory and still sent: durability is lost for it, not the samples.
+          entry.appendFailed = describe(error);
           if (!this.abandoned) logger.error({ lane: name, samples: entry.samples, error: describe(error) }, 'spool append failed; the batch is sent from memory');
           else this.reclassify(entry, 'aborted', `spool append failed after the pipeline ended: ${describe(error)}`);
         },
@@ -136,6 +139,18 @@ export class SpooledLane implements BatchStore {
   /** Resolves once every batch added so far is appended (or its append failed). */
   appendedSoFar(): Promise<void> {
     return this.lastAppend;
+  }
+
+  /** Samples of batches whose append failed and that are not settled yet (in memory only), with the last failure. */
+  notSpooled(): { samples: number; error: string | undefined } {
+    let samples = 0;
+    let error: string | undefined;
+    for (const entry of this.entries) {
+      if (entry.appendFailed === undefined) continue;
+      samples += entry.samples - (entry.batch?.settled ?? 0);
+      error = entry.appendFailed;
+    }
+    return { samples, error };
   }
 
   async next(): Promise<LaneBatch | undefined> {
@@ -236,8 +251,14 @@ export class SpooledLane implements BatchStore {
     if (ref !== undefined) {
       try {
         const spool = await this.options.spool;
+        const lostBefore = spool.stats().lostRecords;
         const record = await spool.read(ref);
         if (record !== undefined) return decodeBatch(record.body, this.options.lane, entry.replayed);
+        // The spool counts a record it finds damaged as lost (and logs it); one dropped as oldest is counted apart.
+        if (spool.stats().lostRecords > lostBefore) {
+          problem = 'it was found damaged on disk when read back (the spool logged the file and offset)';
+          reason = 'aborted';
+        }
       } catch (error) {
         problem = `it could not be read back: ${describe(error)}`;
         reason = 'aborted';

@@ -112,10 +112,11 @@ export class JournalSource<T = unknown> extends AcknowledgedSourceBase<T> implem
    * The lines after `position` (a byte offset just after a newline; default: the committed
    * position, else 0). Errors when the position is past the end of the file or not at a line start.
    */
-  resumeFrom(position: number | undefined = this.committed ?? 0): Observable<Positioned<T, number>> {
+  resumeFrom(position?: number): Observable<Positioned<T, number>> {
     return new Observable<Positioned<T, number>>((subscriber) => {
       const reader = { closed: false, wake: (): void => {} };
-      this.read(position, reader, (element) => subscriber.next(element)).then(
+      // Without a position, the committed one as of this subscription (a retry or repeat subscribes again later).
+      this.read(position ?? this.committed ?? 0, reader, (element) => subscriber.next(element)).then(
         () => subscriber.complete(),
         (error: unknown) => subscriber.error(error),
       );
@@ -219,6 +220,11 @@ export class JournalSource<T = unknown> extends AcknowledgedSourceBase<T> implem
 
   private line(data: Buffer, start: number, newline: number, offset: number, position: number, emit: (element: Positioned<T, number>) => void): void {
     this.counters.lines++;
+    // The same rule as a line still growing past a read (`skipping`), so the read size never decides.
+    if (newline - start > this.maxLineBytes) {
+      this.bad({ offset, position, reason: `line longer than ${this.maxLineBytes} bytes (option "maxLineBytes")`, text: data.toString('utf8', start, Math.min(newline, start + 200)) });
+      return;
+    }
     const end = newline > start && data[newline - 1] === 0x0d ? newline - 1 : newline;
     const text = data.toString('utf8', start, end);
     if (text.trim().length === 0) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { CheckpointError, CheckpointStore, type CheckpointProblem } from '../../src/durable/checkpoint-store.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -132,6 +133,41 @@ describe('CheckpointStore', () => {
     });
     await assert.rejects(store(dir).save({ windows: {}, position: 2 }), CheckpointError);
     assert.deepEqual(await readdir(dir), ['checkpoint-0000000000000001.ckpt'], 'nothing written');
+  });
+
+  it('refuses a newer checkpoint written in another format version with a CheckpointError naming it, whatever its header holds', async () => {
+    // A later rxprom may lay out its header and payload differently: such a file is complete and
+    // its checksum matches, so it is not damage to skip (falling back to an older checkpoint) and
+    // not a header to read as this version's (a TypeError on a field it lacks).
+    const laterVersion = (sequence: number, header: Record<string, unknown>, payload: Buffer): Buffer => {
+      const headerBytes = Buffer.from(JSON.stringify({ pipeline: 'gateway-v1', sequence, ...header }), 'utf8');
+      const preamble = Buffer.alloc(16);
+      preamble.write('RXPCKPT\n', 0, 'latin1');
+      preamble.writeUInt32LE(2, 8);
+      preamble.writeUInt32LE(headerBytes.length, 12);
+      const body = Buffer.concat([preamble, headerBytes, payload]);
+      return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    };
+    const cases: Array<[string, Buffer]> = [
+      ['a header without this version\'s fields', laterVersion(2, { parts: [['state', 2]] }, Buffer.from('{}'))],
+      ['payload lengths laid out otherwise', laterVersion(2, { stateBytes: 2, blobs: [], trailer: 4 }, Buffer.from('{}\0\0\0\0'))],
+      ['another sequence field', laterVersion(2, { sequence: '2', stateBytes: 2, blobs: [] }, Buffer.from('{}'))],
+    ];
+    for (const [what, bytes] of cases) {
+      const dir = freshDir();
+      await store(dir).save({ windows: {}, position: 1 });
+      await writeFile(join(dir, 'checkpoint-0000000000000002.ckpt'), bytes);
+      const problems: CheckpointProblem[] = [];
+      const check = (error: unknown): boolean => {
+        assert.ok(error instanceof CheckpointError, `${what}: ${String(error)}`);
+        assert.match(error.message, /checkpoint-0000000000000002\.ckpt is in format version 2, this rxprom reads version 1/, what);
+        return true;
+      };
+      await assert.rejects(store(dir, { onProblem: (p) => problems.push(p) }).load(), check);
+      assert.deepEqual(problems, [], `${what}: not reported as damage`);
+      await assert.rejects(store(dir).save({ windows: {}, position: 3 }), check);
+      assert.deepEqual((await readdir(dir)).sort(), ['checkpoint-0000000000000001.ckpt', 'checkpoint-0000000000000002.ckpt'], `${what}: nothing written or removed`);
+    }
   });
 
   it('serialises concurrent saves in call order, each with the state as it was when called', async () => {

@@ -1,8 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open as openFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolDrop, type SpoolProblem, type SpoolRecord, type SpoolRecordRef } from '../../src/durable/spool.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -88,6 +89,46 @@ describe('DiskSpool', () => {
     const again = await open(dir);
     assert.deepEqual((await replayAll(again, 'a')).map((r) => r.samples), [10, 11, 12]);
     await again.close();
+  });
+
+  it('a flipped bit anywhere in the acknowledgement file never hides an unacknowledged record: the marks come back as saved, or the damage is counted, logged and everything is replayed (every bit)', async () => {
+    // The marks decide what a restart replays: a flip that still parses ("below":3 read as 7)
+    // would pass unacknowledged records for acknowledged ones, lost without a word.
+    const dir = freshDir();
+    const spool = await open(dir, { segmentBytes: 4 * (FRAME + 30) });
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 12; i++) refs.push(await spool.append('l', body(i), i));
+    for (const i of [0, 1, 2, 5, 7, 10]) await spool.ack(refs[i]!);
+    await spool.close();
+    const unacknowledged = [3, 4, 6, 8, 9, 11];
+    const saved = await readFile(join(dir, 'l', 'acked'));
+    const segments = new Map<string, Buffer>();
+    for (const name of await segmentFiles(join(dir, 'l'))) segments.set(name, await readFile(join(dir, 'l', name)));
+    let damaged = 0;
+    for (let bit = 0; bit < saved.length * 8; bit++) {
+      const flipped = Buffer.from(saved);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      await rm(join(dir, 'l'), { recursive: true, force: true });
+      await mkdir(join(dir, 'l'));
+      await writeFile(join(dir, 'l', 'acked'), flipped);
+      for (const [name, bytes] of segments) await writeFile(join(dir, 'l', name), bytes);
+      const warnings: string[] = [];
+      const again = await open(dir, { logger: { info: () => {}, warn: (_fields, message) => warnings.push(message), error: () => {} } });
+      const replayed = (await replayAll(again, 'l')).map((r) => r.sequence);
+      const counted = again.stats().damagedAckFiles;
+      await again.close();
+      const context = `bit ${bit} (byte ${bit >> 3}: ${JSON.stringify(flipped.toString('latin1', bit >> 3, (bit >> 3) + 1))})`;
+      assert.ok(unacknowledged.every((sequence) => replayed.includes(sequence)), `${context}: replayed ${replayed.join(',')}`);
+      if (replayed.length === unacknowledged.length) {
+        assert.equal(counted, 0, `${context}: marks read as saved`);
+      } else {
+        damaged++;
+        assert.equal(counted, 1, `${context}: counted`);
+        assert.ok(warnings.some((w) => /acknowledgements in .* unreadable/.test(w)), `${context}: logged`);
+        assert.deepEqual(replayed, Array.from({ length: 12 }, (_, i) => i), `${context}: everything replayed`);
+      }
+    }
+    assert.ok(damaged > saved.length * 4, `most flips are caught (${damaged} of ${saved.length * 8})`);
   });
 
   it('keeps append order per lane across segment rotations and interleaved lanes, before and after reopen', async () => {
@@ -345,6 +386,31 @@ describe('DiskSpool', () => {
     assert.equal(await openOn(), 0);
   });
 
+  it('flush() rejects when an fsync fails (a checkpoint must not count on those records), counts it, and syncs again at the next flush', async () => {
+    const dir = freshDir();
+    const spool = await open(dir, { fsync: 'interval', fsyncIntervalMs: 3_600_000 });
+    await spool.append('f', body(0));
+    // The disk reports a write-back error once (EIO), as a failing device does.
+    const probe = await openFile(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = prototype.datasync;
+    let failures = 1;
+    prototype.datasync = function (this: unknown): Promise<void> {
+      if (failures-- > 0) return Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      return datasync.call(this);
+    };
+    try {
+      await assert.rejects(spool.flush(), /EIO/);
+      assert.equal(spool.stats().fsyncErrors, 1);
+      await spool.flush();
+      assert.equal(spool.stats().fsyncs, 1, 'synced at the next flush');
+    } finally {
+      prototype.datasync = datasync;
+      await spool.close();
+    }
+  });
+
   it('validates its options at creation', () => {
     assert.throws(() => DiskSpool.open({ directory: '' }), ConfigError);
     assert.throws(() => DiskSpool.open({ directory: '/tmp/x', segmentBytes: 10 }), /option "segmentBytes" must be an integer >= 64/);
@@ -372,6 +438,27 @@ describe('DiskSpool', () => {
     await again.close();
   });
 
+  it('read() of a record whose length field was damaged on disk after the open reports and counts it, whatever the length says (never a huge read)', async () => {
+    for (const length of [0xffffffff, 0xfffffff0, 0x80000020, 1000]) {
+      const dir = freshDir();
+      const spool = await open(dir);
+      const refs: SpoolRecordRef[] = [];
+      for (let i = 0; i < 3; i++) refs.push(await spool.append('0', body(i), 5));
+      await spool.flush();
+      const file = join(dir, '0', (await segmentFiles(join(dir, '0')))[0]!);
+      const bytes = await readFile(file);
+      bytes.writeUInt32LE(length, FRAME + 30); // the second record's length
+      await writeFile(file, bytes);
+      const context = `length ${length}`;
+      assert.equal(await spool.read(refs[1]!), undefined, context);
+      assert.equal(spool.stats().corruptSegments, 1, context);
+      assert.equal(spool.stats().lostRecords, 1, context);
+      assert.deepEqual(spool.pendingRecords('0').map((r) => r.sequence), [0, 2], context);
+      assert.deepEqual(Buffer.from((await spool.read(refs[2]!))!.body), body(2), context);
+      await spool.close();
+    }
+  });
+
   it('retain: acknowledged records stay readable by records() until release(), then their segments go', async () => {
     const dir = freshDir();
     const spool = await open(dir, { segmentBytes: 120, retain: true });
@@ -391,6 +478,23 @@ describe('DiskSpool', () => {
     await again.release('0', 6);
     assert.deepEqual(await segmentFiles(join(dir, '0')), []);
     await again.close();
+  });
+
+  it('retain: a lane whose files are gone (a spool folder cleared, its marks lost) continues after the restored position, so records() from it finds what is appended now', async () => {
+    // The checkpoint says lane 0 had reached sequence 50; the spool on disk knows nothing of it.
+    for (const leftOver of ['none', 'empty lane folder', 'damaged marks']) {
+      const dir = freshDir();
+      if (leftOver !== 'none') await mkdir(join(dir, '0'), { recursive: true });
+      if (leftOver === 'damaged marks') await writeFile(join(dir, '0', 'acked'), Buffer.alloc(40));
+      const spool = await open(dir, { retain: true, retainFrom: { '0': 50 } });
+      const ref = await spool.append('0', body(1), 3);
+      await spool.ack(ref);
+      const found = [];
+      for await (const record of spool.records('0', 50)) found.push(record.samples);
+      assert.ok(ref.sequence >= 50, `${leftOver}: sequence ${ref.sequence}`);
+      assert.deepEqual(found, [3], `${leftOver}: kept for the checkpoint and found from its position`);
+      await spool.close();
+    }
   });
 
   it('retain: an empty segment left by a run killed before its first record is removed on open; the new segment with the same name keeps its records past a release', async () => {

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
@@ -282,6 +282,35 @@ describe('remoteWrite with a spool', () => {
     const keys = writtenKeys(first.client, client2, client3);
     assert.equal(keys.size, 4000);
     assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
+  it('a checkpoint fails while a batch cut before it could not be appended to the spool (it lives only in memory), and succeeds once that batch is written', async () => {
+    // The checkpoint's source position is past those samples: saved while they were only in
+    // memory, a crash before they are written would lose them without a word.
+    const directory = freshDir();
+    const state = new PipelineState();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const client: WriteClient = { send: async (): Promise<WriteResult> => (await gate, status(204)) };
+    const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 100, shards: 1, spool: { directory, segmentBytes: 64 }, state: state.slot<RemoteWriteState>('sink') });
+    const source = new Subject<Sample>();
+    const subscription = source.pipe(sink).subscribe();
+    input(100).forEach((sample) => source.next(sample));
+    await until(() => sink.metrics.snapshot().requestsInFlight > 0, 'the first batch sent');
+    try {
+      // The next batch needs a new segment (segmentBytes 64), and its file cannot be created (as on a full or failing disk).
+      await mkdir(join(directory, '0', '0000000000000001.seg'));
+      input(100, 100).forEach((sample) => source.next(sample));
+      state.snapshot();
+      await assert.rejects(state.flush(), /100 samples .* not in the spool/);
+      release();
+      await until(() => sink.metrics.snapshot().samplesWritten === 200, 'both batches written from memory');
+      state.snapshot();
+      await state.flush();
+    } finally {
+      release();
+      subscription.unsubscribe();
+    }
   });
 
   it("'drop-oldest' counts what it drops as 'overflow' and the accounting still adds up", async () => {

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskSpool, type DiskSpoolOptions } from '../../src/durable/spool.js';
@@ -146,6 +146,30 @@ describe('SpooledLane', () => {
     assert.ok(lost.every((l) => l.reason === 'overflow'));
     assert.equal(got.length * 4 + lostSamples, 32, 'every batch sent or counted lost');
     assert.deepEqual([...got].sort((x, y) => x - y), got, 'in order');
+    await spool.close();
+  });
+
+  it("a batch found damaged on disk when read back is reported lost as 'aborted' (not as a full spool's 'overflow'), the others still come in order", async () => {
+    const { lane, spool: opening, lost, directory } = harness({}, 1);
+    const spool = await opening;
+    for (let i = 0; i < 6; i++) lane.add(batch(i * 4));
+    await lane.appendedSoFar();
+    // A flipped byte in the body of the fourth record (all frames are the same size here).
+    const frame = batch(0).request.body.length + 20;
+    const file = join(directory, '0', (await readdir(join(directory, '0'))).find((name) => name.endsWith('.seg'))!);
+    const bytes = await readFile(file);
+    bytes[3 * frame + 25]! ^= 0x10;
+    await writeFile(file, bytes);
+    const got: number[] = [];
+    while (lane.size > 0) {
+      const next = await lane.next();
+      if (next === undefined) continue;
+      got.push(valuesOf(next)[0]!);
+      lane.settled(next);
+    }
+    assert.deepEqual(got, [0, 4, 8, 16, 20]);
+    assert.deepEqual(lost, [{ samples: 4, reason: 'aborted' }]);
+    assert.equal(spool.stats().corruptSegments, 1);
     await spool.close();
   });
 

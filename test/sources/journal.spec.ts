@@ -7,6 +7,7 @@ import { firstValueFrom, lastValueFrom, take, timeout, toArray, type Observable 
 import { JournalSource, type BadLine, type JournalSourceOptions } from '../../src/sources/journal.js';
 import type { Positioned } from '../../src/sources/acknowledged.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 interface Reading {
   device: string;
@@ -130,6 +131,29 @@ describe('JournalSource', () => {
     assert.equal(elements[1]!.position, Buffer.byteLength(line(0) + long + line(2)));
   });
 
+  it('reports every line longer than maxLineBytes, whatever the read size (differential against a plain split, seeded)', async () => {
+    // A long line that ends inside the read that began it was emitted, one that ran past a read
+    // was reported: the outcome depended on readBytes.
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const random = seededRandom(seed);
+      const maxLineBytes = 20 + Math.floor(random() * 60);
+      const readBytes = 1 + Math.floor(random() * 300);
+      const texts = Array.from({ length: 60 }, (_, i) => JSON.stringify({ device: `d${i}`, value: i, pad: 'é'.repeat(Math.floor(random() * 50)) }));
+      const path = freshFile();
+      await writeFile(path, texts.map((text) => `${text}\n`).join(''));
+      const bad: BadLine[] = [];
+      const journal = source(path, { maxLineBytes, readBytes, onBadLine: (b) => bad.push(b) });
+      const elements = await all(journal.resumeFrom());
+      const tooLong = texts.flatMap((text, i) => (Buffer.byteLength(text) > maxLineBytes ? [i] : []));
+      const context = `seed ${seed}, maxLineBytes ${maxLineBytes}, readBytes ${readBytes}`;
+      assert.ok(tooLong.length > 0 && tooLong.length < texts.length, `${context}: the input mixes both kinds`);
+      assert.deepEqual(values(elements), texts.flatMap((_, i) => (tooLong.includes(i) ? [] : [i])), `${context}: emitted`);
+      const offsets = texts.map((_, i) => Buffer.byteLength(texts.slice(0, i).map((text) => `${text}\n`).join('')));
+      assert.deepEqual(bad.map((b) => [b.offset, b.position]), tooLong.map((i) => [offsets[i], offsets[i]! + Buffer.byteLength(texts[i]!) + 1]), `${context}: reported`);
+      assert.equal(journal.stats().badLines, tooLong.length, `${context}: counted`);
+    }
+  });
+
   it('holds back a last line without its newline until the writer completes it', async () => {
     const path = freshFile();
     const third = line(2);
@@ -237,6 +261,16 @@ describe('JournalSource', () => {
     await assert.rejects(all(source(path).resumeFrom(5)), /position 5 .* is not at the start of a line/);
     await assert.rejects(all(source(path).resumeFrom(10_000)), /cannot resume from position 10000/);
     await assert.rejects(all(source(path).resumeFrom(-1)), /non-negative integer/);
+  });
+
+  it('without a position, each subscription starts after the position committed by then (a retry or repeat does not read committed lines again)', async () => {
+    const path = freshFile();
+    await writeFile(path, lines(0, 10));
+    const journal = source(path);
+    const lines$ = journal.resumeFrom();
+    const firstFive = await first(lines$, 5);
+    await journal.commit(firstFive[4]!.position);
+    assert.deepEqual(values(await all(lines$)), [5, 6, 7, 8, 9], 'the same observable, subscribed again after the commit');
   });
 
   it('errors when a followed journal shrinks below the read position', async () => {

@@ -122,7 +122,10 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
   /** Fetches in progress, closed by `drain()`. */
   private readonly batches = new Set<ConsumerMessages>();
   private connecting: Promise<NatsConnection> | undefined;
+  /** A subscription is open (one at a time). */
   private reading = false;
+  /** The read loop of the latest subscription: it ends a little after its unsubscription. */
+  private lastRead: Promise<void> = Promise.resolve();
   private closed = false;
   private draining = false;
 
@@ -162,7 +165,9 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
    * reconnect; one lost is only redelivered, at least once).
    */
   async commit(position: number): Promise<void> {
-    if (!this.advanceCommitted(position)) return;
+    // Whether or not the committed position moves: a resume from an older position delivers again
+    // messages up to it, and they must not wait for a commit that already came.
+    this.advanceCommitted(position);
     let acked = 0;
     for (const [sequence, message] of this.unacked) {
       if (sequence > position) break;
@@ -212,14 +217,17 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       }
       this.reading = true;
       const reader = { closed: false, batch: undefined as ConsumerMessages | undefined };
-      this.read(position, reader, (element) => subscriber.next(element)).then(
+      // A reader unsubscribed just before (RxJS' retry and repeat resubscribe at once) may still be
+      // handing back its batch: this one starts once it has, never beside it on the consumer.
+      const run = this.lastRead.then(() => (reader.closed ? undefined : this.read(position, reader, (element) => subscriber.next(element))));
+      this.lastRead = run.catch(() => {});
+      run.then(
         () => subscriber.complete(),
         (error: unknown) => subscriber.error(error),
-      ).finally(() => {
-        this.reading = false;
-      });
+      );
       return () => {
         reader.closed = true;
+        this.reading = false;
         void reader.batch?.close().catch(() => {});
         this.wake();
       };
@@ -324,6 +332,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
           emit({ value, position: sequence });
         }
       } catch (error) {
+        if (error instanceof CallbackFailure) {
+          // The user's callback, not the fetch: the stream errors with it; the rest of the batch goes back.
+          void reader.batch?.close().catch(() => {});
+          throw error.error;
+        }
         if (reader.closed || this.closed || this.draining) break;
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);
@@ -356,7 +369,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     this.counters.badPayloadReasons[reason] = (this.counters.badPayloadReasons[reason] ?? 0) + 1;
     const bad: BadPayload = { subject: message.subject, sequence: message.seq, reason, text: new TextDecoder().decode(message.data.subarray(0, 200)) };
     this.logger.warn({ ...bad }, `JetStream: bad payload on ${bad.subject} (stream sequence ${bad.sequence}): ${reason}`);
-    this.onBadPayload?.(bad);
+    try {
+      this.onBadPayload?.(bad);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
   }
 
   /** Binds the durable consumer if it stands at `start` with nothing outstanding, else (re)creates it to start after `start`; returns the start. */
@@ -434,6 +451,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
 function floorOf(info: ConsumerInfo): number {
   const startedAfter = info.config.deliver_policy === DeliverPolicy.StartSequence ? (info.config.opt_start_seq ?? 1) - 1 : 0;
   return Math.max(info.ack_floor.stream_seq, startedAfter);
+}
+
+/** A throw from `onBadPayload`, carried out of the fetch loop, whose own errors are retried. */
+class CallbackFailure {
+  constructor(readonly error: unknown) {}
 }
 
 function isNotFound(error: unknown): boolean {

@@ -154,6 +154,69 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
     assert.equal((await consumerInfo(name)).num_ack_pending, 0, 'bad payloads are acknowledged too');
   });
 
+  it('a throw from onBadPayload errors the stream with that error (not a fetch error retried)', async () => {
+    const name = `S${++streams}`;
+    await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    const js = jetstream(nc);
+    await js.publish(`${name}.a`, JSON.stringify({ device: 'a', value: 1 }));
+    await js.publish(`${name}.b`, 'not json');
+    await js.publish(`${name}.c`, JSON.stringify({ device: 'c', value: 3 }));
+    const refusal = new Error('the callback refuses bad payloads');
+    const reader = source(name, { onBadPayload: () => { throw refusal; } });
+    const seen: number[] = [];
+    const ended = await new Promise<unknown>((resolve) => {
+      const subscription = reader.resumeFrom().subscribe({
+        next: (e) => seen.push(e.value.value),
+        error: resolve,
+        complete: () => resolve('completed'),
+      });
+      setTimeout(() => {
+        subscription.unsubscribe();
+        resolve('still running after 10 s');
+      }, 10_000);
+    });
+    assert.equal(ended, refusal);
+    assert.deepEqual(seen, [1], 'nothing after the bad payload');
+    assert.equal(reader.stats().badPayloads, 1);
+    assert.equal(reader.stats().fetchErrors, 0);
+  });
+
+  it('a new subscription made as the previous one is unsubscribed (a retry or repeat) reads on from the committed position', async () => {
+    const name = await stream(30);
+    const reader = source(name, { batchSize: 10 });
+    const seen: number[] = [];
+    let failure: unknown;
+    const firstRun = reader.resumeFrom().subscribe({
+      next: (e) => {
+        seen.push(e.position);
+        if (e.position === 5) {
+          void reader.commit(5);
+          firstRun.unsubscribe();
+          // At once, as RxJS' retry() and repeat() do: the first reader's fetch is still open.
+          reader.resumeFrom().subscribe({ next: (again) => seen.push(again.position), error: (error: unknown) => (failure = error) });
+        }
+      },
+      error: (error: unknown) => (failure = error),
+    });
+    await eventually(() => failure !== undefined || seen.length >= 30, '30 elements or an error', 15_000);
+    assert.equal(failure, undefined);
+    assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('a commit acknowledges what it covers even when it does not move the committed position (a resume from an older checkpoint)', async () => {
+    const name = await stream(20);
+    const reader = source(name);
+    const firstRun = await first(reader.resumeFrom(), 20);
+    await reader.commit(20);
+    assert.equal(firstRun.length, 20);
+    // The same process goes back to an older checkpoint (say the newest file was found damaged).
+    const again = await first(reader.resumeFrom(10), 10);
+    assert.deepEqual(again.map((e) => e.position), Array.from({ length: 10 }, (_, i) => i + 11));
+    await reader.commit(20);
+    assert.equal(reader.stats().pendingAcks, 0, 'nothing held back for a commit that already came');
+    assert.equal((await consumerInfo(name)).num_ack_pending, 0, 'the server holds nothing against maxAckPending');
+  });
+
   it('pause() stops fetching: at most one batch arrives after it; resume() continues', async () => {
     const name = await stream(100);
     const reader = source(name, { batchSize: 10 });
