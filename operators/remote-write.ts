@@ -496,8 +496,17 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         this.schedule(undefined, tickMs);
       }, tickMs);
 
+      // The future bound's clock reading lasts at most a second: a wall clock may be stepped back.
+      const clockExpiry: Subscription | undefined = timestampGuard.keepsReading
+        ? scheduler.schedule(function expire() {
+            timestampGuard.expire();
+            this.schedule(undefined, CLOCK_READING_MS);
+          }, CLOCK_READING_MS)
+        : undefined;
+
       return () => {
         ended = true;
+        clockExpiry?.unsubscribe();
         detachState?.();
         input.unsubscribe();
         abandon(false);
@@ -516,6 +525,9 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   const series = (labels: Labels): Labels => seriesHandle(labels, config.validation);
   return Object.assign(operator, { metrics, pressure: pressure.changes, series });
 }
+
+/** Longest a clock reading of the future bound stands (ms). */
+const CLOCK_READING_MS = 1000;
 
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
 function guardLogger(logger: Logger): Logger {
