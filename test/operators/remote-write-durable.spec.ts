@@ -151,6 +151,42 @@ describe('remoteWrite with a spool', () => {
     }
   });
 
+  it('a batch whose written outcome comes just before the end is acknowledged: the next start does not send it again', async () => {
+    // The source errors (or the subscriber leaves) from the handler of a written outcome: the
+    // batch is settled, but its lane had not yet told the spool when it was abandoned.
+    for (const ending of ['source error', 'unsubscribe'] as const) {
+      const directory = freshDir();
+      const client = new ScriptedClient();
+      const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 100, shards: 1, spool: { directory } });
+      const source = new Subject<Sample>();
+      const outcomes: WriteOutcome[] = [];
+      let errored: unknown;
+      const subscription = source.pipe(sink).subscribe({
+        next: (outcome) => {
+          outcomes.push(outcome);
+          if (outcome.type !== 'written') return;
+          if (ending === 'source error') source.error(new Error('the source failed'));
+          else subscription.unsubscribe();
+        },
+        error: (error: unknown) => (errored = error),
+      });
+      for (const sample of input(100)) source.next(sample);
+      await until(() => outcomes.length > 0 && (ending === 'unsubscribe' || errored !== undefined), `the written outcome (${ending})`);
+      await sleep(100); // the spool closes
+      const first = sink.metrics.snapshot();
+      assert.equal(first.samplesWritten, 100, ending);
+      assert.equal(first.samplesDropped.spooled, 0, ending);
+      assertBalanced(first);
+
+      const again = new ScriptedClient();
+      const next = remoteWrite({ url: URL, client: again, logger: silentLogger, maxSamplesPerRequest: 100, shards: 1, spool: { directory } });
+      await lastValueFrom(from([] as Sample[]).pipe(next, toArray()));
+      const m = next.metrics.snapshot();
+      assert.equal(m.samplesReplayed, 0, `${ending}: the spooled of one run are the replayed of the next (0)`);
+      assert.equal(again.requests.length, 0, `${ending}: nothing sent twice`);
+    }
+  });
+
   it("a replayed record the receiver answers 400 'out of order sample' was written before the crash: counted as 'replayed', not halved, not lost", async () => {
     const directory = freshDir();
     await crashedRun(directory, 400, 0);
