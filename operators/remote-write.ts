@@ -137,7 +137,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const abort = new AbortController();
       // Each lane's request in flight listens on it (and the client once): not a leak.
       setMaxListeners(config.shards.max + 8, abort.signal);
-      const dropLog = new DropLog(logger);
+      // On the scheduler's clock, as the timer that logs its sums when due.
+      const dropLog = new DropLog(logger, DROP_LOG_INTERVAL_MS, () => scheduler.now());
       let sourceDone = false;
       let ended = false;
       /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
@@ -496,17 +497,17 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         this.schedule(undefined, tickMs);
       }, tickMs);
 
-      // The future bound's clock reading lasts at most a second: a wall clock may be stepped back.
-      const clockExpiry: Subscription | undefined = timestampGuard.keepsReading
-        ? scheduler.schedule(function expire() {
-            timestampGuard.expire();
-            this.schedule(undefined, CLOCK_READING_MS);
-          }, CLOCK_READING_MS)
-        : undefined;
+      // Every second: the future bound's clock reading expires (a wall clock may be stepped back),
+      // and drops summed up during a burst are logged once their interval has passed.
+      const everySecond: Subscription = scheduler.schedule(function tick() {
+        timestampGuard.expire();
+        dropLog.logDue();
+        this.schedule(undefined, TICK_MS);
+      }, TICK_MS);
 
       return () => {
         ended = true;
-        clockExpiry?.unsubscribe();
+        everySecond.unsubscribe();
         detachState?.();
         input.unsubscribe();
         abandon(false);
@@ -526,8 +527,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   return Object.assign(operator, { metrics, pressure: pressure.changes, series });
 }
 
-/** Longest a clock reading of the future bound stands (ms). */
-const CLOCK_READING_MS = 1000;
+/** Longest a clock reading of the future bound stands, and how often due drop sums are logged (ms). */
+const TICK_MS = 1000;
+/** Drops of one reason are logged at most this often (the first at once, then sums). */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
 function guardLogger(logger: Logger): Logger {

@@ -1,6 +1,7 @@
 /**
  * Logs per-sample drops without flooding: the first drop of each reason is logged at once, later
- * ones are summed and logged at most once per interval.
+ * ones are summed and logged at most once per interval (by the next drop after it, or by
+ * `logDue()`, which the sink calls every second, so a burst followed by quiet is logged too).
  */
 import type { Logger } from '../core/logger.js';
 
@@ -28,6 +29,19 @@ export class DropLog {
       entry.lastMessage = message;
     } else {
       this.pending.set(reason, { count: 1, lastMessage: message });
+    }
+  }
+
+  /** Logs each sum whose interval has passed (a burst that no later drop of its reason follows). */
+  logDue(): void {
+    if (this.pending.size === 0) return;
+    const now = this.now();
+    for (const [reason, entry] of this.pending) {
+      const last = this.lastLogged.get(reason);
+      if (last !== undefined && now - last < this.intervalMs) continue;
+      this.pending.delete(reason);
+      this.lastLogged.set(reason, now);
+      this.logger.warn({ reason, samples: entry.count, example: entry.lastMessage }, `dropped ${entry.count} sample(s): ${reason}`);
     }
   }
 

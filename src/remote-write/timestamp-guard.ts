@@ -62,11 +62,6 @@ export class TimestampGuard {
     this.now = options.now;
   }
 
-  /** Whether a timer should call `expire()` (only the future bound keeps a reading between samples). */
-  get keepsReading(): boolean {
-    return this.maxFutureMs !== Infinity;
-  }
-
   /**
    * Forgets the last reading: the next sample reads the clock. A wall clock stepped back (NTP)
    * leaves a reading ahead of the time, which would loosen the future bound by the step for as
