@@ -11,7 +11,7 @@ import { snappyUncompress } from '../../src/protocol/snappy.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
 import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
-import type { DropReason, Sample, WriteOutcome } from '../../src/core/model.js';
+import type { DropReason, Labels, Sample, WriteOutcome } from '../../src/core/model.js';
 import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
 import { ScriptedClient, status, written } from '../remote-write/scripted-client.js';
 import { startReceiver, type Receiver } from '../../src/testing/index.js';
@@ -584,6 +584,25 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     labelSet.revoke();
     await unreadable({ value: 1, timestamp: t, labels: labelSet.proxy }, /could not be read: .*revoked/);
   });
+  it("with validation 'lenient', label names that are one name in UTF-8 (lone surrogates) are dropped alone, never sent as a repeated label name", async () => {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, validation: 'lenient', maxDelayMs: 1, logger: silentLogger });
+    const twice = JSON.parse('{"__name__":"m","a\\ud800":"x","a\\udc00":"y"}') as Labels;
+    const input: Sample[] = [
+      { labels: { __name__: 'm', a: 'ok' }, value: 1, timestamp: t },
+      { labels: twice, value: 2, timestamp: t },
+    ];
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.value]), [['invalid', 2]]);
+    for (const { request } of client.requests) {
+      for (const series of request.timeseries) {
+        const names = series.labels.map((l) => l.name);
+        assert.equal(new Set(names).size, names.length, `repeated label name in ${JSON.stringify(names)}`);
+      }
+    }
+    assert.equal(sink.metrics.snapshot().samplesWritten, 1);
+  });
+
   it("a label value whose toString throws, with validation 'off'", () =>
     unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read.*boom/, { validation: 'off' }));
 
