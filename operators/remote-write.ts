@@ -9,6 +9,7 @@ import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Labels, Sample, WriteOutcome } from '../src/core/model.js';
 import { seriesHandle } from '../src/remote-write/series-handle.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
@@ -256,9 +257,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         }
         held = 0;
         if (starting !== null) {
-          // Received while the sink was starting, never admitted: nobody will send them.
-          for (const _ of starting) metrics.sampleDropped('aborted');
+          // Received while the sink was starting, never admitted: nobody will send them. Never
+          // pending, so counted apart; told (below) with the rest when there is someone to tell.
+          const waiting = starting;
           starting = null;
+          for (const _ of waiting) metrics.sampleDropped('aborted');
+          if (waiting.length > 0) unsettled.push({ samples: waiting.length, series: seriesAmong(waiting) });
         }
         pressure.set(false);
         if (pending !== 0) {
@@ -564,6 +568,19 @@ function guardLogger(logger: Logger): Logger {
       }
     },
   };
+}
+
+/** Distinct series among samples that were never read (a sample that cannot be read counts once, with the other unreadable ones). */
+function seriesAmong(samples: readonly Sample[]): number {
+  const keys = new Set<string>();
+  for (const sample of samples) {
+    try {
+      keys.add(cachedLabelsKey((sample as Partial<Sample> | null)?.labels));
+    } catch {
+      keys.add('');
+    }
+  }
+  return keys.size;
 }
 
 function describeError(error: unknown): string {

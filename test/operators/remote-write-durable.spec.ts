@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { from, lastValueFrom, Subject, toArray } from 'rxjs';
+import { concat, from, lastValueFrom, Subject, throwError, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -241,6 +241,27 @@ describe('remoteWrite with a spool', () => {
     const keys = writtenKeys(first.client, client);
     assert.equal(keys.size, 4000);
     assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
+  it('a source that errors while the restored sink still reads its spool: every sample received meanwhile has an outcome before the error', async () => {
+    const directory = freshDir();
+    const state = new PipelineState();
+    const first = await crashedRun(directory, 300, 0, state, 100);
+    const restored = new PipelineState(JSON.parse(JSON.stringify(first.snapshot)) as StageSnapshots);
+    const sink = remoteWrite({ url: URL, client: new ScriptedClient(), logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: restored.slot<RemoteWriteState>('sink') });
+    const failure = new Error('the source failed');
+    const outcomes: WriteOutcome[] = [];
+    // Pushed and failed at once: the spool is still being read, so the samples wait to be admitted.
+    const error = await new Promise<unknown>((resolve) =>
+      concat(from(input(50, 1000)), throwError(() => failure)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }),
+    );
+    assert.equal(error, failure);
+    assert.equal(outcomes.reduce((n, o) => n + o.samples, 0), 50, 'one outcome per input sample, however the pipeline ends');
+    assert.ok(outcomes.every((o) => o.type === 'dropped' && o.reason === 'aborted'), JSON.stringify(outcomes.map((o) => o.reason)));
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesIn, 50);
+    assert.equal(m.samplesDropped.aborted, 50);
+    assertBalanced(m);
   });
 
   it("a checkpoint taken while the source still regenerates carries the replay marks: a second restart still drops those samples as 'replayed'", async () => {
