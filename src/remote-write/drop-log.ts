@@ -19,7 +19,7 @@ export class DropLog {
     const now = this.now();
     const last = this.lastLogged.get(reason);
     const entry = this.pending.get(reason);
-    if (last === undefined || now - last >= this.intervalMs) {
+    if (this.due(last, now)) {
       const count = (entry?.count ?? 0) + 1;
       this.pending.delete(reason);
       this.lastLogged.set(reason, now);
@@ -37,12 +37,16 @@ export class DropLog {
     if (this.pending.size === 0) return;
     const now = this.now();
     for (const [reason, entry] of this.pending) {
-      const last = this.lastLogged.get(reason);
-      if (last !== undefined && now - last < this.intervalMs) continue;
+      if (!this.due(this.lastLogged.get(reason), now)) continue;
       this.pending.delete(reason);
       this.lastLogged.set(reason, now);
       this.logger.warn({ reason, samples: entry.count, example: entry.lastMessage }, `dropped ${entry.count} sample(s): ${reason}`);
     }
+  }
+
+  /** Whether a reason last logged at `last` may be logged now: after the interval, or when the clock was stepped back past it (the interval runs from the new time). */
+  private due(last: number | undefined, now: number): boolean {
+    return last === undefined || now - last >= this.intervalMs || now < last;
   }
 
   /** Logs what is still summed up (on completion). */

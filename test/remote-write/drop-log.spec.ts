@@ -48,6 +48,19 @@ describe('DropLog', () => {
     assert.deepEqual(lines.slice(3), ['dropped 1 sample(s): invalid | third']);
   });
 
+  it('a clock stepped back does not hold the sums back until it has caught up', () => {
+    const { log, lines, clock } = setup();
+    clock.now = 7_200_000;
+    log.dropped('invalid', 'first');
+    log.dropped('invalid', 'second');
+    clock.now = 3_600_000; // the wall clock is stepped back an hour (NTP)
+    log.logDue();
+    assert.deepEqual(lines, ['dropped 1 sample(s): invalid | first', 'dropped 1 sample(s): invalid | second']);
+    clock.now += 10_000;
+    log.dropped('invalid', 'third');
+    assert.deepEqual(lines.slice(2), ['dropped 1 sample(s): invalid | third'], 'the interval runs from the new time');
+  });
+
   it('keeps each reason apart', () => {
     const { log, lines, clock } = setup();
     log.dropped('invalid', 'a');
