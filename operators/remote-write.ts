@@ -539,35 +539,27 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
 function guardLogger(logger: Logger): Logger {
   return {
-    debug: (fields, message) => {
-      try {
-        logger.debug?.(fields, message);
-      } catch {
-        // A broken logger is the user's to notice; the sink goes on.
-      }
-    },
-    info: (fields, message) => {
-      try {
-        logger.info(fields, message);
-      } catch {
-        // as above
-      }
-    },
-    warn: (fields, message) => {
-      try {
-        logger.warn(fields, message);
-      } catch {
-        // as above
-      }
-    },
-    error: (fields, message) => {
-      try {
-        logger.error(fields, message);
-      } catch {
-        // as above
-      }
-    },
+    debug: (fields, message) => ignoringFailure(() => logger.debug?.(fields, message)),
+    info: (fields, message) => ignoringFailure(() => logger.info(fields, message)),
+    warn: (fields, message) => ignoringFailure(() => logger.warn(fields, message)),
+    error: (fields, message) => ignoringFailure(() => logger.error(fields, message)),
   };
+}
+
+/**
+ * Calls a user's log method: a throw is ignored, and so is a promise it returns that rejects (an
+ * async logger whose service is down), which would otherwise be an unhandled rejection and end
+ * the process. A broken logger is the user's to notice; the sink goes on.
+ */
+function ignoringFailure(call: () => unknown): void {
+  try {
+    const result = call();
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, () => {});
+    }
+  } catch {
+    // as above
+  }
 }
 
 /** Distinct series among samples that were never read (a sample that cannot be read counts once, with the other unreadable ones). */

@@ -618,6 +618,28 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     assertSettled(sink.metrics, 2);
   });
 
+  it('a logger whose methods return rejected promises (an async log service that is down) neither crashes the process nor costs an outcome', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const down = async (): Promise<void> => {
+        throw new Error('log service down');
+      };
+      const logger = { info: down, warn: down, error: down, debug: down } as unknown as Logger;
+      const client = new ScriptedClient({ result: status(400, 'bad sample') });
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 5, logger });
+      const input: Sample[] = [{ labels: { __name__: 'm', 'bad-name': 'x' }, value: 1, timestamp: t }, ...series(1, 2)];
+      const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+      assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'invalid', 1], ['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
+      assertSettled(sink.metrics, 3);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // unhandled rejections are reported after a turn
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('drops summed up in the log interval are logged when the subscriber unsubscribes, not lost from the logs', () => {
     const warnings: Array<Record<string, unknown>> = [];
     const logger: Logger = { ...silentLogger, warn: (fields) => void warnings.push(fields) };
