@@ -62,10 +62,16 @@ export class SpooledLane implements BatchStore {
   /** Entries counted as `'spooled'` at `abandon()`, until their records are safe (or turn out lost). */
   private left: Entry[] = [];
   private spool: DiskSpool | undefined;
+  /** The spool could not be opened: nothing of this run is on disk. */
+  private unopened = false;
 
   /** `options.spool` resolves only once the replayed records (if any) are queued here, first. */
   constructor(private readonly options: SpooledLaneOptions) {
-    options.spool.then((spool) => (this.spool = spool)).catch(() => {});
+    // Registered before the sink's own handlers: a failed open is known here when the sink abandons the lanes.
+    options.spool.then(
+      (spool) => (this.spool = spool),
+      () => (this.unopened = true),
+    );
   }
 
   get size(): number {
@@ -211,7 +217,7 @@ export class SpooledLane implements BatchStore {
         continue;
       }
       // On disk (or about to be): the next start sends them. Not on disk (a failed append, dropped from the spool): lost.
-      const spooled = entry.ref !== undefined || (!entry.isAppended && !blocked);
+      const spooled = !this.unopened && (entry.ref !== undefined || (!entry.isAppended && !blocked));
       if (spooled) {
         entry.leftSpooled = left;
         this.left.push(entry);

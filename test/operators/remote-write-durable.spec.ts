@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concat, from, lastValueFrom, Subject, throwError, toArray } from 'rxjs';
@@ -185,6 +185,22 @@ describe('remoteWrite with a spool', () => {
       assert.equal(m.samplesReplayed, 0, `${ending}: the spooled of one run are the replayed of the next (0)`);
       assert.equal(again.requests.length, 0, `${ending}: nothing sent twice`);
     }
+  });
+
+  it('a spool that cannot be opened: the pipeline errors and each sample is aborted once, none counted as spooled', async () => {
+    const blocker = join(root, `file-${++counter}`);
+    await writeFile(blocker, 'not a directory');
+    const sink = remoteWrite({ url: URL, client: new ScriptedClient(), logger: silentLogger, maxSamplesPerRequest: 10, shards: 1, spool: { directory: join(blocker, 'spool') } });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input(25)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }));
+    assert.match(String(error), /ENOTDIR/);
+    await sleep(100); // the appends that were waiting for the spool fail
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['aborted', 10], ['aborted', 10], ['aborted', 5]]);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesDropped.aborted, 25);
+    assert.equal(m.samplesDropped.spooled, 0);
+    assert.equal(m.samplesLostTotal, 25);
+    assertBalanced(m);
   });
 
   it("a replayed record the receiver answers 400 'out of order sample' was written before the crash: counted as 'replayed', not halved, not lost", async () => {
