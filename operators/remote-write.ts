@@ -558,7 +558,7 @@ function ignoringFailure(call: () => unknown): void {
       (result as PromiseLike<unknown>).then(undefined, () => {});
     }
   } catch {
-    // as above
+    // Ignored: see above.
   }
 }
 
