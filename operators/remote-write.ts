@@ -9,6 +9,7 @@ import type { RemoteWriteMetrics } from '../src/remote-write/metrics.js';
 import type { Logger } from '../src/core/logger.js';
 import type { DropReason, Labels, Sample, WriteOutcome } from '../src/core/model.js';
 import { seriesHandle } from '../src/remote-write/series-handle.js';
+import { cachedLabelsKey } from '../src/core/series-key.js';
 import { resolveRemoteWriteOptions, type RemoteWriteOptions } from '../src/remote-write/options.js';
 import { orderOf, SeriesInterner, type SeriesRecord } from '../src/remote-write/series-interner.js';
 import { AxiosWriteClient } from '../src/remote-write/http/axios-client.js';
@@ -137,7 +138,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const abort = new AbortController();
       // Each lane's request in flight listens on it (and the client once): not a leak.
       setMaxListeners(config.shards.max + 8, abort.signal);
-      const dropLog = new DropLog(logger);
+      // On the scheduler's clock, as the timer that logs its sums when due.
+      const dropLog = new DropLog(logger, DROP_LOG_INTERVAL_MS, () => scheduler.now());
       let sourceDone = false;
       let ended = false;
       /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
@@ -255,9 +257,12 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         }
         held = 0;
         if (starting !== null) {
-          // Received while the sink was starting, never admitted: nobody will send them.
-          for (const _ of starting) metrics.sampleDropped('aborted');
+          // Received while the sink was starting, never admitted: nobody will send them. Never
+          // pending, so counted apart; told (below) with the rest when there is someone to tell.
+          const waiting = starting;
           starting = null;
+          for (const _ of waiting) metrics.sampleDropped('aborted');
+          if (waiting.length > 0) unsettled.push({ samples: waiting.length, series: seriesAmong(waiting) });
         }
         pressure.set(false);
         if (pending !== 0) {
@@ -496,8 +501,17 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         this.schedule(undefined, tickMs);
       }, tickMs);
 
+      // Every second: the future bound's clock reading expires (a wall clock may be stepped back),
+      // and drops summed up during a burst are logged once their interval has passed.
+      const everySecond: Subscription = scheduler.schedule(function tick() {
+        timestampGuard.expire();
+        dropLog.logDue();
+        this.schedule(undefined, TICK_MS);
+      }, TICK_MS);
+
       return () => {
         ended = true;
+        everySecond.unsubscribe();
         detachState?.();
         input.unsubscribe();
         abandon(false);
@@ -517,38 +531,48 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
   return Object.assign(operator, { metrics, pressure: pressure.changes, series });
 }
 
+/** Longest a clock reading of the future bound stands, and how often due drop sums are logged (ms). */
+const TICK_MS = 1000;
+/** Drops of one reason are logged at most this often (the first at once, then sums). */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 /** The user's logger, made safe to call: a logger that throws must not cost a sample its outcome. */
 function guardLogger(logger: Logger): Logger {
   return {
-    debug: (fields, message) => {
-      try {
-        logger.debug?.(fields, message);
-      } catch {
-        // A broken logger is the user's to notice; the sink goes on.
-      }
-    },
-    info: (fields, message) => {
-      try {
-        logger.info(fields, message);
-      } catch {
-        // as above
-      }
-    },
-    warn: (fields, message) => {
-      try {
-        logger.warn(fields, message);
-      } catch {
-        // as above
-      }
-    },
-    error: (fields, message) => {
-      try {
-        logger.error(fields, message);
-      } catch {
-        // as above
-      }
-    },
+    debug: (fields, message) => ignoringFailure(() => logger.debug?.(fields, message)),
+    info: (fields, message) => ignoringFailure(() => logger.info(fields, message)),
+    warn: (fields, message) => ignoringFailure(() => logger.warn(fields, message)),
+    error: (fields, message) => ignoringFailure(() => logger.error(fields, message)),
   };
+}
+
+/**
+ * Calls a user's log method: a throw is ignored, and so is a promise it returns that rejects (an
+ * async logger whose service is down), which would otherwise be an unhandled rejection and end
+ * the process. A broken logger is the user's to notice; the sink goes on.
+ */
+function ignoringFailure(call: () => unknown): void {
+  try {
+    const result = call();
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, () => {});
+    }
+  } catch {
+    // Ignored: see above.
+  }
+}
+
+/** Distinct series among samples that were never read (a sample that cannot be read counts once, with the other unreadable ones). */
+function seriesAmong(samples: readonly Sample[]): number {
+  const keys = new Set<string>();
+  for (const sample of samples) {
+    try {
+      keys.add(cachedLabelsKey((sample as Partial<Sample> | null)?.labels));
+    } catch {
+      keys.add('');
+    }
+  }
+  return keys.size;
 }
 
 function describeError(error: unknown): string {

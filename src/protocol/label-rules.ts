@@ -13,6 +13,9 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** A valid metric name (the value of `__name__`). */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+/** A UTF-16 surrogate without its pair (in a `u` regex a pair is one code point, outside this range). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** Names starting with `__` are reserved for Prometheus' internal use, except `__name__` itself. */
 export function isReservedLabelName(name: string): boolean {
   return name.startsWith('__') && name !== '__name__';
@@ -34,7 +37,7 @@ export type LabelCheck = CanonicalLabels | string;
  * - `strict`: names match `[a-zA-Z_][a-zA-Z0-9_]*`, no reserved `__` names but `__name__`,
  *   `__name__` present and a valid metric name, values are strings.
  * - `lenient`: like the receivers that accept anything: only structure is checked (an object of
- *   string values; numbers and booleans are turned into strings).
+ *   string values; numbers and booleans are turned into strings; names that UTF-8 can hold).
  * - `off`: the caller vouches for its labels; values are turned into strings.
  */
 export function checkLabels(labels: unknown, mode: ValidationMode): LabelCheck {
@@ -68,6 +71,9 @@ function checkLabelObject(labels: object, mode: ValidationMode): LabelCheck {
     if (mode === 'strict') {
       if (!LABEL_NAME.test(name)) return `invalid label name "${printable(name)}"`;
       if (isReservedLabelName(name)) return `reserved label name "${printable(name)}"`;
+    } else if (mode === 'lenient' && LONE_SURROGATE.test(name)) {
+      // UTF-8 has no form for it (the encoder writes U+FFFD): two such names would be one name twice on the wire.
+      return `label name "${printable(name)}" is not well-formed Unicode (a lone surrogate)`;
     }
     outNames.push(name);
     values.push(value as string);

@@ -13,7 +13,7 @@ import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
 import type { RequestSigner } from './http/signers.js';
 import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
-import { enumOption, functionOption, numberOption } from '../core/options.js';
+import { enumOption, numberOption } from '../core/options.js';
 import type { StateSlot } from '../durable/pipeline-state.js';
 import type { SpoolFsyncPolicy, SpoolFullPolicy } from '../durable/spool.js';
 import type { RemoteWriteState } from './sink-state.js';
@@ -294,7 +294,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     maxRefusalSplits: numberOption('maxRefusalSplits', options.maxRefusalSplits, 32, { min: 0, max: 1000 }),
     timeoutMs: numberOption('timeoutMs', options.timeoutMs, 5000, { min: 1, max: 600_000 }),
     headers,
-    signer: functionOption<RequestSigner>('signer', options.signer, false),
+    signer: checkSigner(options.signer),
     validation: enumOption('validation', options.validation, VALIDATION_MODES, 'strict'),
     compression: enumOption('compression', options.compression, COMPRESSIONS, 'snappy'),
     seriesIdleTimeoutMs: numberOption('seriesIdleTimeoutMs', options.seriesIdleTimeoutMs, 900_000, { min: 1000, max: 7 * 86_400_000 }),
@@ -437,6 +437,15 @@ function timestampBound(option: string, value: unknown, fallback: number, min: n
     throw new ConfigError(option, `an integer in [${min}, ${MAX_TIMESTAMP_BOUND_MS}] (ms) or Infinity (no bound)`, value);
   }
   return value;
+}
+
+/** `signer`: a function. Anything else is not printed: a token put there by mistake (`signer: process.env.TOKEN`) is a credential. */
+function checkSigner(value: unknown): RequestSigner | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new ConfigError('signer', 'a function (request) => void | Promise<void>, e.g. bearerTokenSigner(token)', new Undisclosed(value === null ? 'null' : `a ${typeof value}`));
+  }
+  return value as RequestSigner;
 }
 
 function checkClient(value: unknown): WriteClient | undefined {

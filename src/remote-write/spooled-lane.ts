@@ -64,10 +64,16 @@ export class SpooledLane implements BatchStore {
   /** Entries counted as `'spooled'` at `abandon()`, until their records are safe (or turn out lost). */
   private left: Entry[] = [];
   private spool: DiskSpool | undefined;
+  /** The spool could not be opened: nothing of this run is on disk. */
+  private unopened = false;
 
   /** `options.spool` resolves only once the replayed records (if any) are queued here, first. */
   constructor(private readonly options: SpooledLaneOptions) {
-    options.spool.then((spool) => (this.spool = spool)).catch(() => {});
+    // Registered before the sink's own handlers: a failed open is known here when the sink abandons the lanes.
+    options.spool.then(
+      (spool) => (this.spool = spool),
+      () => (this.unopened = true),
+    );
   }
 
   get size(): number {
@@ -202,12 +208,14 @@ export class SpooledLane implements BatchStore {
     const head = this.entries[0];
     if (head === undefined || head.batch !== batch) return;
     this.entries.shift();
-    const ref = head.ref;
-    if (ref !== undefined) {
-      void this.options.spool.then((spool) => spool.ack(ref)).catch((error: unknown) => {
-        this.options.logger.warn({ lane: ref.lane, sequence: ref.sequence, error: describe(error) }, 'spool acknowledgement failed; the record may be sent again after a restart');
-      });
-    }
+    this.acknowledge(head.ref);
+  }
+
+  private acknowledge(ref: SpoolRecordRef | undefined): void {
+    if (ref === undefined) return;
+    void this.options.spool.then((spool) => spool.ack(ref)).catch((error: unknown) => {
+      this.options.logger.warn({ lane: ref.lane, sequence: ref.sequence, error: describe(error) }, 'spool acknowledgement failed; the record may be sent again after a restart');
+    });
   }
 
   abandon(): UnsettledSamples[] {
@@ -217,9 +225,14 @@ export class SpooledLane implements BatchStore {
     const blocked = (this.spool?.waitingForSpace ?? 0) > 0;
     for (const entry of this.entries.splice(0)) {
       const left = entry.samples - (entry.batch?.settled ?? 0);
-      if (left <= 0) continue;
+      if (left <= 0) {
+        // Settled (its last outcome came just before the end), but its lane had not told the
+        // spool yet: acknowledged now (the spool's close saves it), or the next start sends it again.
+        this.acknowledge(entry.ref);
+        continue;
+      }
       // On disk (or about to be): the next start sends them. Not on disk (a failed append, dropped from the spool): lost.
-      const spooled = entry.ref !== undefined || (!entry.isAppended && !blocked);
+      const spooled = !this.unopened && (entry.ref !== undefined || (!entry.isAppended && !blocked));
       if (spooled) {
         entry.leftSpooled = left;
         this.left.push(entry);

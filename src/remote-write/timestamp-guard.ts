@@ -50,7 +50,10 @@ export class TimestampGuard {
   private readonly maxFutureMs: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
-  /** The last clock reading. Only a later timestamp than it allows makes the guard read the clock again. */
+  /**
+   * The last clock reading. Only a later timestamp than it allows makes the guard read the clock
+   * again, until `expire()` (a wall clock may be stepped back: the reading must not outlive that).
+   */
   private clock = -Infinity;
 
   constructor(options: TimestampGuardOptions) {
@@ -59,10 +62,19 @@ export class TimestampGuard {
     this.now = options.now;
   }
 
+  /**
+   * Forgets the last reading: the next sample reads the clock. A wall clock stepped back (NTP)
+   * leaves a reading ahead of the time, which would loosen the future bound by the step for as
+   * long as it stands; the sink expires it every second.
+   */
+  expire(): void {
+    this.clock = -Infinity;
+  }
+
   /** Checks integer milliseconds against the clock. */
   check(millis: number): TimestampVerdict {
     if (this.maxFutureMs !== Infinity && millis > this.clock + this.maxFutureMs) {
-      // The clock moves forward, so an old reading can only make the bound stricter: read it
+      // While the clock moves forward an old reading can only make the bound stricter: read it
       // again before refusing, and not at all for the usual sample that is well inside.
       this.clock = this.read();
       if (millis > this.clock + this.maxFutureMs) return 'too-far-in-future';

@@ -1,9 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { from, lastValueFrom, Subject, toArray } from 'rxjs';
+import { concat, from, lastValueFrom, Subject, throwError, toArray } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -151,6 +151,58 @@ describe('remoteWrite with a spool', () => {
     }
   });
 
+  it('a batch whose written outcome comes just before the end is acknowledged: the next start does not send it again', async () => {
+    // The source errors (or the subscriber leaves) from the handler of a written outcome: the
+    // batch is settled, but its lane had not yet told the spool when it was abandoned.
+    for (const ending of ['source error', 'unsubscribe'] as const) {
+      const directory = freshDir();
+      const client = new ScriptedClient();
+      const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 100, shards: 1, spool: { directory } });
+      const source = new Subject<Sample>();
+      const outcomes: WriteOutcome[] = [];
+      let errored: unknown;
+      const subscription = source.pipe(sink).subscribe({
+        next: (outcome) => {
+          outcomes.push(outcome);
+          if (outcome.type !== 'written') return;
+          if (ending === 'source error') source.error(new Error('the source failed'));
+          else subscription.unsubscribe();
+        },
+        error: (error: unknown) => (errored = error),
+      });
+      for (const sample of input(100)) source.next(sample);
+      await until(() => outcomes.length > 0 && (ending === 'unsubscribe' || errored !== undefined), `the written outcome (${ending})`);
+      await sleep(100); // the spool closes
+      const first = sink.metrics.snapshot();
+      assert.equal(first.samplesWritten, 100, ending);
+      assert.equal(first.samplesDropped.spooled, 0, ending);
+      assertBalanced(first);
+
+      const again = new ScriptedClient();
+      const next = remoteWrite({ url: URL, client: again, logger: silentLogger, maxSamplesPerRequest: 100, shards: 1, spool: { directory } });
+      await lastValueFrom(from([] as Sample[]).pipe(next, toArray()));
+      const m = next.metrics.snapshot();
+      assert.equal(m.samplesReplayed, 0, `${ending}: the spooled of one run are the replayed of the next (0)`);
+      assert.equal(again.requests.length, 0, `${ending}: nothing sent twice`);
+    }
+  });
+
+  it('a spool that cannot be opened: the pipeline errors and each sample is aborted once, none counted as spooled', async () => {
+    const blocker = join(root, `file-${++counter}`);
+    await writeFile(blocker, 'not a directory');
+    const sink = remoteWrite({ url: URL, client: new ScriptedClient(), logger: silentLogger, maxSamplesPerRequest: 10, shards: 1, spool: { directory: join(blocker, 'spool') } });
+    const outcomes: WriteOutcome[] = [];
+    const error = await new Promise<unknown>((resolve) => from(input(25)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }));
+    assert.match(String(error), /ENOTDIR/);
+    await sleep(100); // the appends that were waiting for the spool fail
+    assert.deepEqual(outcomes.map((o) => [o.reason, o.samples]), [['aborted', 10], ['aborted', 10], ['aborted', 5]]);
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesDropped.aborted, 25);
+    assert.equal(m.samplesDropped.spooled, 0);
+    assert.equal(m.samplesLostTotal, 25);
+    assertBalanced(m);
+  });
+
   it("a replayed record the receiver answers 400 'out of order sample' was written before the crash: counted as 'replayed', not halved, not lost", async () => {
     const directory = freshDir();
     await crashedRun(directory, 400, 0);
@@ -205,6 +257,27 @@ describe('remoteWrite with a spool', () => {
     const keys = writtenKeys(first.client, client);
     assert.equal(keys.size, 4000);
     assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
+  it('a source that errors while the restored sink still reads its spool: every sample received meanwhile has an outcome before the error', async () => {
+    const directory = freshDir();
+    const state = new PipelineState();
+    const first = await crashedRun(directory, 300, 0, state, 100);
+    const restored = new PipelineState(JSON.parse(JSON.stringify(first.snapshot)) as StageSnapshots);
+    const sink = remoteWrite({ url: URL, client: new ScriptedClient(), logger: silentLogger, maxSamplesPerRequest: 100, shards: 2, spool: { directory }, state: restored.slot<RemoteWriteState>('sink') });
+    const failure = new Error('the source failed');
+    const outcomes: WriteOutcome[] = [];
+    // Pushed and failed at once: the spool is still being read, so the samples wait to be admitted.
+    const error = await new Promise<unknown>((resolve) =>
+      concat(from(input(50, 1000)), throwError(() => failure)).pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: resolve, complete: () => resolve('completed') }),
+    );
+    assert.equal(error, failure);
+    assert.equal(outcomes.reduce((n, o) => n + o.samples, 0), 50, 'one outcome per input sample, however the pipeline ends');
+    assert.ok(outcomes.every((o) => o.type === 'dropped' && o.reason === 'aborted'), JSON.stringify(outcomes.map((o) => o.reason)));
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesIn, 50);
+    assert.equal(m.samplesDropped.aborted, 50);
+    assertBalanced(m);
   });
 
   it("a checkpoint taken while the source still regenerates carries the replay marks: a second restart still drops those samples as 'replayed'", async () => {

@@ -11,7 +11,7 @@ import { snappyUncompress } from '../../src/protocol/snappy.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { ConfigError, RemoteWriteError } from '../../src/core/errors.js';
 import { basicAuthSigner } from '../../src/remote-write/http/signers.js';
-import type { DropReason, Sample, WriteOutcome } from '../../src/core/model.js';
+import type { DropReason, Labels, Sample, WriteOutcome } from '../../src/core/model.js';
 import { RemoteWriteMetrics } from '../../src/remote-write/metrics.js';
 import { ScriptedClient, status, written } from '../remote-write/scripted-client.js';
 import { startReceiver, type Receiver } from '../../src/testing/index.js';
@@ -539,6 +539,85 @@ describe('remoteWrite: every way a pipeline ends accounts for every sample', () 
     assert.equal(sink.metrics.snapshot().samplesDropped.overflow, 0);
     assertSettled(sink.metrics, 40_000);
   });
+
+  it('under random answers (2xx, 400, 401, 503, resets, slow, never, a client that throws) and any ending, every sample is written, dropped or counted unfinished, in order per series (property)', async () => {
+    type Answer = 'ok' | 'slow' | 'b400' | 'f401' | 's503' | 'reset' | 'never' | 'throws';
+    const answerOf = (kind: Answer): ConstructorParameters<typeof ScriptedClient>[0] => {
+      if (kind === 'never') return { hang: true };
+      if (kind === 'throws') return { throws: 'broken client' };
+      if (kind === 'reset') return { result: { kind: 'network-error', message: 'ECONNRESET', code: 'ECONNRESET', attempts: 3 } };
+      const code = kind === 'b400' ? 400 : kind === 'f401' ? 401 : kind === 's503' ? 503 : 204;
+      return { result: status(code), delayMs: kind === 'slow' ? 3 : 0 };
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ s: fc.integer({ min: 0, max: 5 }), dt: fc.integer({ min: -1, max: 3 }), pause: fc.boolean() }), { maxLength: 60 }),
+        fc.array(fc.constantFrom<Answer>('ok', 'ok', 'ok', 'slow', 'b400', 'f401', 's503', 'reset', 'never', 'throws'), { maxLength: 12 }),
+        fc.constantFrom('complete', 'error', 'unsubscribe'),
+        fc.record({ shards: fc.constantFrom(1, 3, { min: 1, max: 4, updateEveryMs: 100 }), fail: fc.boolean(), size: fc.integer({ min: 1, max: 8 }), stopAt: fc.nat(60) }),
+        async (steps, answers, ending, { shards, fail, size, stopAt }) => {
+          const client = new ScriptedClient(...answers.map((kind) => answerOf(ending === 'complete' && kind === 'never' ? 'slow' : kind)));
+          const sink = remoteWrite({
+            url: 'http://127.0.0.1:1/api/v1/write', client, shards, maxSamplesPerRequest: size, maxDelayMs: 1, logger: silentLogger,
+            onNonRetryable: fail ? 'fail' : 'discard', onMaxRetriesExceeded: fail ? 'fail' : 'discard',
+          });
+          const source = new Subject<Sample>();
+          const outcomes: WriteOutcome[] = [];
+          let ended = false;
+          let subscription: { unsubscribe(): void } | undefined;
+          const done = new Promise<void>((resolve) => {
+            const finish = (): void => {
+              ended = true;
+              resolve();
+            };
+            subscription = source.pipe(sink).subscribe({ next: (o) => outcomes.push(o), error: finish, complete: finish });
+          });
+          const clocks = new Map<number, number>();
+          let pushed = 0;
+          for (const [i, { s, dt, pause }] of steps.entries()) {
+            if (ended || (ending !== 'complete' && i === stopAt)) break;
+            const timestamp = (clocks.get(s) ?? 1_700_000_000_000) + dt;
+            clocks.set(s, timestamp);
+            source.next({ labels: { __name__: 'p', s: String(s) }, value: i, timestamp });
+            pushed++;
+            if (pause) await tick(2);
+          }
+          if (ending === 'complete') source.complete();
+          else if (ending === 'error') source.error(new Error('the source failed'));
+          else subscription?.unsubscribe();
+          if (ending !== 'unsubscribe') await done;
+          const m = sink.metrics.snapshot();
+          const seed = JSON.stringify({ ending, shards, fail, size, answers, samples: pushed });
+          assert.equal(m.samplesIn, pushed, seed);
+          assert.equal(m.samplesWritten + m.samplesDroppedTotal, m.samplesIn, `in = written + dropped, nothing left pending: ${seed}`);
+          assert.equal(m.samplesPending, 0, seed);
+          assert.equal(m.requestsInFlight, 0, seed);
+          if (ending !== 'unsubscribe') {
+            assert.equal(total(outcomes), pushed, `one outcome per sample: ${seed}`);
+            assert.equal(total(outcomes, 'written'), m.samplesWritten, seed);
+          }
+          // What the receiver answered 2xx, before the end, is what the sink counts written; each series in order.
+          const bySeries = new Map<string, number[]>();
+          let received = 0;
+          for (const r of client.requests) {
+            if (!('result' in r.answer) || r.answer.result.kind !== 'response' || r.answer.result.status >= 300) continue;
+            for (const ts of r.request.timeseries) {
+              const key = ts.labels.map((l) => l.value).join(',');
+              const list = bySeries.get(key) ?? [];
+              for (const sample of ts.samples) list.push(Number(sample.timestamp));
+              bySeries.set(key, list);
+            }
+          }
+          for (const [key, timestamps] of bySeries) {
+            received += timestamps.length;
+            for (let i = 1; i < timestamps.length; i++) assert.ok(timestamps[i]! > timestamps[i - 1]!, `series ${key} in order: ${seed}`);
+          }
+          assert.ok(received >= m.samplesWritten, seed); // a slow answer aborted by the end was answered 2xx but counted aborted
+        },
+      ),
+      { numRuns: 60, seed: 20261126 },
+    );
+  });
 });
 
 describe('remoteWrite: one bad sample never crashes the pipeline', () => {
@@ -584,6 +663,25 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     labelSet.revoke();
     await unreadable({ value: 1, timestamp: t, labels: labelSet.proxy }, /could not be read: .*revoked/);
   });
+  it("with validation 'lenient', label names that are one name in UTF-8 (lone surrogates) are dropped alone, never sent as a repeated label name", async () => {
+    const client = new ScriptedClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, validation: 'lenient', maxDelayMs: 1, logger: silentLogger });
+    const twice = JSON.parse('{"__name__":"m","a\\ud800":"x","a\\udc00":"y"}') as Labels;
+    const input: Sample[] = [
+      { labels: { __name__: 'm', a: 'ok' }, value: 1, timestamp: t },
+      { labels: twice, value: 2, timestamp: t },
+    ];
+    const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+    assert.deepEqual(outcomes.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.value]), [['invalid', 2]]);
+    for (const { request } of client.requests) {
+      for (const series of request.timeseries) {
+        const names = series.labels.map((l) => l.name);
+        assert.equal(new Set(names).size, names.length, `repeated label name in ${JSON.stringify(names)}`);
+      }
+    }
+    assert.equal(sink.metrics.snapshot().samplesWritten, 1);
+  });
+
   it("a label value whose toString throws, with validation 'off'", () =>
     unreadable({ value: 1, timestamp: t, labels: { __name__: 'm', k: { toString: boom } } }, /could not be read.*boom/, { validation: 'off' }));
 
@@ -597,6 +695,28 @@ describe('remoteWrite: one bad sample never crashes the pipeline', () => {
     const refused = await lastValueFrom(from(series(1, 2)).pipe(sink, toArray()));
     assert.deepEqual(refused.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
     assertSettled(sink.metrics, 2);
+  });
+
+  it('a logger whose methods return rejected promises (an async log service that is down) neither crashes the process nor costs an outcome', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const down = async (): Promise<void> => {
+        throw new Error('log service down');
+      };
+      const logger = { info: down, warn: down, error: down, debug: down } as unknown as Logger;
+      const client = new ScriptedClient({ result: status(400, 'bad sample') });
+      const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, shards: 1, maxSamplesPerRequest: 1, maxDelayMs: 5, logger });
+      const input: Sample[] = [{ labels: { __name__: 'm', 'bad-name': 'x' }, value: 1, timestamp: t }, ...series(1, 2)];
+      const outcomes = await lastValueFrom(from(input).pipe(sink, toArray()));
+      assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'invalid', 1], ['dropped', 'non-retryable', 1], ['written', undefined, 1]]);
+      assertSettled(sink.metrics, 3);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // unhandled rejections are reported after a turn
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('drops summed up in the log interval are logged when the subscriber unsubscribes, not lost from the logs', () => {

@@ -24,6 +24,14 @@ describe('checkLabels', () => {
     assert.deepEqual(checkLabels({ n: null }, 'off'), { names: ['n'], values: ['null'] });
   });
 
+  it('lenient mode refuses a name with a lone surrogate: it has no UTF-8 form, and two such names would go out as one name twice', () => {
+    const labels = JSON.parse('{"__name__":"m","a\\ud800":"x","a\\udc00":"y"}') as Record<string, string>;
+    assert.equal(Object.keys(labels).length, 3);
+    assert.match(String(checkLabels(labels, 'lenient')), /^label name "a\uD800" is not well-formed Unicode \(a lone surrogate\)/);
+    // Surrogate pairs are characters like any other.
+    assert.deepEqual(checkLabels({ __name__: 'm', 'a\u{1F600}': 'x' }, 'lenient'), { names: ['__name__', 'a\u{1F600}'], values: ['m', 'x'] });
+  });
+
   it('neither crashes nor pollutes on __proto__ and constructor keys from JSON', () => {
     const labels: unknown = JSON.parse('{"__name__":"m","__proto__":{"polluted":"yes"},"constructor":"c"}');
     assert.equal(checkLabels(labels, 'strict'), 'label "__proto__" has a object value, not a string');

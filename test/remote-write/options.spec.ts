@@ -123,6 +123,15 @@ describe('remoteWrite options: secrets are never printed', () => {
     assert.doesNotMatch(inspect(refused({ headers: { 'User-Agent': 'Bearer t0ken' } }, 'headers.User-Agent')), /t0ken/);
   });
 
+  it('a token given where the signer goes (signer: process.env.TOKEN) is not printed', () => {
+    for (const token of ['Bearer t0ken.abc', 't0ken']) {
+      const error = refused({ signer: token }, 'signer');
+      assert.match(error.message, /"signer" must be a function .*\(got a string\)/);
+      assert.doesNotMatch(inspect(error), /t0ken/);
+    }
+    assert.match(refused({ signer: 42 }, 'signer').message, /\(got a number\)/);
+  });
+
   it('gives the sink a redacted form of the URL for its logs', () => {
     assert.equal(resolveRemoteWriteOptions({ url: secretUrl }).displayUrl, 'http://user:***@host:9090/api/v1/write');
   });

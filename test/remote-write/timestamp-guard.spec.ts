@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { remoteWrite } from '../../operators/remote-write.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -61,6 +61,17 @@ describe('TimestampGuard', () => {
       const past = new TimestampGuard({ maxFutureMs: Infinity, maxAgeMs: 1000, now: () => reading as number });
       assert.throws(() => past.check(0), (e: unknown) => e instanceof ConfigError && /"clock"/.test(e.message));
     }
+  });
+
+  it('after expire(), reads the clock again: a clock stepped back (NTP) tightens the future bound', () => {
+    let now = 10_000_000;
+    const guard = new TimestampGuard({ maxFutureMs: 600_000, maxAgeMs: Infinity, now: () => now });
+    assert.equal(guard.check(10_000_000), 'ok');
+    now -= 7_200_000; // the wall clock is stepped back by 2 h
+    assert.equal(guard.check(now + 3_600_000), 'ok', 'the last reading still stands until it expires');
+    guard.expire();
+    assert.equal(guard.check(now + 3_600_000), 'too-far-in-future');
+    assert.equal(guard.check(now + 600_000), 'ok');
   });
 
   it('refuses a timestamp more than maxAgeMs behind the clock, only when the bound is on', () => {
@@ -148,6 +159,35 @@ describe('remoteWrite: timestamp checks', () => {
     // The request decodes (a wrong varint length would not) and carries 2^60 exactly.
     assert.deepEqual(client.requests.flat().sort(), [NOW - 2, NOW - 1, 2 ** 60].sort());
     assert.equal(sink.metrics.snapshot().samplesDropped.invalid, 2);
+  });
+
+  it('a wall clock stepped back (NTP) bounds the future from its new time: a sample an hour ahead of it is dropped, not sent', async () => {
+    // A gateway that booted with its clock 2 h ahead; NTP then steps it back. Its first reading must
+    // not stay the bound: Prometheus would take the sample an hour ahead and refuse the present after it.
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+    const advance = async (ms: number): Promise<void> => {
+      scheduler.maxFrames += ms;
+      scheduler.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    let now = NOW;
+    const client = new RecordingClient();
+    const sink = remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', client, scheduler, clock: () => now, maxDelayMs: 10, logger: silentLogger });
+    const source = new Subject<Sample>();
+    const outcomes = lastValueFrom(source.pipe(sink, toArray()));
+    source.next({ labels, value: 1, timestamp: NOW });
+    await advance(20);
+    now = NOW - 7_200_000;
+    await advance(5000);
+    source.next({ labels: { __name__: 'm', d: '3' }, value: 2, timestamp: now + 3_600_000 });
+    source.next({ labels: { __name__: 'm', d: '2' }, value: 3, timestamp: now });
+    await advance(20);
+    source.complete();
+    const all = await outcomes;
+    assert.deepEqual(all.filter((o) => o.type === 'dropped').map((o) => [o.reason, o.sample?.value]), [['too-far-in-future', 2]]);
+    assert.deepEqual(client.requests.flat().sort(), [NOW, now].sort());
+    const m = sink.metrics.snapshot();
+    assert.equal(m.samplesWritten + m.samplesDroppedTotal, 3);
   });
 
   it('drops a sample beyond maxFutureMs (default 10 min) or maxAgeMs alone, before its series is guarded, with a reason and a message', async () => {
