@@ -4,6 +4,7 @@
  * failed refresh while the old token is still valid keeps using it.
  */
 import { ConfigError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface OAuth2ClientCredentialsOptions {
   /** The token endpoint, e.g. https://idp.example/oauth2/token. */
@@ -55,13 +56,18 @@ function positive(option: string, value: number | undefined, fallback: number): 
 
 export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AccessTokenProvider {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object with tokenUrl, clientId and clientSecret', options);
+  // Shown with its password as ***: a user may have put the client's credentials in it.
+  const shownUrl = typeof options.tokenUrl === 'string' ? redactUrl(options.tokenUrl) : options.tokenUrl;
   let tokenUrl: URL;
   try {
     tokenUrl = new URL(options.tokenUrl);
   } catch {
-    throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+    throw new ConfigError('tokenUrl', 'an absolute http(s) URL', shownUrl);
   }
-  if (tokenUrl.protocol !== 'https:' && tokenUrl.protocol !== 'http:') throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+  if (tokenUrl.protocol !== 'https:' && tokenUrl.protocol !== 'http:') throw new ConfigError('tokenUrl', 'an absolute http(s) URL', shownUrl);
+  // fetch refuses a URL with userinfo (and its error prints the URL whole): the client
+  // authenticates with clientId and clientSecret instead.
+  if (tokenUrl.username !== '' || tokenUrl.password !== '') throw new ConfigError('tokenUrl', 'an absolute http(s) URL without a user or password (give clientId and clientSecret)', shownUrl);
   if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigError('clientId', 'a non-empty string', options.clientId);
   if (typeof options.clientSecret !== 'string' || options.clientSecret === '') throw new ConfigError('clientSecret', 'a non-empty string', '<redacted>');
   const authentication = options.clientAuthentication ?? 'basic';

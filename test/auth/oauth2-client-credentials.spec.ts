@@ -181,4 +181,19 @@ describe('oauth2ClientCredentials', () => {
     assert.throws(() => oauth2ClientCredentials({ tokenUrl: 'http://127.0.0.1/t', clientId: 'id', clientSecret: '' }), (e: unknown) => e instanceof ConfigError && e.option === 'clientSecret');
     assert.throws(() => oauth2ClientCredentials({ tokenUrl: 'http://127.0.0.1/t', clientId: 'id', clientSecret: 's', timeoutMs: -1 }), (e: unknown) => e instanceof ConfigError && e.option === 'timeoutMs');
   });
+
+  it('refuses a tokenUrl with a user or password at creation, showing the URL with its password as ***', async () => {
+    // fetch cannot send to such a URL at all, and its error printed the URL whole, password included.
+    for (const tokenUrl of ['http://user:hunter2@127.0.0.1:1/t', 'https://:hunter2@auth.example/t', 'http://user@127.0.0.1:1/t', 'ftp://user:hunter2@auth.example/t', 'http://user:hunter2@ bad/t']) {
+      assert.throws(
+        () => oauth2ClientCredentials({ tokenUrl, clientId: 'id', clientSecret: 'secret' }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, `${tokenUrl}: ${String(e)}`);
+          assert.equal(e.option, 'tokenUrl');
+          for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes('hunter2'), `${tokenUrl} shows its password: ${text}`);
+          return true;
+        },
+      );
+    }
+  });
 });
