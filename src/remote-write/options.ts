@@ -189,9 +189,9 @@ const SINK_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** An HTTP header name: a token (RFC 9110). */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Lanes of a spooled sink when `shards` is not given. */
 const SPOOLED_SHARDS = 4;
@@ -362,7 +362,8 @@ function checkShards(value: unknown): ResolvedShards {
   return { min, max, updateEveryMs };
 }
 
-function checkUrl(value: unknown): string {
+/** Checks an http(s) URL option; a bad one is shown with its password as `***`. */
+export function checkUrl(value: unknown): string {
   if (typeof value !== 'string') throw new ConfigError('url', 'an http(s) URL string', value);
   let parsed: URL;
   try {
