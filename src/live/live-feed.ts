@@ -17,7 +17,7 @@ import { ConfigError } from '../core/errors.js';
 export type SlowClientPolicy = 'disconnect' | 'skip';
 
 export interface LiveFeedCors {
-  /** Allowed origins: '*', one origin, a list, or a predicate. */
+  /** Allowed origins: '*', one origin, a list, or a predicate (one that throws refuses the origin). */
   readonly origin: '*' | string | readonly string[] | ((origin: string) => boolean);
   /** Send `Access-Control-Allow-Credentials: true` (default false). */
   readonly credentials?: boolean;
@@ -71,6 +71,15 @@ function integer(option: string, value: number | undefined, fallback: number, mi
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(option, `an integer in [${min}, ${max}]`, n);
   return n;
+}
+
+/** A user's origin predicate; one that throws refuses the origin (the throw must not escape the HTTP handler). */
+function originAllowed(allowed: (origin: string) => boolean, origin: string): boolean {
+  try {
+    return Boolean(allowed(origin));
+  } catch {
+    return false;
+  }
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -163,7 +172,7 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
       cors.origin === '*' ||
       (typeof cors.origin === 'string' && cors.origin === origin) ||
       (Array.isArray(cors.origin) && cors.origin.includes(origin)) ||
-      (typeof cors.origin === 'function' && cors.origin(origin));
+      (typeof cors.origin === 'function' && originAllowed(cors.origin, origin));
     if (!allowed) return {};
     const headers: Record<string, string> = { 'Access-Control-Allow-Origin': cors.origin === '*' && !cors.credentials ? '*' : origin, Vary: 'Origin' };
     if (cors.credentials) headers['Access-Control-Allow-Credentials'] = 'true';

@@ -217,6 +217,40 @@ describe('liveFeed', () => {
     other.close();
   });
 
+  it('a cors.origin predicate that throws refuses that origin; the throw never escapes the request handler', async () => {
+    const asked: string[] = [];
+    const feed = liveFeed<number>({
+      cors: {
+        origin: (origin) => {
+          asked.push(origin);
+          if (origin === 'http://broken.example') throw new Error('origin list unavailable');
+          return origin === 'http://dash.example';
+        },
+      },
+    });
+    const started = await serve(feed);
+    track(feed, started);
+    const escaped: unknown[] = [];
+    const onUncaught = (error: unknown): void => void escaped.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const preflight = await fetch(started.url, { method: 'OPTIONS', headers: { Origin: 'http://broken.example' } });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      const broken = await SseReader.open(started.url, { Origin: 'http://broken.example' });
+      assert.equal(broken.response.statusCode, 200);
+      assert.equal(broken.response.headers['access-control-allow-origin'], undefined);
+      const allowed = await SseReader.open(started.url, { Origin: 'http://dash.example' });
+      assert.equal(allowed.response.headers['access-control-allow-origin'], 'http://dash.example');
+      broken.close();
+      allowed.close();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    assert.deepEqual(escaped, []);
+    assert.deepEqual(asked, ['http://broken.example', 'http://broken.example', 'http://dash.example']);
+  });
+
   it('close() ends every stream, stops connected sources and refuses new clients', async () => {
     const feed = liveFeed<number>();
     const started = await serve(feed);
