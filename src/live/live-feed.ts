@@ -73,6 +73,15 @@ function integer(option: string, value: number | undefined, fallback: number, mi
   return n;
 }
 
+function checkCors(cors: unknown): void {
+  if (cors === undefined) return;
+  if (typeof cors !== 'object' || cors === null) throw new ConfigError('cors', "an object { origin, credentials? }", cors);
+  const { origin, credentials } = cors as Partial<LiveFeedCors>;
+  const originOk = typeof origin === 'string' || typeof origin === 'function' || (Array.isArray(origin) && origin.every((o) => typeof o === 'string'));
+  if (!originOk) throw new ConfigError('cors.origin', "'*', an origin, a list of origins or a function (origin) => boolean", Array.isArray(origin) ? 'a list holding a non-string' : origin);
+  if (credentials !== undefined && typeof credentials !== 'boolean') throw new ConfigError('cors.credentials', 'a boolean', credentials);
+}
+
 /** A user's origin predicate; one that throws refuses the origin (the throw must not escape the HTTP handler). */
 function originAllowed(allowed: (origin: string) => boolean, origin: string): boolean {
   try {
@@ -96,7 +105,9 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
   const retryMs = integer('retryMs', options.retryMs, 1000, 0, 86_400_000);
   const slowClient = options.slowClient ?? 'disconnect';
   if (slowClient !== 'disconnect' && slowClient !== 'skip') throw new ConfigError('slowClient', "'disconnect' or 'skip'", slowClient);
-  if (options.event !== undefined && !/^[^\r\n:]+$/.test(options.event)) throw new ConfigError('event', 'a name without newlines or colons', options.event);
+  if (options.event !== undefined && (typeof options.event !== 'string' || !/^[^\r\n:]+$/.test(options.event))) throw new ConfigError('event', 'a name without newlines or colons', options.event);
+  if (options.serialize !== undefined && typeof options.serialize !== 'function') throw new ConfigError('serialize', 'a function', options.serialize);
+  checkCors(options.cors);
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw new ConfigError('token', 'a non-empty string', '<redacted>');
   const serialize = options.serialize ?? ((value: T) => JSON.stringify(value));
   const eventLine = options.event === undefined ? '' : `event: ${options.event}\n`;
