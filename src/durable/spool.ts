@@ -26,7 +26,7 @@ import { mkdir, open, readdir, readFile, rm, truncate, unlink, type FileHandle }
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { enumOption, functionOption, numberOption } from '../core/options.js';
+import { enumOption, functionOption, loggerOption, numberOption } from '../core/options.js';
 import { crc32 } from './crc32.js';
 import { fsyncDirectory, isTempFile, writeFileAtomic } from './durable-file.js';
 
@@ -229,7 +229,7 @@ export class DiskSpool {
     this.fsyncIntervalMs = numberOption('fsyncIntervalMs', options.fsyncIntervalMs, 500, { min: 1, max: 3_600_000 });
     this.onProblem = functionOption<(problem: SpoolProblem) => void>('onProblem', options.onProblem, false);
     this.onDrop = functionOption<(drop: SpoolDrop) => void>('onDrop', options.onDrop, false);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
     this.retain = options.retain === true;
     this.retainFrom = options.retainFrom ?? {};
   }

@@ -13,7 +13,7 @@ import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
 import type { RequestSigner } from './http/signers.js';
 import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
-import { enumOption, functionOption, numberOption } from '../core/options.js';
+import { enumOption, functionOption, loggerOption, numberOption } from '../core/options.js';
 import type { StateSlot } from '../durable/pipeline-state.js';
 import type { SpoolFsyncPolicy, SpoolFullPolicy } from '../durable/spool.js';
 import type { RemoteWriteState } from './sink-state.js';
@@ -259,7 +259,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     'X-Prometheus-Remote-Write-Version': '0.1.0',
     'User-Agent': userAgent,
   });
-  const logger = checkLogger(options.logger);
+  const logger = loggerOption(options.logger, consoleLogger);
   if (options.metrics !== undefined && !(options.metrics instanceof RemoteWriteMetrics)) {
     throw new ConfigError('metrics', 'a RemoteWriteMetrics instance', options.metrics);
   }
@@ -401,18 +401,6 @@ function checkHeaders(value: unknown): Record<string, string> {
     headers[name] = headerValue;
   }
   return headers;
-}
-
-function checkLogger(value: unknown): Logger {
-  if (value === undefined) return consoleLogger;
-  const expected = 'a logger: an object with info, warn and error functions (debug a function or absent)';
-  if (typeof value !== 'object' || value === null) throw new ConfigError('logger', expected, value);
-  const logger = value as Logger;
-  for (const level of ['info', 'warn', 'error'] as const) {
-    if (typeof logger[level] !== 'function') throw new ConfigError(`logger.${level}`, 'a function', logger[level]);
-  }
-  if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
-  return logger;
 }
 
 /** The clock of the timestamp bounds: read once here, so a clock that cannot tell the time is refused now. */

@@ -29,7 +29,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerCon
 import { ConfigError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import { functionOption, numberOption } from '../../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../../core/options.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import { jsonPayload, type PayloadParser } from './payload.js';
@@ -154,7 +154,7 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     this.reconnectTimeWaitMs = numberOption('reconnectTimeWaitMs', options.reconnectTimeWaitMs, 1000, { min: 10, max: 600_000 });
     if (options.name !== undefined && typeof options.name !== 'string') throw new ConfigError('name', 'a string', options.name);
     this.connectionName = options.name;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
   }
 
   stats(): JetStreamStats {
