@@ -3,6 +3,7 @@
  * default) or throws a `ConfigError` naming the option and the accepted range.
  */
 import { ConfigError } from './errors.js';
+import type { SchedulerLike } from 'rxjs';
 import type { Logger } from './logger.js';
 
 /** Checks a number option; returns it, or the default when undefined (required when no default). */
@@ -52,4 +53,14 @@ export function loggerOption<L extends Logger | undefined>(value: unknown, fallb
   }
   if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
   return logger;
+}
+
+/** Checks a `scheduler` option: an RxJS SchedulerLike (now() and schedule()); the fallback when undefined. */
+export function schedulerOption<S extends SchedulerLike | undefined>(value: unknown, fallback: S): SchedulerLike | S {
+  if (value === undefined) return fallback;
+  const scheduler = value as Partial<SchedulerLike> | null;
+  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.now !== 'function' || typeof scheduler.schedule !== 'function') {
+    throw new ConfigError('scheduler', 'an RxJS SchedulerLike (with now() and schedule())', value);
+  }
+  return value as SchedulerLike;
 }

@@ -13,7 +13,7 @@ import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
 import type { RequestSigner } from './http/signers.js';
 import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
-import { enumOption, functionOption, loggerOption, numberOption } from '../core/options.js';
+import { enumOption, functionOption, loggerOption, numberOption, schedulerOption } from '../core/options.js';
 import type { StateSlot } from '../durable/pipeline-state.js';
 import type { SpoolFsyncPolicy, SpoolFullPolicy } from '../durable/spool.js';
 import type { RemoteWriteState } from './sink-state.js';
@@ -304,7 +304,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     maxPendingSamples,
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
-    scheduler: options.scheduler,
+    scheduler: schedulerOption(options.scheduler, undefined),
     client: checkClient(options.client),
     state: checkState(options.state),
     spool,

@@ -52,7 +52,7 @@ const BOOLEAN = ['yes', 1, {}];
 const STRING = [5, {}, true];
 const LOGGER = [5, 'console', true, {}, { info: () => undefined, warn: () => undefined }, { info: 5, warn: () => undefined, error: () => undefined }, { info: () => undefined, warn: () => undefined, error: () => undefined, debug: 'on' }];
 
-const noop = (): void => undefined;
+const SCHEDULER = [5, 'async', {}, null, { now: () => 0 }, { schedule: () => undefined }];
 
 const FACTORIES: readonly Factory[] = [
   {
@@ -91,6 +91,7 @@ const FACTORIES: readonly Factory[] = [
       maxAgeMs: [...NUMBER_OR_INFINITY, 999],
       clock: [...FUNCTION, () => NaN, () => 'now'],
       logger: LOGGER,
+      scheduler: SCHEDULER,
       metrics: [5, {}, 'm'],
       client: [5, {}, { send: 5 }],
       state: [5, 'slot', {}],
@@ -117,7 +118,7 @@ const FACTORIES: readonly Factory[] = [
     name: 'batchSamples',
     base: () => ({ maxSamples: 2, maxDelayMs: 10 }),
     create: (o) => rxprom.batchSamples(o as never),
-    bad: { maxSamples: [...INTEGER, 0], maxDelayMs: INTEGER },
+    bad: { maxSamples: [...INTEGER, 0], maxDelayMs: INTEGER, scheduler: SCHEDULER },
   },
   {
     name: 'RetryPolicy',
@@ -153,6 +154,7 @@ const FACTORIES: readonly Factory[] = [
       onLate: FUNCTION,
       onInvalid: FUNCTION,
       maxBuffered: [...INTEGER, 0],
+      scheduler: SCHEDULER,
       state: [5, 'slot', {}],
     },
   },
@@ -171,6 +173,7 @@ const FACTORIES: readonly Factory[] = [
       relativeAccuracy: [...NUMBER, 0, 1],
       onLate: FUNCTION,
       onDrop: FUNCTION,
+      scheduler: SCHEDULER,
       state: [5, 'slot', {}],
     },
   },
@@ -187,7 +190,7 @@ const FACTORIES: readonly Factory[] = [
       cacheSize: INTEGER,
       cacheTtlMs: NUMBER,
       maxWaiting: [...INTEGER, 0],
-      scheduler: [5, 'async', {}],
+      scheduler: SCHEDULER,
       logger: LOGGER,
       state: [5, 'slot', {}],
       onMissing: ['ignore', 5, {}],
@@ -325,6 +328,7 @@ const FACTORIES: readonly Factory[] = [
       malformed: [...NUMBER, 1.5],
       lateByMs: INTEGER,
       chunkSize: [...INTEGER, 0],
+      scheduler: SCHEDULER,
     },
   },
   {
