@@ -269,6 +269,22 @@ const FACTORIES: readonly Factory[] = [
     },
   },
   {
+    name: 'registerRxpromMetrics',
+    base: () => ({}),
+    create: (o) => {
+      const { prefix, ...sources } = o;
+      return rxprom.registerRxpromMetrics(new Registry(), sources as never, prefix === undefined ? {} : ({ prefix } as never));
+    },
+    bad: {
+      sink: [5, 'sink', {}, { metrics: {} }, null],
+      operators: [5, 'reorder', null],
+      'operators.reorder': [5, 'x', {}, { stats: 5 }, null],
+      feeds: [5, 'live', null],
+      'feeds.live': [5, 'x', {}, { stats: 5 }, null],
+      prefix: [5, NaN, true, {}, '', '1x', 'a-b'],
+    },
+  },
+  {
     name: 'sigv4Signer',
     base: () => ({ region: 'eu-west-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' } }),
     create: (o) => rxprom.sigv4Signer(o as never),
