@@ -294,6 +294,9 @@ const FACTORIES: readonly Factory[] = [
       'credentials.accessKeyId': [5, ''],
       'credentials.secretAccessKey': [5, ''],
       service: [5, '', 'APS!'],
+      'credentials.sessionToken': [5, '', {}, true],
+      contentSha256Header: BOOLEAN,
+      now: FUNCTION,
     },
   },
   {
