@@ -310,7 +310,11 @@ const FACTORIES: readonly Factory[] = [
       clientAuthentication: ENUM,
       refreshBeforeExpiryMs: NUMBER,
       defaultLifetimeMs: NUMBER,
-      timeoutMs: NUMBER,
+      timeoutMs: [...NUMBER, 0],
+      scope: [5, {}, true, ['metrics:write', 5], 'a\nb'],
+      params: [5, 'audience=x', []],
+      'params.audience': [5, {}, true, null],
+      now: FUNCTION,
     },
   },
   {
