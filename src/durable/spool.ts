@@ -230,8 +230,9 @@ export class DiskSpool {
     this.onProblem = functionOption<(problem: SpoolProblem) => void>('onProblem', options.onProblem, false);
     this.onDrop = functionOption<(drop: SpoolDrop) => void>('onDrop', options.onDrop, false);
     this.logger = loggerOption(options.logger, silentLogger);
+    if (options.retain !== undefined && typeof options.retain !== 'boolean') throw new ConfigError('retain', 'a boolean', options.retain);
     this.retain = options.retain === true;
-    this.retainFrom = options.retainFrom ?? {};
+    this.retainFrom = checkRetainFrom(options.retainFrom);
   }
 
   /**
@@ -876,4 +877,14 @@ async function closeHandle(segment: Segment): Promise<void> {
   const handle = segment.handle;
   segment.handle = undefined;
   await handle.close();
+}
+
+/** `retainFrom`: a lane's first retained sequence (an integer >= 0, or Infinity for none); NaN would keep or free at random. */
+function checkRetainFrom(value: unknown): Readonly<Record<string, number>> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('retainFrom', 'an object of lane names to sequences', Array.isArray(value) ? 'an array' : value);
+  for (const [lane, sequence] of Object.entries(value)) {
+    if (sequence !== Infinity && !(typeof sequence === 'number' && Number.isInteger(sequence) && sequence >= 0)) throw new ConfigError(`retainFrom.${lane}`, 'an integer >= 0 or Infinity', sequence);
+  }
+  return value as Readonly<Record<string, number>>;
 }

@@ -239,6 +239,9 @@ const FACTORIES: readonly Factory[] = [
       onProblem: FUNCTION,
       onDrop: FUNCTION,
       logger: LOGGER,
+      retain: BOOLEAN,
+      retainFrom: [5, 'lane0', []],
+      'retainFrom.lane0': [NaN, -Infinity, -1, 0.5, '5', {}, null],
     },
   },
   {
