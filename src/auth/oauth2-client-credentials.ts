@@ -113,6 +113,9 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
     form.set('client_secret', options.clientSecret);
   }
   const body = form.toString();
+  // A server may echo what it was sent: the secret as written, percent-encoded or form-encoded.
+  const secretForms = [...new Set([options.clientSecret, encodeURIComponent(options.clientSecret), encodeURIComponent(options.clientSecret).replace(/%20/g, '+'), new URLSearchParams({ s: options.clientSecret }).toString().slice(2)])];
+  const withoutSecret = (text: string): string => secretForms.reduce((hidden, form) => hidden.split(form).join('***'), text);
 
   let cached: { token: string; expiresAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
@@ -135,8 +138,8 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
       json = undefined;
     }
     if (!response.ok) {
-      const code = typeof json?.['error'] === 'string' ? json['error'] : undefined;
-      const description = typeof json?.['error_description'] === 'string' ? `: ${json['error_description'].slice(0, 200)}` : '';
+      const code = typeof json?.['error'] === 'string' ? withoutSecret(json['error']) : undefined;
+      const description = typeof json?.['error_description'] === 'string' ? `: ${withoutSecret(json['error_description']).slice(0, 200)}` : '';
       throw new OAuth2TokenError(`token endpoint answered ${response.status}${code ? ` ${code}` : ''}${description}`, response.status, code);
     }
     const token = json?.['access_token'];

@@ -119,6 +119,25 @@ describe('oauth2ClientCredentials', () => {
     assert.equal(server.requests.length, 2);
   });
 
+  it('never shows the secret in an error even when the token endpoint echoes it in error_description', async () => {
+    const server = await tokenServer();
+    const secret = 'hunter2 s3cret/+';
+    for (const echoed of [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+'), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+      server.answers.push({ status: 401, body: { error: 'invalid_client', error_description: `client_secret '${echoed}' is not valid` } });
+    }
+    for (const clientAuthentication of ['body', 'body', 'basic', 'basic'] as const) {
+      const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: secret, clientAuthentication });
+      await assert.rejects(token(), (e: unknown) => {
+        assert.ok(e instanceof OAuth2TokenError);
+        for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) {
+          assert.ok(!text.includes('s3cret'), `shows the secret: ${text}`);
+        }
+        assert.match(e.message, /401 invalid_client: client_secret '\*\*\*' is not valid/);
+        return true;
+      });
+    }
+  });
+
   it('rejects an answer without an access_token, or not JSON', async () => {
     const server = await tokenServer();
     server.answers.push({ status: 200, body: { token_type: 'Bearer' } }, { status: 200, body: '<html>' });
