@@ -362,6 +362,13 @@ function checkShards(value: unknown): ResolvedShards {
   return { min, max, updateEveryMs };
 }
 
+/** An object literal (or one without a prototype): what `Object.entries` reads completely. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /** Checks an http(s) URL option; a bad one is shown with its password as `***`. */
 export function checkUrl(value: unknown): string {
   if (typeof value !== 'string') throw new ConfigError('url', 'an http(s) URL string', value);
@@ -379,8 +386,9 @@ export function checkUrl(value: unknown): string {
 function checkHeaders(value: unknown): Record<string, string> {
   const headers: Record<string, string> = {};
   if (value === undefined) return headers;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  if (!isPlainObject(value)) {
+    // A Map or a fetch Headers object has no own entries: its headers would be dropped silently.
+    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `a ${typeof value}`;
     throw new ConfigError('headers', 'an object of header names to string values', new Undisclosed(what));
   }
   const seen = new Set<string>();

@@ -79,7 +79,7 @@ const FACTORIES: readonly Factory[] = [
       failFastAfterRejections: INTEGER,
       maxRefusalSplits: [...INTEGER, 1001],
       timeoutMs: [...INTEGER, 0, 600_001],
-      headers: [5, 'X-A: b', [], null],
+      headers: [5, 'X-A: b', [], null, new Map([['X-Tenant', 'a']]), new Headers({ 'X-Tenant': 'a' })],
       'headers.X-Tenant': [5, {}, null, 'a\r\nb'],
       userAgent: [5, '', 'a\nb'],
       signer: FUNCTION,
@@ -133,7 +133,7 @@ const FACTORIES: readonly Factory[] = [
     bad: {
       url: [undefined, 5, 'not a url', 'ftp://127.0.0.1/w'],
       timeoutMs: [undefined, ...INTEGER, 0],
-      headers: [undefined, 5, [], null],
+      headers: [undefined, 5, [], null, new Map([['X-Tenant', 'a']])],
       'headers.X-Tenant': [5, null, 'a\r\nb'],
       retry: [undefined, {}, 5],
       maxSockets: [undefined, ...INTEGER, 0],

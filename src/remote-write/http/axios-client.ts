@@ -23,7 +23,7 @@ import { LinkedAbort } from './linked-abort.js';
 import { RetryPolicy } from './retry-policy.js';
 import { ConfigError, Undisclosed } from '../../core/errors.js';
 import { functionOption, numberOption } from '../../core/options.js';
-import { checkUrl, HEADER_NAME, HEADER_VALUE } from '../options.js';
+import { checkUrl, HEADER_NAME, HEADER_VALUE, isPlainObject } from '../options.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
 import { redirectTarget } from './redirect-rule.js';
@@ -66,7 +66,7 @@ function checkClientOptions(options: AxiosWriteClientOptions): void {
   checkUrl(options.url);
   numberOption('timeoutMs', options.timeoutMs, undefined, { min: 1, max: 600_000 });
   const headers: unknown = options.headers;
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+  if (!isPlainObject(headers)) {
     throw new ConfigError('headers', 'an object of header names to string values', new Undisclosed(Array.isArray(headers) ? 'an array' : headers === null ? 'null' : `a ${typeof headers}`));
   }
   for (const [name, value] of Object.entries(headers)) {
