@@ -96,7 +96,11 @@ async function main(): Promise<void> {
   const headers: Record<string, string> = {};
   for (const header of args.header ?? []) {
     const at = header.indexOf('=');
-    if (at <= 0) fail(`option --header must be Name=Value (got "${header}")`);
+    if (at <= 0) {
+      // Never the value: a header written as curl writes it ("Authorization: Bearer ...") holds a credential.
+      const name = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(header)?.[0];
+      fail(`option --header must be Name=Value (got ${name === undefined ? 'a value without a header name' : `"${name}…"`}; the rest is not shown: it may be a credential)`);
+    }
     headers[header.slice(0, at)] = header.slice(at + 1);
   }
 

@@ -1,7 +1,7 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { operate } from './internal/operate.js';
 import { ConfigError } from '../src/core/errors.js';
-import { numberOption } from '../src/core/options.js';
+import { numberOption, schedulerOption } from '../src/core/options.js';
 
 export interface BatchSamplesOptions {
   /** Emit as soon as a batch holds this many samples. 1 to 1,000,000. */
@@ -22,7 +22,7 @@ export function batchSamples<T>(options: BatchSamplesOptions): OperatorFunction<
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object', options);
   const maxSamples = numberOption('maxSamples', options.maxSamples, undefined, { min: 1, max: 1_000_000 });
   const maxDelayMs = numberOption('maxDelayMs', options.maxDelayMs, undefined, { min: 0, max: 3_600_000 });
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const scheduler = schedulerOption(options.scheduler, asyncScheduler);
 
   return operate<T, T[]>(({ destination, schedule }) => {
     let batch: T[] = [];

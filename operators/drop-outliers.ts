@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import type { Sample } from '../src/core/model.js';
-import { functionOption, numberOption } from '../src/core/options.js';
+import { functionOption, loggerOption, numberOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { KeyTable, type StateKey } from './internal/key-table.js';
@@ -170,7 +170,7 @@ export function dropOutliers<T = Sample>(options: DropOutliersOptions<T>): DropO
     functionOption<(e: T) => number>('time', options.time, false) ??
     ((e: T) => (e as unknown as Sample).timestamp);
   const onDrop = functionOption<(e: T, reason: OutlierReason) => void>('onDrop', options.onDrop, false);
-  const logger = options.logger;
+  const logger = loggerOption(options.logger, undefined);
   if (options.range !== undefined && (typeof options.range !== 'object' || options.range === null)) throw new ConfigError('range', 'an object { min?, max? }', options.range);
   const min = options.range?.min === undefined ? -Infinity : numberOption('range.min', options.range.min, undefined, finiteNumber);
   const max = options.range?.max === undefined ? Infinity : numberOption('range.max', options.range.max, undefined, { ...finiteNumber, min: min === -Infinity ? -Number.MAX_VALUE : min });

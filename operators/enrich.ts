@@ -1,7 +1,7 @@
 import { asyncScheduler, isObservable, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
-import { functionOption, numberOption } from '../src/core/options.js';
+import { functionOption, loggerOption, numberOption, schedulerOption } from '../src/core/options.js';
 import { enrichFromLookup, type EnrichLookup } from './internal/enrich-from-lookup.js';
 import { enrichFromMap } from './internal/enrich-from-map.js';
 import { enrichFromSnapshots } from './internal/enrich-from-snapshots.js';
@@ -146,11 +146,8 @@ export function enrich<T, K, R, U>(options: EnrichOptions<T, K, R, U> | EnrichKe
   const cacheSize = numberOption('cacheSize', options.cacheSize, 100_000, { min: 0, max: 10_000_000 });
   const cacheTtlMs = options.cacheTtlMs === undefined ? Infinity : numberOption('cacheTtlMs', options.cacheTtlMs, undefined, { min: 1 });
   const maxWaiting = numberOption('maxWaiting', options.maxWaiting, 100_000, { min: 1, max: 100_000_000 });
-  const scheduler = options.scheduler ?? asyncScheduler;
-  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.now !== 'function') {
-    throw new ConfigError('scheduler', 'a SchedulerLike (with now())', scheduler);
-  }
-  const logger = options.logger;
+  const scheduler = schedulerOption(options.scheduler, asyncScheduler);
+  const logger = loggerOption(options.logger, undefined);
   const onMissing: EnrichMissingPolicy<T, R, U> | 'keep' = options.onMissing ?? 'drop';
   const validPolicy =
     onMissing === 'drop' ||

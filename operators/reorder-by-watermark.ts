@@ -1,6 +1,6 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
-import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import { enumOption, functionOption, numberOption, schedulerOption } from '../src/core/options.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
 import { KeyTable, type StateKey } from './internal/key-table.js';
@@ -111,7 +111,7 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
   const onLate = functionOption<(element: T) => void>('onLate', options.onLate, false);
   const onInvalid = functionOption<(element: T) => void>('onInvalid', options.onInvalid, false);
   const maxBuffered = numberOption('maxBuffered', options.maxBuffered, 1_000_000, { min: 1, max: 100_000_000 });
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const scheduler = schedulerOption(options.scheduler, asyncScheduler);
   const slot = stateOption<SavedReorder>(options.state);
   const emitLate = lateMode === 'emit';
   const stats: ReorderStats = { released: 0, late: 0, invalid: 0, forcedReleases: 0, idleReleases: 0, buffered: 0 };

@@ -1,7 +1,7 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
 import type { Labels, Sample } from '../src/core/model.js';
-import { enumOption, functionOption, numberOption } from '../src/core/options.js';
+import { enumOption, functionOption, numberOption, schedulerOption } from '../src/core/options.js';
 import { cachedLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
@@ -183,7 +183,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
   const onLate = functionOption<(e: T) => void>('onLate', options.onLate, false);
   const onDrop = functionOption<(e: T, reason: WindowDropReason) => void>('onDrop', options.onDrop, false);
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const scheduler = schedulerOption(options.scheduler, asyncScheduler);
   const slot = stateOption<SavedWindows>(options.state);
 
   if (!Array.isArray(options.aggregations) || options.aggregations.length === 0) {

@@ -3,7 +3,9 @@
  * cached and fetched again shortly before it expires; concurrent callers share one request; a
  * failed refresh while the old token is still valid keeps using it.
  */
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, Undisclosed } from '../core/errors.js';
+import { functionOption } from '../core/options.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface OAuth2ClientCredentialsOptions {
   /** The token endpoint, e.g. https://idp.example/oauth2/token. */
@@ -53,15 +55,38 @@ function positive(option: string, value: number | undefined, fallback: number): 
   return n;
 }
 
+const SCOPE = /^[^\u0000-\u001f\u007f]*$/;
+
+function checkScope(scope: unknown): void {
+  if (scope === undefined) return;
+  const ok = typeof scope === 'string' ? SCOPE.test(scope) : Array.isArray(scope) && scope.every((s) => typeof s === 'string' && SCOPE.test(s));
+  if (!ok) throw new ConfigError('scope', 'a string or a list of strings, without control characters', Array.isArray(scope) ? 'a list holding something else' : scope);
+}
+
+/** Extra form fields: spreading a string or a list into the form would send its characters as fields. */
+function checkParams(params: unknown): void {
+  if (params === undefined) return;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ConfigError('params', 'an object of form field names to strings', Array.isArray(params) ? 'an array' : params);
+  for (const [name, value] of Object.entries(params)) {
+    // Not shown: a provider's extra field may be a credential.
+    if (typeof value !== 'string') throw new ConfigError(`params.${name}`, 'a string', new Undisclosed(value === null ? 'null' : `a ${typeof value}`));
+  }
+}
+
 export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AccessTokenProvider {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object with tokenUrl, clientId and clientSecret', options);
+  // Shown with its password as ***: a user may have put the client's credentials in it.
+  const shownUrl = typeof options.tokenUrl === 'string' ? redactUrl(options.tokenUrl) : options.tokenUrl;
   let tokenUrl: URL;
   try {
     tokenUrl = new URL(options.tokenUrl);
   } catch {
-    throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+    throw new ConfigError('tokenUrl', 'an absolute http(s) URL', shownUrl);
   }
-  if (tokenUrl.protocol !== 'https:' && tokenUrl.protocol !== 'http:') throw new ConfigError('tokenUrl', 'an absolute http(s) URL', options.tokenUrl);
+  if (tokenUrl.protocol !== 'https:' && tokenUrl.protocol !== 'http:') throw new ConfigError('tokenUrl', 'an absolute http(s) URL', shownUrl);
+  // fetch refuses a URL with userinfo (and its error prints the URL whole): the client
+  // authenticates with clientId and clientSecret instead.
+  if (tokenUrl.username !== '' || tokenUrl.password !== '') throw new ConfigError('tokenUrl', 'an absolute http(s) URL without a user or password (give clientId and clientSecret)', shownUrl);
   if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigError('clientId', 'a non-empty string', options.clientId);
   if (typeof options.clientSecret !== 'string' || options.clientSecret === '') throw new ConfigError('clientSecret', 'a non-empty string', '<redacted>');
   const authentication = options.clientAuthentication ?? 'basic';
@@ -69,7 +94,11 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
   const refreshBeforeMs = positive('refreshBeforeExpiryMs', options.refreshBeforeExpiryMs, 60_000);
   const defaultLifetimeMs = positive('defaultLifetimeMs', options.defaultLifetimeMs, 300_000);
   const timeoutMs = positive('timeoutMs', options.timeoutMs, 10_000);
-  const now = options.now ?? Date.now;
+  // 0 would abort every token request at once.
+  if (timeoutMs === 0) throw new ConfigError('timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  const now = functionOption<() => number>('now', options.now, false) ?? Date.now;
+  checkScope(options.scope);
+  checkParams(options.params);
 
   const form = new URLSearchParams({ grant_type: 'client_credentials', ...options.params });
   const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope;
@@ -84,6 +113,9 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
     form.set('client_secret', options.clientSecret);
   }
   const body = form.toString();
+  // A server may echo what it was sent: the secret as written, percent-encoded or form-encoded.
+  const secretForms = [...new Set([options.clientSecret, encodeURIComponent(options.clientSecret), encodeURIComponent(options.clientSecret).replace(/%20/g, '+'), new URLSearchParams({ s: options.clientSecret }).toString().slice(2)])];
+  const withoutSecret = (text: string): string => secretForms.reduce((hidden, form) => hidden.split(form).join('***'), text);
 
   let cached: { token: string; expiresAt: number; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
@@ -108,8 +140,8 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
       json = undefined;
     }
     if (!response.ok) {
-      const code = typeof json?.['error'] === 'string' ? json['error'] : undefined;
-      const description = typeof json?.['error_description'] === 'string' ? `: ${json['error_description'].slice(0, 200)}` : '';
+      const code = typeof json?.['error'] === 'string' ? withoutSecret(json['error']) : undefined;
+      const description = typeof json?.['error_description'] === 'string' ? `: ${withoutSecret(json['error_description']).slice(0, 200)}` : '';
       throw new OAuth2TokenError(`token endpoint answered ${response.status}${code ? ` ${code}` : ''}${description}`, response.status, code);
     }
     const token = json?.['access_token'];

@@ -8,6 +8,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { ConfigError } from '../core/errors.js';
+import { functionOption } from '../core/options.js';
 import type { RequestSigner } from '../remote-write/http/signers.js';
 
 export interface AwsCredentials {
@@ -89,7 +90,12 @@ export function sigv4Signer(options: SigV4SignerOptions = {}): RequestSigner {
     if (typeof given !== 'object' || given === null || typeof given.accessKeyId !== 'string' || given.accessKeyId === '' || typeof given.secretAccessKey !== 'string' || given.secretAccessKey === '') {
       throw new ConfigError('credentials', 'an object with non-empty accessKeyId and secretAccessKey, or a provider function', '<redacted>');
     }
+    if (given.sessionToken !== undefined && (typeof given.sessionToken !== 'string' || given.sessionToken === '')) {
+      throw new ConfigError('credentials.sessionToken', 'a non-empty string or absent', '<redacted>');
+    }
   }
+  if (options.contentSha256Header !== undefined && typeof options.contentSha256Header !== 'boolean') throw new ConfigError('contentSha256Header', 'a boolean', options.contentSha256Header);
+  functionOption('now', options.now, false);
   const credentials: AwsCredentialsProvider = given === undefined ? defaultCredentials() : typeof given === 'function' ? given : () => Promise.resolve(given);
   const now = options.now ?? Date.now;
   // Imported on first use: an application that never signs does not load it.

@@ -1,3 +1,5 @@
+import { redactUrl, redactUrlsIn } from './redact.js';
+
 /**
  * Stands for an option value that must not be printed (a header value may be a credential): a
  * `ConfigError` shows the description instead, and keeps no copy of the value.
@@ -16,13 +18,24 @@ export class Undisclosed {
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** What was given, as it may be shown: a URL (object or text) with its password as `***`. */
+  readonly actual: unknown;
   constructor(
     readonly option: string,
     readonly expected: string,
-    readonly actual: unknown,
+    actual: unknown,
   ) {
     super(`rxprom: option "${option}" must be ${expected} (got ${describe(actual)})`);
+    // Kept as an own field, which JSON.stringify, util.inspect and loggers print: a URL object
+    // would print its href, password included.
+    this.actual = Array.isArray(actual) ? actual.map(withoutPasswords) : withoutPasswords(actual);
   }
+}
+
+function withoutPasswords(value: unknown): unknown {
+  if (value instanceof URL) return redactUrl(value.href);
+  if (typeof value === 'string') return redactUrlsIn(value);
+  return value;
 }
 
 function describe(value: unknown): string {

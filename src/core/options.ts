@@ -3,6 +3,8 @@
  * default) or throws a `ConfigError` naming the option and the accepted range.
  */
 import { ConfigError } from './errors.js';
+import type { SchedulerLike } from 'rxjs';
+import type { Logger } from './logger.js';
 
 /** Checks a number option; returns it, or the default when undefined (required when no default). */
 export function numberOption(
@@ -35,4 +37,30 @@ export function functionOption<F>(option: string, value: unknown, required: bool
   if (value === undefined && !required) return undefined;
   if (typeof value !== 'function') throw new ConfigError(option, 'a function', value);
   return value as F;
+}
+
+/**
+ * Checks a `logger` option: an object with info, warn and error functions (debug a function or
+ * absent), as console and pino are. Returns it, or the fallback when undefined.
+ */
+export function loggerOption<L extends Logger | undefined>(value: unknown, fallback: L): Logger | L {
+  if (value === undefined) return fallback;
+  const expected = 'a logger: an object with info, warn and error functions (debug a function or absent)';
+  if (typeof value !== 'object' || value === null) throw new ConfigError('logger', expected, value);
+  const logger = value as Logger;
+  for (const level of ['info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function') throw new ConfigError(`logger.${level}`, 'a function', logger[level]);
+  }
+  if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
+  return logger;
+}
+
+/** Checks a `scheduler` option: an RxJS SchedulerLike (now() and schedule()); the fallback when undefined. */
+export function schedulerOption<S extends SchedulerLike | undefined>(value: unknown, fallback: S): SchedulerLike | S {
+  if (value === undefined) return fallback;
+  const scheduler = value as Partial<SchedulerLike> | null;
+  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.now !== 'function' || typeof scheduler.schedule !== 'function') {
+    throw new ConfigError('scheduler', 'an RxJS SchedulerLike (with now() and schedule())', value);
+  }
+  return value as SchedulerLike;
 }

@@ -20,8 +20,10 @@ export function redactUrl(url: string): string {
   const scheme = SCHEME.exec(url);
   const start = scheme ? scheme[0].length : 0;
   // The authority ends at the first '/', '?', '#' or '\' (WHATWG treats '\' as '/' for http).
+  // Without a scheme (left out or mistyped: 'http//u:pw@host') no authority can be told apart
+  // from a path: the text up to its last '@' is taken as userinfo.
   let end = url.length;
-  for (let i = start; i < url.length; i++) {
+  for (let i = start; scheme && i < url.length; i++) {
     const c = url[i];
     if (c === '/' || c === '?' || c === '#' || c === '\\') {
       end = i;

@@ -19,7 +19,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { functionOption, numberOption } from '../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../core/options.js';
 import { isTempFile, writeFileAtomic } from './durable-file.js';
 
 /** The on-disk format this version writes and reads. */
@@ -112,7 +112,7 @@ export class CheckpointStore<S = unknown> {
     if (options.fsync !== undefined && typeof options.fsync !== 'boolean') throw new ConfigError('fsync', 'a boolean', options.fsync);
     this.sync = options.fsync ?? true;
     this.onProblem = functionOption<(problem: CheckpointProblem) => void>('onProblem', options.onProblem, false);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
   }
 
   /**

@@ -26,7 +26,7 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { functionOption, numberOption } from '../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../core/options.js';
 import { isPausable, type AcknowledgedSource } from '../sources/acknowledged.js';
 import { CheckpointError, CheckpointStore, type CheckpointProblem } from './checkpoint-store.js';
 import { PipelineState, type StageSnapshots } from './pipeline-state.js';
@@ -183,7 +183,7 @@ export class DurablePipeline<T, P, R> {
     functionOption('onOutput', options.onOutput, false);
     functionOption('onCheckpoint', options.onCheckpoint, false);
     const onProblem = functionOption<(problem: DurableProblem) => void>('onProblem', options.onProblem, false);
-    const logger = options.logger ?? silentLogger;
+    const logger = loggerOption(options.logger, silentLogger);
     const damaged: CheckpointProblem[] = [];
     const store = new CheckpointStore<SavedState<P>>({
       directory: options.directory,

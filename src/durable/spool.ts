@@ -27,7 +27,7 @@ import { mkdir, open, readdir, readFile, rm, truncate, unlink, type FileHandle }
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { enumOption, functionOption, numberOption } from '../core/options.js';
+import { enumOption, functionOption, loggerOption, numberOption } from '../core/options.js';
 import { crc32 } from './crc32.js';
 import { fsyncDirectory, isTempFile, writeFileAtomic } from './durable-file.js';
 
@@ -233,9 +233,10 @@ export class DiskSpool {
     this.fsyncIntervalMs = numberOption('fsyncIntervalMs', options.fsyncIntervalMs, 500, { min: 1, max: 3_600_000 });
     this.onProblem = functionOption<(problem: SpoolProblem) => void>('onProblem', options.onProblem, false);
     this.onDrop = functionOption<(drop: SpoolDrop) => void>('onDrop', options.onDrop, false);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
+    if (options.retain !== undefined && typeof options.retain !== 'boolean') throw new ConfigError('retain', 'a boolean', options.retain);
     this.retain = options.retain === true;
-    this.retainFrom = options.retainFrom ?? {};
+    this.retainFrom = checkRetainFrom(options.retainFrom);
   }
 
   /**
@@ -921,4 +922,14 @@ async function closeHandle(segment: Segment): Promise<void> {
   const handle = segment.handle;
   segment.handle = undefined;
   await handle.close();
+}
+
+/** `retainFrom`: a lane's first retained sequence (an integer >= 0, or Infinity for none); NaN would keep or free at random. */
+function checkRetainFrom(value: unknown): Readonly<Record<string, number>> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('retainFrom', 'an object of lane names to sequences', Array.isArray(value) ? 'an array' : value);
+  for (const [lane, sequence] of Object.entries(value)) {
+    if (sequence !== Infinity && !(typeof sequence === 'number' && Number.isInteger(sequence) && sequence >= 0)) throw new ConfigError(`retainFrom.${lane}`, 'an integer >= 0 or Infinity', sequence);
+  }
+  return value as Readonly<Record<string, number>>;
 }

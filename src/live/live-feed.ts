@@ -17,7 +17,7 @@ import { ConfigError } from '../core/errors.js';
 export type SlowClientPolicy = 'disconnect' | 'skip';
 
 export interface LiveFeedCors {
-  /** Allowed origins: '*', one origin, a list, or a predicate. */
+  /** Allowed origins: '*', one origin, a list, or a predicate (one that throws answers the request 500, counted in `originCheckFailures`). */
   readonly origin: '*' | string | readonly string[] | ((origin: string) => boolean);
   /** Send `Access-Control-Allow-Credentials: true` (default false). */
   readonly credentials?: boolean;
@@ -73,14 +73,13 @@ function integer(option: string, value: number | undefined, fallback: number, mi
   return n;
 }
 
-function checkCors(cors: LiveFeedCors | undefined): void {
+function checkCors(cors: unknown): void {
   if (cors === undefined) return;
-  const expected = "'*', an origin, a list of origins or a predicate";
-  if (typeof cors !== 'object' || cors === null) throw new ConfigError('cors', `an object { origin: ${expected}, credentials? }`, cors);
-  const { origin } = cors;
-  const valid = typeof origin === 'string' || typeof origin === 'function' || (Array.isArray(origin) && origin.every((o) => typeof o === 'string'));
-  if (!valid) throw new ConfigError('cors.origin', expected, origin);
-  if (cors.credentials !== undefined && typeof cors.credentials !== 'boolean') throw new ConfigError('cors.credentials', 'a boolean', cors.credentials);
+  if (typeof cors !== 'object' || cors === null) throw new ConfigError('cors', "an object { origin, credentials? }", cors);
+  const { origin, credentials } = cors as Partial<LiveFeedCors>;
+  const originOk = typeof origin === 'string' || typeof origin === 'function' || (Array.isArray(origin) && origin.every((o) => typeof o === 'string'));
+  if (!originOk) throw new ConfigError('cors.origin', "'*', an origin, a list of origins or a function (origin) => boolean", Array.isArray(origin) ? 'a list holding a non-string' : origin);
+  if (credentials !== undefined && typeof credentials !== 'boolean') throw new ConfigError('cors.credentials', 'a boolean', credentials);
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -97,9 +96,10 @@ export function liveFeed<T>(options: LiveFeedOptions<T> = {}): LiveFeed<T> {
   const retryMs = integer('retryMs', options.retryMs, 1000, 0, 86_400_000);
   const slowClient = options.slowClient ?? 'disconnect';
   if (slowClient !== 'disconnect' && slowClient !== 'skip') throw new ConfigError('slowClient', "'disconnect' or 'skip'", slowClient);
-  if (options.event !== undefined && !/^[^\r\n:]+$/.test(options.event)) throw new ConfigError('event', 'a name without newlines or colons', options.event);
-  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw new ConfigError('token', 'a non-empty string', '<redacted>');
+  if (options.event !== undefined && (typeof options.event !== 'string' || !/^[^\r\n:]+$/.test(options.event))) throw new ConfigError('event', 'a name without newlines or colons', options.event);
+  if (options.serialize !== undefined && typeof options.serialize !== 'function') throw new ConfigError('serialize', 'a function', options.serialize);
   checkCors(options.cors);
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw new ConfigError('token', 'a non-empty string', '<redacted>');
   const serialize = options.serialize ?? ((value: T) => JSON.stringify(value));
   const eventLine = options.event === undefined ? '' : `event: ${options.event}\n`;
 

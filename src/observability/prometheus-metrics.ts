@@ -6,7 +6,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { DROP_REASONS } from '../core/model.js';
-import type { RemoteWriteMetrics } from '../remote-write/metrics.js';
+import { RemoteWriteMetrics } from '../remote-write/metrics.js';
 import type { LiveFeedStats } from '../live/live-feed-stats.js';
 import { METRIC_NAME } from '../protocol/label-rules.js';
 
@@ -75,13 +75,35 @@ function statsOf(source: OperatorStatsSource): object {
 }
 
 /**
+ * Checks the sources now: a wrong one would otherwise fail every scrape (or be ignored), far from
+ * the call that named it.
+ */
+function checkSources(sources: unknown): void {
+  if (typeof sources !== 'object' || sources === null) throw new ConfigError('sources', 'an object { sink?, operators?, feeds? }', sources);
+  const { sink, operators, feeds } = sources as Record<string, unknown>;
+  const isMetrics = (value: unknown): boolean => value instanceof RemoteWriteMetrics;
+  if (sink !== undefined && !isMetrics(sink) && !(typeof sink === 'object' && sink !== null && isMetrics((sink as { metrics?: unknown }).metrics)) && !(typeof sink === 'function' && isMetrics((sink as { metrics?: unknown }).metrics))) {
+    throw new ConfigError('sink', 'a remoteWrite sink or its RemoteWriteMetrics', sink);
+  }
+  const record = (option: string, value: unknown, ok: (entry: unknown) => boolean, expected: string): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(option, `an object of names to ${expected}`, value);
+    for (const [name, entry] of Object.entries(value)) if (!ok(entry)) throw new ConfigError(`${option}.${name}`, expected, entry);
+  };
+  const hasStats = (entry: unknown): boolean => (typeof entry === 'function' || (typeof entry === 'object' && entry !== null)) && typeof (entry as { stats?: unknown }).stats === 'object' && (entry as { stats?: unknown }).stats !== null;
+  record('operators', operators, (entry) => hasStats(entry) || (typeof entry === 'function' && !('stats' in entry)), 'an operator with stats, or a function returning stats');
+  record('feeds', feeds, (entry) => typeof entry === 'object' && entry !== null && typeof (entry as { stats?: unknown }).stats === 'function', 'a live feed (with stats())');
+}
+
+/**
  * Registers rxprom's counters in `registry` (prom-client). Names follow Prometheus' conventions:
  * `rxprom_remote_write_samples_written_total`, `rxprom_operator_late_total{operator="reorder"}`,
  * `rxprom_live_clients{feed="aggregates"}`.
  */
 export function registerRxpromMetrics(registry: Registry, sources: RxpromMetricsSources, options: RxpromMetricsOptions = {}): RegisteredMetrics {
   const prefix = options.prefix ?? 'rxprom_';
-  if (!METRIC_NAME.test(prefix)) throw new ConfigError('prefix', 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
+  if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) throw new ConfigError('prefix', 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
+  checkSources(sources);
   const names: string[] = [];
   try {
     registerAll(registry, sources, prefix, names);

@@ -13,7 +13,7 @@ import { RetryPolicy, type RetryOptions } from './http/retry-policy.js';
 import type { RequestSigner } from './http/signers.js';
 import type { WriteClient } from './http/write-client.js';
 import { COMPRESSIONS, type Compression } from '../protocol/snappy.js';
-import { enumOption, numberOption } from '../core/options.js';
+import { enumOption, functionOption, loggerOption, numberOption, schedulerOption } from '../core/options.js';
 import type { StateSlot } from '../durable/pipeline-state.js';
 import type { SpoolFsyncPolicy, SpoolFullPolicy } from '../durable/spool.js';
 import type { RemoteWriteState } from './sink-state.js';
@@ -189,9 +189,9 @@ const SINK_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** An HTTP header name: a token (RFC 9110). */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Lanes of a spooled sink when `shards` is not given. */
 const SPOOLED_SHARDS = 4;
@@ -259,7 +259,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     'X-Prometheus-Remote-Write-Version': '0.1.0',
     'User-Agent': userAgent,
   });
-  const logger = checkLogger(options.logger);
+  const logger = loggerOption(options.logger, consoleLogger);
   if (options.metrics !== undefined && !(options.metrics instanceof RemoteWriteMetrics)) {
     throw new ConfigError('metrics', 'a RemoteWriteMetrics instance', options.metrics);
   }
@@ -304,7 +304,7 @@ export function resolveRemoteWriteOptions(options: RemoteWriteOptions): Resolved
     maxPendingSamples,
     logger,
     metrics: options.metrics ?? new RemoteWriteMetrics(),
-    scheduler: options.scheduler,
+    scheduler: schedulerOption(options.scheduler, undefined),
     client: checkClient(options.client),
     state: checkState(options.state),
     spool,
@@ -362,7 +362,15 @@ function checkShards(value: unknown): ResolvedShards {
   return { min, max, updateEveryMs };
 }
 
-function checkUrl(value: unknown): string {
+/** An object literal (or one without a prototype): what `Object.entries` reads completely. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Checks an http(s) URL option; a bad one is shown with its password as `***`. */
+export function checkUrl(value: unknown): string {
   if (typeof value !== 'string') throw new ConfigError('url', 'an http(s) URL string', value);
   let parsed: URL;
   try {
@@ -378,8 +386,9 @@ function checkUrl(value: unknown): string {
 function checkHeaders(value: unknown): Record<string, string> {
   const headers: Record<string, string> = {};
   if (value === undefined) return headers;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  if (!isPlainObject(value)) {
+    // A Map or a fetch Headers object has no own entries: its headers would be dropped silently.
+    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `a ${typeof value}`;
     throw new ConfigError('headers', 'an object of header names to string values', new Undisclosed(what));
   }
   const seen = new Set<string>();
@@ -400,18 +409,6 @@ function checkHeaders(value: unknown): Record<string, string> {
     headers[name] = headerValue;
   }
   return headers;
-}
-
-function checkLogger(value: unknown): Logger {
-  if (value === undefined) return consoleLogger;
-  const expected = 'a logger: an object with info, warn and error functions (debug a function or absent)';
-  if (typeof value !== 'object' || value === null) throw new ConfigError('logger', expected, value);
-  const logger = value as Logger;
-  for (const level of ['info', 'warn', 'error'] as const) {
-    if (typeof logger[level] !== 'function') throw new ConfigError(`logger.${level}`, 'a function', logger[level]);
-  }
-  if (logger.debug !== undefined && typeof logger.debug !== 'function') throw new ConfigError('logger.debug', 'a function or absent', logger.debug);
-  return logger;
 }
 
 /** The clock of the timestamp bounds: read once here, so a clock that cannot tell the time is refused now. */

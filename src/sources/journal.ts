@@ -17,7 +17,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { Observable } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { functionOption, numberOption } from '../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../core/options.js';
 import type { AcknowledgedSource, Pausable, Positioned } from './acknowledged.js';
 import { AcknowledgedSourceBase } from './acknowledged-base.js';
 
@@ -96,7 +96,7 @@ export class JournalSource<T = unknown> extends AcknowledgedSourceBase<T> implem
     this.maxLineBytes = numberOption('maxLineBytes', options.maxLineBytes, 1024 * 1024, { min: 1 });
     this.parse = functionOption<(line: string) => T>('parse', options.parse, false) ?? ((line: string) => JSON.parse(line) as T);
     this.onBadLine = functionOption<(bad: BadLine) => void>('onBadLine', options.onBadLine, false);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
   }
 
   /** Records that everything up to `position` is durable downstream (cumulative). */

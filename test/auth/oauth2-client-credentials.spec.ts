@@ -138,6 +138,25 @@ describe('oauth2ClientCredentials', () => {
     assert.equal(server.requests.length, 2);
   });
 
+  it('never shows the secret in an error even when the token endpoint echoes it in error_description', async () => {
+    const server = await tokenServer();
+    const secret = 'hunter2 s3cret/+';
+    for (const echoed of [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+'), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+      server.answers.push({ status: 401, body: { error: 'invalid_client', error_description: `client_secret '${echoed}' is not valid` } });
+    }
+    for (const clientAuthentication of ['body', 'body', 'basic', 'basic'] as const) {
+      const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: secret, clientAuthentication });
+      await assert.rejects(token(), (e: unknown) => {
+        assert.ok(e instanceof OAuth2TokenError);
+        for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) {
+          assert.ok(!text.includes('s3cret'), `shows the secret: ${text}`);
+        }
+        assert.match(e.message, /401 invalid_client: client_secret '\*\*\*' is not valid/);
+        return true;
+      });
+    }
+  });
+
   it('rejects an answer without an access_token, or not JSON', async () => {
     const server = await tokenServer();
     server.answers.push({ status: 200, body: { token_type: 'Bearer' } }, { status: 200, body: '<html>' });
@@ -207,5 +226,20 @@ describe('oauth2ClientCredentials', () => {
     assert.throws(() => oauth2ClientCredentials({ tokenUrl: 'http://127.0.0.1/t', clientId: '', clientSecret: 'secret' }), (e: unknown) => e instanceof ConfigError && e.option === 'clientId');
     assert.throws(() => oauth2ClientCredentials({ tokenUrl: 'http://127.0.0.1/t', clientId: 'id', clientSecret: '' }), (e: unknown) => e instanceof ConfigError && e.option === 'clientSecret');
     assert.throws(() => oauth2ClientCredentials({ tokenUrl: 'http://127.0.0.1/t', clientId: 'id', clientSecret: 's', timeoutMs: -1 }), (e: unknown) => e instanceof ConfigError && e.option === 'timeoutMs');
+  });
+
+  it('refuses a tokenUrl with a user or password at creation, showing the URL with its password as ***', async () => {
+    // fetch cannot send to such a URL at all, and its error printed the URL whole, password included.
+    for (const tokenUrl of ['http://user:hunter2@127.0.0.1:1/t', 'https://:hunter2@auth.example/t', 'http://user@127.0.0.1:1/t', 'ftp://user:hunter2@auth.example/t', 'http://user:hunter2@ bad/t']) {
+      assert.throws(
+        () => oauth2ClientCredentials({ tokenUrl, clientId: 'id', clientSecret: 'secret' }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, `${tokenUrl}: ${String(e)}`);
+          assert.equal(e.option, 'tokenUrl');
+          for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes('hunter2'), `${tokenUrl} shows its password: ${text}`);
+          return true;
+        },
+      );
+    }
   });
 });

@@ -37,6 +37,12 @@ describe('redactUrl', () => {
       ['http://host:9090/?to=a@b', 'http://host:***@b'],
       ['http://u:p ss@ho st', 'http://u:***@ho st'],
       ['user:pw@host:9090', 'user:***@host:9090'],
+      // A scheme mistyped or left out: no authority can be told apart, so everything from the first
+      // ':' to the last '@' is hidden (these were printed whole).
+      ['http//u:pw@host/x', 'http//u:***@host/x'],
+      ['https//u:pw@host:9090/api/v1/write', 'https//u:***@host:9090/api/v1/write'],
+      ['//u:pw@host/x', '//u:***@host/x'],
+      ['http:/u:pw@host/x', 'http:***@host/x'],
       ['http://u:pw@[::1', 'http://u:***@[::1'],
     ];
     for (const [input, expected] of cases) assert.equal(redactUrl(input), expected, input);

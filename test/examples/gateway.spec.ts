@@ -88,4 +88,11 @@ describe('the gateway example (npm start)', () => {
     assert.equal(code, 2);
     assert.match(stderr, /--devices must be an integer in \[1, 1000000\]/);
   });
+
+  it('refuses a --header written as curl writes it without printing its value (a credential)', async () => {
+    const { code, stderr } = await run(['--header', 'Authorization: Bearer hunter2']);
+    assert.equal(code, 2);
+    assert.match(stderr, /option --header must be Name=Value \(got "Authorization…"; the rest is not shown: it may be a credential\)/);
+    assert.ok(!stderr.includes('hunter2'), stderr);
+  });
 });

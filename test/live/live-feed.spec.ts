@@ -311,9 +311,25 @@ describe('liveFeed', () => {
     assert.throws(() => liveFeed({ maxBufferedBytes: 10 }), (e: unknown) => e instanceof ConfigError && e.option === 'maxBufferedBytes');
     assert.throws(() => liveFeed({ slowClient: 'wait' as 'skip' }), (e: unknown) => e instanceof ConfigError && e.option === 'slowClient');
     assert.throws(() => liveFeed({ token: '' }), (e: unknown) => e instanceof ConfigError && e.option === 'token');
-    assert.throws(() => liveFeed({ cors: { origin: 42 as unknown as string } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.origin');
-    assert.throws(() => liveFeed({ cors: { origin: ['https://a.example', 7 as unknown as string] } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.origin');
-    assert.throws(() => liveFeed({ cors: { origin: '*', credentials: 'yes' as unknown as boolean } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors.credentials');
-    assert.throws(() => liveFeed({ cors: 'https://a.example' as unknown as { origin: string } }), (e: unknown) => e instanceof ConfigError && e.option === 'cors');
+    // Each of these was accepted and failed later: at the first point, or at the first request with an Origin.
+    const later: [string, Record<string, unknown>][] = [
+      ['serialize', { serialize: 'json' }],
+      ['serialize', { serialize: null }],
+      ['event', { event: 42 }],
+      ['event', { event: { name: 'x' } }],
+      ['event', { event: '' }],
+      ['cors', { cors: 'https://ops.example' }],
+      ['cors', { cors: null }],
+      ['cors.origin', { cors: {} }],
+      ['cors.origin', { cors: { origin: 42 } }],
+      ['cors.origin', { cors: { origin: ['https://ops.example', 42] } }],
+      ['cors.credentials', { cors: { origin: '*', credentials: 'yes' } }],
+    ];
+    for (const [option, options] of later) {
+      assert.throws(() => liveFeed(options as never), (e: unknown) => e instanceof ConfigError && e.option === option, `${option}: ${JSON.stringify(options)}`);
+    }
+    for (const origin of ['*', 'https://ops.example', ['https://a.example', 'https://b.example'], (o: string) => o.endsWith('.example')]) {
+      liveFeed({ cors: { origin, credentials: true }, event: 'reading', serialize: String }).close();
+    }
   });
 });

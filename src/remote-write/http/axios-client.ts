@@ -20,7 +20,10 @@ import axiosRetry from 'axios-retry';
 import { classifyStatus } from './classify.js';
 import { readBoundedBody } from './bounded-body.js';
 import { LinkedAbort } from './linked-abort.js';
-import type { RetryPolicy } from './retry-policy.js';
+import { RetryPolicy } from './retry-policy.js';
+import { ConfigError, Undisclosed } from '../../core/errors.js';
+import { functionOption, numberOption } from '../../core/options.js';
+import { checkUrl, HEADER_NAME, HEADER_VALUE, isPlainObject } from '../options.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
 import { redirectTarget } from './redirect-rule.js';
@@ -54,6 +57,29 @@ export interface AxiosWriteClientOptions {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
+/**
+ * The client is public: its options are checked as the sink's are (a ConfigError naming the
+ * option; a header value or a URL's password never shown). The sink's own headers are allowed.
+ */
+function checkClientOptions(options: AxiosWriteClientOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an object with url, timeoutMs, headers, retry and maxSockets', options);
+  checkUrl(options.url);
+  numberOption('timeoutMs', options.timeoutMs, undefined, { min: 1, max: 600_000 });
+  const headers: unknown = options.headers;
+  if (!isPlainObject(headers)) {
+    throw new ConfigError('headers', 'an object of header names to string values', new Undisclosed(Array.isArray(headers) ? 'an array' : headers === null ? 'null' : `a ${typeof headers}`));
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) throw new ConfigError('headers', "an object whose names are HTTP tokens (letters, digits and !#$%&'*+-.^_`|~; no spaces)", name);
+    if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'a string', new Undisclosed(value === null ? 'null' : `a ${typeof value}`));
+    if (!HEADER_VALUE.test(value)) throw new ConfigError(`headers.${name}`, 'a string without CR, LF or other control characters', new Undisclosed('a value that has some (not shown)'));
+  }
+  if (!(options.retry instanceof RetryPolicy)) throw new ConfigError('retry', 'a RetryPolicy', new Undisclosed(options.retry === null ? 'null' : `a ${typeof options.retry}`));
+  numberOption('maxSockets', options.maxSockets, undefined, { min: 1, max: 1024 });
+  functionOption('signer', options.signer, false);
+  functionOption('onRetry', options.onRetry, false);
+}
+
 /** What one `send` carries through axios and axios-retry: its own attempt counter. */
 class SendState {
   attempts = 0;
@@ -70,6 +96,7 @@ export class AxiosWriteClient implements WriteClient {
   private readonly aborts = new LinkedAbort();
 
   constructor(private readonly options: AxiosWriteClientOptions) {
+    checkClientOptions(options);
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.client = axios.create({

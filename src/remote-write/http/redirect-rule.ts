@@ -4,6 +4,8 @@
  * unencrypted), without loops, at most `MAX_REDIRECTS`. Anything else is returned with a message
  * naming the Location, for the sink to fail on.
  */
+import { redactUrl } from '../../core/redact.js';
+
 export const MAX_REDIRECTS = 5;
 
 /**
@@ -17,31 +19,33 @@ export function redirectTarget(
   redirects: number,
   visited: Set<string>,
 ): string | { location?: string; message: string } {
-  const named = location === undefined ? {} : { location };
   if (location === undefined) return { message: `receiver answered ${status} without a Location header` };
+  // What is printed and kept for the outcome: the Location with its password (if any) as ***.
+  const shown = redactUrl(location);
+  const named = { location: shown };
   let target: URL;
   try {
     target = new URL(location, from);
   } catch {
-    return { ...named, message: `receiver redirected (${status}) to an invalid Location ${location}` };
+    return { ...named, message: `receiver redirected (${status}) to an invalid Location ${shown}` };
   }
-  const hint = `set url to the endpoint it names (${location})`;
+  const hint = `set url to the endpoint it names (${shown})`;
   if (status !== 307 && status !== 308) {
-    return { ...named, message: `receiver redirected (${status}) to ${location}; only 307 and 308 keep the POST and its body, so rxprom does not follow it: ${hint}` };
+    return { ...named, message: `receiver redirected (${status}) to ${shown}; only 307 and 308 keep the POST and its body, so rxprom does not follow it: ${hint}` };
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    return { ...named, message: `receiver redirected (${status}) to ${location}, which is not http(s)` };
+    return { ...named, message: `receiver redirected (${status}) to ${shown}, which is not http(s)` };
   }
   const origin = new URL(from);
   if (origin.protocol === 'https:' && target.protocol !== 'https:') {
-    return { ...named, message: `receiver redirected (${status}) from https to ${location}; not followed, so that the request and its credentials are not sent unencrypted: ${hint}` };
+    return { ...named, message: `receiver redirected (${status}) from https to ${shown}; not followed, so that the request and its credentials are not sent unencrypted: ${hint}` };
   }
   if (target.hostname !== origin.hostname) {
-    return { ...named, message: `receiver redirected (${status}) to another host (${location}); not followed, so that credentials are not sent there: ${hint}` };
+    return { ...named, message: `receiver redirected (${status}) to another host (${shown}); not followed, so that credentials are not sent there: ${hint}` };
   }
-  if (visited.has(target.href)) return { ...named, message: `receiver redirected (${status}) to ${location}: a redirect loop` };
+  if (visited.has(target.href)) return { ...named, message: `receiver redirected (${status}) to ${shown}: a redirect loop` };
   if (redirects >= MAX_REDIRECTS) {
-    return { ...named, message: `receiver redirected (${status}) to ${location}: more than ${MAX_REDIRECTS} redirects` };
+    return { ...named, message: `receiver redirected (${status}) to ${shown}: more than ${MAX_REDIRECTS} redirects` };
   }
   return target.href;
 }

@@ -10,6 +10,7 @@ import { hashString } from '../../core/hash.js';
 
 /** The partition of `key` among `partitions`: FNV-1a of the key, stable across processes and versions. */
 export function partitionOf(key: string, partitions: number): number {
+  if (typeof key !== 'string') throw new ConfigError('key', 'a string', key);
   if (!Number.isInteger(partitions) || partitions < 1) throw new ConfigError('partitions', 'an integer >= 1', partitions);
   return hashString(key) % partitions;
 }
@@ -32,10 +33,22 @@ export function subjectToken(text: string): string {
 
 /** `<prefix>.<partition>.<tokens…>` */
 export function partitionSubject(prefix: string, partition: number, tokens: readonly string[]): string {
+  checkPrefixAndPartition(prefix, partition);
+  if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string')) throw new ConfigError('tokens', 'a list of strings', Array.isArray(tokens) ? 'a list holding a non-string' : tokens);
   return [prefix, String(partition), ...tokens.map(subjectToken)].join('.');
 }
 
 /** The filter subject of one partition's consumer: `<prefix>.<partition>.>`. */
 export function partitionFilter(prefix: string, partition: number): string {
+  checkPrefixAndPartition(prefix, partition);
   return `${prefix}.${partition}.>`;
+}
+
+/** A subject prefix: one or more tokens joined by '.', none empty, without wildcards or whitespace. */
+const SUBJECT_PREFIX = /^[^.*>\s]+(?:\.[^.*>\s]+)*$/;
+
+/** A fractional, negative or NaN partition, or a prefix with wildcards, would name another subject (or none). */
+function checkPrefixAndPartition(prefix: unknown, partition: unknown): void {
+  if (typeof prefix !== 'string' || !SUBJECT_PREFIX.test(prefix)) throw new ConfigError('prefix', 'a NATS subject prefix such as "readings" (tokens joined by ".", no wildcards or whitespace)', prefix);
+  if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0) throw new ConfigError('partition', 'an integer >= 0', partition);
 }

@@ -27,8 +27,9 @@ import { Observable } from 'rxjs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { ConfigError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import { functionOption, numberOption } from '../../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../../core/options.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import { jsonPayload, type PayloadParser } from './payload.js';
@@ -133,7 +134,11 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     super('JetStream position', 'a non-negative integer stream sequence');
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
     const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
-    if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.length === 0)) throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', options.servers);
+    if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.length === 0)) {
+      // Shown with every URL's password as ***: the error keeps what it shows (JSON, loggers).
+      const shown = Array.isArray(servers) ? servers.map((s: unknown) => (typeof s === 'string' ? redactUrl(s) : s)) : typeof servers === 'string' ? redactUrl(servers) : servers;
+      throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', shown);
+    }
     this.servers = [...servers];
     for (const name of ['stream', 'durable'] as const) {
       const value = options[name];
@@ -152,7 +157,7 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     this.reconnectTimeWaitMs = numberOption('reconnectTimeWaitMs', options.reconnectTimeWaitMs, 1000, { min: 10, max: 600_000 });
     if (options.name !== undefined && typeof options.name !== 'string') throw new ConfigError('name', 'a string', options.name);
     this.connectionName = options.name;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
   }
 
   stats(): JetStreamStats {

@@ -21,7 +21,7 @@ import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket,
 import { Observable, type Subscriber } from 'rxjs';
 import { ConfigError, Undisclosed } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import { functionOption, numberOption } from '../../core/options.js';
+import { functionOption, loggerOption, numberOption } from '../../core/options.js';
 import { redactUrl } from '../../core/redact.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
@@ -219,7 +219,7 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     if (options.username !== undefined && typeof options.username !== 'string') throw new ConfigError('username', 'a string', options.username);
     if (options.password !== undefined && typeof options.password !== 'string') throw new ConfigError('password', 'a string', new Undisclosed('a non-string value'));
     this.onBadMessage = functionOption<(bad: BadMessage) => void>('onBadMessage', options.onBadMessage, false);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = loggerOption(options.logger, silentLogger);
     this.clientOptions = {
       clientId: this.clientId,
       clean: false,

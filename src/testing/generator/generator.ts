@@ -15,7 +15,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { RemoteWriteMetricsSnapshot } from '../../remote-write/metrics.js';
 import { DROP_REASONS, type DropReason, type Labels, type Sample } from '../../core/model.js';
 import { seededRandom } from '../random.js';
-import { numberOption } from '../../core/options.js';
+import { numberOption, schedulerOption } from '../../core/options.js';
 import { METRIC_NAME } from '../../protocol/label-rules.js';
 
 /** How a malformed sample is broken. Every kind is refused by strict validation. */
@@ -145,10 +145,7 @@ function resolve(options: GeneratorOptions): ResolvedOptions {
   if (sum > 1 + 1e-9) throw new ConfigError('outOfOrder + late + duplicate + malformed', 'at most 1', sum);
   const lateByMs = numberOption('lateByMs', options.lateByMs, 600_000, { min: 2, max: 1e10 });
   const chunkSize = numberOption('chunkSize', options.chunkSize, 1000, { min: 1, max: 1_000_000 });
-  const scheduler = options.scheduler;
-  if (scheduler !== undefined && (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function')) {
-    throw new ConfigError('scheduler', 'an RxJS SchedulerLike', scheduler);
-  }
+  const scheduler = schedulerOption(options.scheduler, undefined);
   return {
     series, labelsPerSeries, metric, rate, count, durationMs, startTime, stepMs, seed,
     outOfOrder, late, duplicate, malformed, lateByMs, chunkSize, scheduler,

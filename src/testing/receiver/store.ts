@@ -9,6 +9,7 @@ import type { WireRequest, WireSeries } from '../../protocol/decoder.js';
 import { compareBytes } from '../../protocol/label-rules.js';
 import { checkStrictSample, headBound, Refusal, seriesLabels, type ReceiverMode } from './refusal-rules.js';
 import { SeriesData } from './series-data.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** A stored series as the read-back API returns it (copies: the caller may keep them). */
 export interface ReceivedSeries {
@@ -233,6 +234,8 @@ export class SeriesStore {
 function matcher(match: SeriesMatcher | undefined): (labels: Labels) => boolean {
   if (match === undefined) return () => true;
   if (typeof match === 'function') return match;
+  // A string (the metric name alone) would match nothing, a number everything.
+  if (typeof match !== 'object' || match === null || Array.isArray(match)) throw new ConfigError('match', 'a label object such as { __name__: "m" } or a predicate (labels) => boolean', Array.isArray(match) ? 'an array' : match);
   const wanted = Object.entries(match);
   return (labels) => wanted.every(([name, value]) => Object.prototype.hasOwnProperty.call(labels, name) && labels[name] === value);
 }

@@ -8,7 +8,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { remoteWrite } from '../../../operators/remote-write.js';
 import { bearerTokenSigner } from '../../../src/remote-write/http/signers.js';
 import { silentLogger } from '../../../src/core/logger.js';
-import { RemoteWriteError } from '../../../src/core/errors.js';
+import { ConfigError, RemoteWriteError } from '../../../src/core/errors.js';
 import type { Sample, WriteOutcome } from '../../../src/core/model.js';
 
 const body = Buffer.from('a remote-write body');
@@ -365,5 +365,50 @@ describe('AxiosWriteClient', () => {
       assert.deepEqual(outcomes.map((o) => [o.type, o.samples, o.attempts]), [['written', 2, 2]]);
       assert.deepEqual(server.seen.map((r) => r.path), ['/api/v1/write', '/api/v1/write/']);
     });
+  });
+
+  it('refuses bad options at creation with a ConfigError naming the option, never showing a password or a header value', () => {
+    const base: AxiosWriteClientOptions = { url: 'http://127.0.0.1:1/api/v1/write', timeoutMs: 1000, headers: {}, retry: new RetryPolicy({}), maxSockets: 1 };
+    const secret = 'hunter2';
+    const bad: [string, Record<string, unknown>][] = [
+      ['url', { url: undefined }],
+      ['url', { url: 42 }],
+      ['url', { url: 'not a url' }],
+      ['url', { url: `ftp://user:${secret}@127.0.0.1/w` }],
+      ['url', { url: `http://user:${secret}@ bad/w` }],
+      ['timeoutMs', { timeoutMs: undefined }],
+      ['timeoutMs', { timeoutMs: NaN }],
+      ['timeoutMs', { timeoutMs: Infinity }],
+      ['timeoutMs', { timeoutMs: -1 }],
+      ['timeoutMs', { timeoutMs: 0 }],
+      ['timeoutMs', { timeoutMs: '1000' }],
+      ['headers', { headers: undefined }],
+      ['headers', { headers: null }],
+      ['headers', { headers: [] }],
+      ['headers', { headers: { 'Bad Name': 'x' } }],
+      ['headers.Authorization', { headers: { Authorization: `Bearer ${secret}\r\nX-Injected: 1` } }],
+      ['headers.Authorization', { headers: { Authorization: 4711 } }],
+      ['retry', { retry: undefined }],
+      ['retry', { retry: { maxRetries: 3 } }],
+      ['maxSockets', { maxSockets: 0 }],
+      ['maxSockets', { maxSockets: 1.5 }],
+      ['maxSockets', { maxSockets: NaN }],
+      ['maxSockets', { maxSockets: Infinity }],
+      ['signer', { signer: 'Bearer x' }],
+      ['onRetry', { onRetry: {} }],
+    ];
+    for (const [option, change] of bad) {
+      assert.throws(
+        () => new AxiosWriteClient({ ...base, ...change } as unknown as AxiosWriteClientOptions),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, `${option} ${JSON.stringify(change)}: ${String(e)}`);
+          assert.equal(e.option, option, String(e));
+          for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes(secret) && !text.includes('4711'), `${option} shows a secret: ${text}`);
+          return true;
+        },
+      );
+    }
+    // The sink's own headers (Content-Type, User-Agent, ...) are the client's to send.
+    new AxiosWriteClient({ ...base, headers: { 'Content-Type': 'application/x-protobuf', 'User-Agent': 'rxprom/test' }, signer: () => undefined, onRetry: () => undefined }).close();
   });
 });

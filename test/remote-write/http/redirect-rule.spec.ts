@@ -36,4 +36,24 @@ describe('redirectTarget', () => {
       message: 'receiver redirected (301) to /moved; only 307 and 308 keep the POST and its body, so rxprom does not follow it: set url to the endpoint it names (/moved)',
     });
   });
+
+  it('names a Location that holds a password with the password as ***, in the message and the location it returns', () => {
+    const secret = 'hunter2';
+    for (const [status, location] of [
+      [308, `https://user:${secret}@other.example/api/v1/write`],
+      [307, `ftp://user:${secret}@prom.example/`],
+      [301, `https://user:${secret}@prom.example:9090/moved`],
+      [308, `//user:${secret}@other.example/w`],
+      [308, `http://user:${secret}@prom.example:9090/api/v1/write`],
+      [308, `https://user:${secret}@[bad/w`],
+    ] as const) {
+      const result = redirectTarget(from, status, location, 0, new Set());
+      assert.equal(typeof result, 'object', location);
+      const text = JSON.stringify(result);
+      assert.ok(!text.includes(secret), `shows the password: ${text}`);
+      assert.match(text, /user:\*\*\*@/);
+    }
+    // A redirect that is followed goes to the URL as the receiver named it.
+    assert.equal(redirectTarget(from, 308, `https://user:${secret}@prom.example:9090/v2`, 0, new Set()), `https://user:${secret}@prom.example:9090/v2`);
+  });
 });

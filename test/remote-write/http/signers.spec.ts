@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { basicAuthSigner, bearerTokenSigner, composeSigners, type SignableRequest } from '../../../src/remote-write/http/signers.js';
+import { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from '../../../src/remote-write/http/signers.js';
+import { ConfigError } from '../../../src/core/errors.js';
 
 function request(headers: Record<string, string> = {}): SignableRequest {
   return { url: 'http://127.0.0.1:9090/api/v1/write', method: 'POST', headers, body: Uint8Array.from([1, 2, 3]) };
@@ -74,5 +75,43 @@ describe('signers', () => {
     );
     await assert.rejects(async () => signer(request()), /b failed/);
     assert.deepEqual(ran, ['a']);
+  });
+
+  it('refuses credentials that would send a wrong header (e.g. an unset environment variable) at creation, never showing them', () => {
+    const secret = 'hunter2';
+    const env: Record<string, string | undefined> = {};
+    const bad: [string, () => RequestSigner][] = [
+      ['token', () => bearerTokenSigner(env['TOKEN'] as string)],
+      ['token', () => bearerTokenSigner('')],
+      ['token', () => bearerTokenSigner(`${secret}\n`)],
+      ['token', () => bearerTokenSigner(4711 as unknown as string)],
+      ['username', () => basicAuthSigner(env['USER'] as string, secret)],
+      ['username', () => basicAuthSigner('', secret)],
+      ['username', () => basicAuthSigner(`user:${secret}`, 'x')],
+      ['username', () => basicAuthSigner(`user\r\n${secret}`, 'x')],
+      ['password', () => basicAuthSigner('user', env['PASSWORD'] as string)],
+      ['password', () => basicAuthSigner('user', `${secret}\r\nX-Injected: 1`)],
+      ['password', () => basicAuthSigner('user', 4711 as unknown as string)],
+      ['signers[1]', () => composeSigners(() => undefined, undefined as unknown as RequestSigner)],
+      ['signers[0]', () => composeSigners('Bearer x' as unknown as RequestSigner)],
+    ];
+    for (const [option, make] of bad) {
+      assert.throws(make, (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `${option}: ${String(e)}`);
+        assert.equal(e.option, option);
+        for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes(secret) && !text.includes('4711'), `${option} shows the credential: ${text}`);
+        return true;
+      });
+    }
+    // What is allowed stays allowed: an empty password, a password with ':' and spaces.
+    assert.equal(typeof basicAuthSigner('user', ''), 'function');
+    assert.equal(typeof basicAuthSigner('user', 'p:ss w'), 'function');
+  });
+
+  it('bearerTokenSigner fails the attempt when its token function gives no token, instead of sending "Bearer undefined"', async () => {
+    const signed = request();
+    await assert.rejects(async () => bearerTokenSigner(() => undefined as unknown as string)(signed), /no token/);
+    await assert.rejects(async () => bearerTokenSigner(async () => '')(signed), /no token/);
+    assert.equal(signed.headers['Authorization'], undefined);
   });
 });

@@ -31,4 +31,29 @@ describe('partitions', () => {
     assert.equal(subjectToken(''), '_');
     assert.equal(partitionFilter('readings', 3), 'readings.3.>');
   });
+
+  it('refuses a partition, prefix or key that would name another subject (or none) with a ConfigError', () => {
+    // Each of these made a subject silently: 'readings.1.5.>' is partition 1's sub-tree, '.0.>' and
+    // 'a b.0.>' are no valid subjects, 'readings.NaN.>' matches nothing the producer writes.
+    const bad: [string, () => unknown][] = [
+      ['partition', () => partitionFilter('readings', 1.5)],
+      ['partition', () => partitionFilter('readings', NaN)],
+      ['partition', () => partitionFilter('readings', -1)],
+      ['partition', () => partitionSubject('readings', 2.5, ['a'])],
+      ['partition', () => partitionSubject('readings', '3' as unknown as number, ['a'])],
+      ['prefix', () => partitionFilter('', 0)],
+      ['prefix', () => partitionFilter('a b', 0)],
+      ['prefix', () => partitionFilter('readings.>', 0)],
+      ['prefix', () => partitionFilter('readings.', 0)],
+      ['prefix', () => partitionSubject('*', 0, ['a'])],
+      ['prefix', () => partitionSubject(5 as unknown as string, 0, ['a'])],
+      ['tokens', () => partitionSubject('readings', 0, 'abc' as unknown as string[])],
+      ['tokens', () => partitionSubject('readings', 0, [5 as unknown as string])],
+      ['key', () => partitionOf(null as unknown as string, 6)],
+      ['key', () => partitionOf(5 as unknown as string, 6)],
+    ];
+    for (const [option, call] of bad) assert.throws(call, (e: unknown) => e instanceof ConfigError && e.option === option, `${option}: ${call.toString()}`);
+    assert.equal(partitionFilter('fleet.readings', 0), 'fleet.readings.0.>');
+    assert.equal(partitionSubject('fleet.readings', 5, []), 'fleet.readings.5');
+  });
 });

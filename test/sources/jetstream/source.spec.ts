@@ -300,4 +300,19 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
     assert.throws(() => new JetStreamSource({ servers: 'nats://x', stream: 's', durable: 'd', batchSize: 0 }), (e: unknown) => e instanceof ConfigError && /batchSize/.test(e.message));
     assert.throws(() => new JetStreamSource({ servers: 'nats://x', stream: 's', durable: 'd', ackWaitMs: 10 }), (e: unknown) => e instanceof ConfigError && /ackWaitMs/.test(e.message));
   });
+
+  it('refuses a bad servers list without keeping the password of any URL in it', () => {
+    // The ConfigError's actual value is an own field: JSON.stringify(error) and loggers print it.
+    for (const servers of [['nats://user:hunter2@127.0.0.1:4222', ''], ['nats://user:hunter2@127.0.0.1:4222', 4222 as unknown as string]]) {
+      assert.throws(
+        () => new JetStreamSource({ servers, stream: 's', durable: 'd' }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError && e.option === 'servers', String(e));
+          for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes('hunter2'), `shows the password: ${text}`);
+          assert.match(JSON.stringify(e), /nats:\/\/user:\*\*\*@127\.0\.0\.1:4222/);
+          return true;
+        },
+      );
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { decodeWire, type WireRequest } from '../../../src/protocol/decoder.js';
 import { encodeWriteRequestReference } from '../../../src/protocol/reference.js';
 import { snappyCompress } from '../../../src/protocol/snappy.js';
 import { STALE_NAN } from '../../../src/core/model.js';
+import { ConfigError } from '../../../src/core/errors.js';
 import { fuzzedBodies } from '../../protocol/fuzz-bodies.js';
 
 const T = 1_700_000_000_000;
@@ -48,6 +49,20 @@ describe('SeriesStore', () => {
     assert.deepEqual([refused.status, refused.reason], [400, 'out-of-order']);
     assert.deepEqual(holdings(store), { '__name__=m': [[T, 1], [T + 1, 2], [T + 2, 3]] }, 'nothing of the refused request is stored');
     assert.deepEqual([store.sampleCount, store.seriesCount], [3, 1]);
+  });
+
+  it('refuses a matcher that is neither a label object nor a predicate, instead of matching all or none', () => {
+    const store = storeOf();
+    store.ingest(wire([{ labels: metric('a'), samples: [[T, 1]] }, { labels: metric('b'), samples: [[T, 2]] }]));
+    assert.equal(store.read({ __name__: 'a' }).length, 1);
+    assert.equal(store.read((labels) => labels['__name__'] === 'b').length, 1);
+    assert.equal(store.read().length, 2);
+    // 5 matched every series, 'a' (the metric name alone) matched none, null threw a TypeError.
+    for (const match of [5, 'a', null, true, ['a']]) {
+      for (const read of [() => store.read(match as never), () => store.samples(match as never)]) {
+        assert.throws(read, (e: unknown) => e instanceof ConfigError && e.option === 'match', `match ${JSON.stringify(match)}`);
+      }
+    }
   });
 
   it('strict: checks order within a request too, across repeated series of it', () => {
