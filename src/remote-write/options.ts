@@ -437,7 +437,7 @@ function timestampBound(option: string, value: unknown, fallback: number, min: n
 }
 
 /** `signer`: a function. Anything else is not printed: a token put there by mistake (`signer: process.env.TOKEN`) is a credential. */
-function checkSigner(value: unknown): RequestSigner | undefined {
+export function checkSigner(value: unknown): RequestSigner | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') {
     throw new ConfigError('signer', 'a function (request) => void | Promise<void>, e.g. bearerTokenSigner(token)', new Undisclosed(value === null ? 'null' : `a ${typeof value}`));

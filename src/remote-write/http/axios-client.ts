@@ -23,7 +23,7 @@ import { LinkedAbort } from './linked-abort.js';
 import { RetryPolicy } from './retry-policy.js';
 import { ConfigError, Undisclosed } from '../../core/errors.js';
 import { functionOption, numberOption } from '../../core/options.js';
-import { checkUrl, HEADER_NAME, HEADER_VALUE, isPlainObject } from '../options.js';
+import { checkSigner, checkUrl, HEADER_NAME, HEADER_VALUE, isPlainObject } from '../options.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
 import { redirectTarget } from './redirect-rule.js';
@@ -76,7 +76,7 @@ function checkClientOptions(options: AxiosWriteClientOptions): void {
   }
   if (!(options.retry instanceof RetryPolicy)) throw new ConfigError('retry', 'a RetryPolicy', new Undisclosed(options.retry === null ? 'null' : `a ${typeof options.retry}`));
   numberOption('maxSockets', options.maxSockets, undefined, { min: 1, max: 1024 });
-  functionOption('signer', options.signer, false);
+  checkSigner(options.signer);
   functionOption('onRetry', options.onRetry, false);
 }
 

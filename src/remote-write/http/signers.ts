@@ -18,8 +18,9 @@ export type RequestSigner = (request: SignableRequest) => void | Promise<void>;
 
 /** HTTP Basic authentication. */
 export function basicAuthSigner(username: string, password: string): RequestSigner {
-  // RFC 7617: the user-id holds no ':'. Control characters would break the header.
-  credential('username', username, 'a non-empty string without \':\' or control characters', (value) => value !== '' && !value.includes(':') && !CONTROL.test(value));
+  // RFC 7617: the user-id holds no ':' and neither part holds control characters. An empty
+  // user-id is allowed (services that take a token as the password use one).
+  credential('username', username, 'a string without \':\' or control characters', (value) => !value.includes(':') && !CONTROL.test(value));
   credential('password', password, 'a string without control characters', (value) => !CONTROL.test(value));
   const value = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
   return (request) => {

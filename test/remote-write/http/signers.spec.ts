@@ -2,12 +2,31 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { basicAuthSigner, bearerTokenSigner, composeSigners, type RequestSigner, type SignableRequest } from '../../../src/remote-write/http/signers.js';
 import { ConfigError } from '../../../src/core/errors.js';
+import { AxiosWriteClient } from '../../../src/remote-write/http/axios-client.js';
+import { RetryPolicy } from '../../../src/remote-write/http/retry-policy.js';
+import { remoteWrite } from '../../../operators/remote-write.js';
 
 function request(headers: Record<string, string> = {}): SignableRequest {
   return { url: 'http://127.0.0.1:9090/api/v1/write', method: 'POST', headers, body: Uint8Array.from([1, 2, 3]) };
 }
 
 describe('signers', () => {
+  it('a token given where a signer goes (signer: process.env.TOKEN) is refused without showing it, by the sink and by its client', () => {
+    const token = 'Bearer hunter2-token';
+    const makers: [string, () => unknown][] = [
+      ['remoteWrite', () => remoteWrite({ url: 'http://127.0.0.1:1/api/v1/write', signer: token as unknown as RequestSigner })],
+      ['AxiosWriteClient', () => new AxiosWriteClient({ url: 'http://127.0.0.1:1/api/v1/write', timeoutMs: 1000, headers: {}, retry: new RetryPolicy({}), maxSockets: 1, signer: token as unknown as RequestSigner })],
+    ];
+    for (const [name, make] of makers) {
+      assert.throws(make, (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `${name}: ${String(e)}`);
+        assert.equal(e.option, 'signer');
+        for (const text of [String(e), e.stack ?? '', JSON.stringify(e)]) assert.ok(!text.includes('hunter2'), `${name} shows the token: ${text}`);
+        return true;
+      });
+    }
+  });
+
   it('basicAuthSigner sets Basic base64(user:password), UTF-8 included', async () => {
     const signed = request({ 'X-Other': 'kept' });
     await basicAuthSigner('jürgen', 'p:ss wörd')(signed);
@@ -86,7 +105,6 @@ describe('signers', () => {
       ['token', () => bearerTokenSigner(`${secret}\n`)],
       ['token', () => bearerTokenSigner(4711 as unknown as string)],
       ['username', () => basicAuthSigner(env['USER'] as string, secret)],
-      ['username', () => basicAuthSigner('', secret)],
       ['username', () => basicAuthSigner(`user:${secret}`, 'x')],
       ['username', () => basicAuthSigner(`user\r\n${secret}`, 'x')],
       ['password', () => basicAuthSigner('user', env['PASSWORD'] as string)],
@@ -103,7 +121,9 @@ describe('signers', () => {
         return true;
       });
     }
-    // What is allowed stays allowed: an empty password, a password with ':' and spaces.
+    // What is allowed stays allowed: an empty password, a password with ':' and spaces, an empty
+    // user-id (RFC 7617 allows it; services that take a token as the password use one).
+    assert.equal(typeof basicAuthSigner('', secret), 'function');
     assert.equal(typeof basicAuthSigner('user', ''), 'function');
     assert.equal(typeof basicAuthSigner('user', 'p:ss w'), 'function');
   });
