@@ -49,6 +49,9 @@ export class OAuth2TokenError extends Error {
   }
 }
 
+/** The error codes of RFC 6749 §5.2 and the IANA OAuth Extensions Error registry that a token endpoint answers with. */
+const OAUTH_ERROR_CODES = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'temporarily_unavailable', 'server_error', 'access_denied', 'invalid_dpop_proof', 'use_dpop_nonce']);
+
 function positive(option: string, value: number | undefined, fallback: number): number {
   const n = value ?? fallback;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 86_400_000) throw new ConfigError(option, 'a number of milliseconds in [0, 86400000]', n);
@@ -140,7 +143,9 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
       json = undefined;
     }
     if (!response.ok) {
-      const code = typeof json?.['error'] === 'string' ? withoutSecret(json['error']) : undefined;
+      const error = json?.['error'];
+      // A registered code is kept as it is (users match on it, and a short secret may be part of one, as 'client' of 'invalid_client').
+      const code = typeof error === 'string' ? (OAUTH_ERROR_CODES.has(error) ? error : withoutSecret(error)) : undefined;
       const description = typeof json?.['error_description'] === 'string' ? `: ${withoutSecret(json['error_description']).slice(0, 200)}` : '';
       throw new OAuth2TokenError(`token endpoint answered ${response.status}${code ? ` ${code}` : ''}${description}`, response.status, code);
     }

@@ -110,6 +110,13 @@ describe('oauth2ClientCredentials', () => {
     assert.equal(server.requests.length, 2);
   });
 
+  it('keeps a registered OAuth error code as it is, even when the secret is a part of it', async () => {
+    const server = await tokenServer();
+    server.answers.push({ status: 401, body: { error: 'invalid_client', error_description: 'client unknown' } });
+    const token = oauth2ClientCredentials({ tokenUrl: server.url, clientId: 'id', clientSecret: 'client' });
+    await assert.rejects(token(), (e: unknown) => e instanceof OAuth2TokenError && e.code === 'invalid_client' && /401 invalid_client/.test(e.message));
+  });
+
   it('concurrent callers share one fetch', async () => {
     const server = await tokenServer();
     server.answers.push({ status: 200, body: { access_token: 'shared', expires_in: 600 }, delayMs: 50 });
