@@ -226,8 +226,11 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
       // from downstream may force a release, which must not find this key with nothing in it.
       if (state.times.length === 0) unhold(state);
       releasing++;
-      destination.next(value);
-      releasing--;
+      try {
+        destination.next(value);
+      } finally {
+        releasing--;
+      }
     };
 
     /** Releases what the key's watermark has passed. */

@@ -108,9 +108,13 @@ describe('AxiosWriteClient', () => {
     const abort = new AbortController();
     try {
       const sending = client.send(body, abort.signal);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Aborted once the attempt is at the server (a fixed wait was too short on a loaded machine).
+      for (const deadline = Date.now() + 10_000; server.seen.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(server.seen.length, 1, 'the first attempt reached the server');
       abort.abort();
       await assert.rejects(sending);
+      // No retry after the abort: nothing more arrives.
+      await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(server.seen.length, 1);
     } finally {
       client.close();
