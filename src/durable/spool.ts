@@ -316,26 +316,35 @@ export class DiskSpool {
    * it is acknowledged, dropped or damaged (damage is reported as in `replay`).
    */
   async read(record: SpoolRecordRef): Promise<SpoolRecord | undefined> {
+    const read = await this.readOrWhyNot(record);
+    return typeof read === 'string' ? undefined : read;
+  }
+
+  /**
+   * As `read`, but a record that is not there says why: `'gone'` (acknowledged, dropped as
+   * oldest, or never spooled) or `'damaged'` (found unreadable by this read, reported to
+   * `onProblem` and counted lost). A reader that must tell a drop from damage asks this, per record.
+   */
+  async readOrWhyNot(record: SpoolRecordRef): Promise<SpoolRecord | 'gone' | 'damaged'> {
     const lane = this.lanes.get(record.lane);
-    if (!lane) return undefined;
+    if (!lane) return 'gone';
     const segment = findSegment(lane, record.sequence);
-    if (!segment || segment.deleted || !segment.pending.has(record.sequence)) return undefined;
+    if (!segment || segment.deleted || !segment.pending.has(record.sequence)) return 'gone';
     const offset = segment.offsets[record.sequence - segment.firstSequence];
-    if (offset === undefined) return undefined;
+    if (offset === undefined) return 'gone';
     let frame: Buffer;
     try {
       frame = await readFrameAt(segment.file, offset, segment.bytes - offset);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
       throw error;
     }
     const scan = scanFrames(frame, record.sequence);
     const first = scan.frames[0];
     if (first === undefined || !segment.pending.has(record.sequence)) {
-      if (segment.pending.delete(record.sequence)) {
-        this.report({ kind: 'corrupt', lane: lane.name, file: segment.file, offset, reason: scan.damage?.reason ?? 'record unreadable', lostRecords: 1, lostRecordsExact: true, lostBytes: frame.length });
-      }
-      return undefined;
+      if (!segment.pending.delete(record.sequence)) return 'gone';
+      this.report({ kind: 'corrupt', lane: lane.name, file: segment.file, offset, reason: scan.damage?.reason ?? 'record unreadable', lostRecords: 1, lostRecordsExact: true, lostBytes: frame.length });
+      return 'damaged';
     }
     return { lane: lane.name, sequence: record.sequence, samples: first.samples, body: frame.subarray(first.bodyStart, first.bodyEnd) };
   }

@@ -264,11 +264,9 @@ export class SpooledLane implements BatchStore {
     if (ref !== undefined) {
       try {
         const spool = await this.options.spool;
-        const lostBefore = spool.stats().lostRecords;
-        const record = await spool.read(ref);
-        if (record !== undefined) return decodeBatch(record.body, this.options.lane, entry.replayed);
-        // The spool counts a record it finds damaged as lost (and logs it); one dropped as oldest is counted apart.
-        if (spool.stats().lostRecords > lostBefore) {
+        const record = await spool.readOrWhyNot(ref);
+        if (typeof record !== 'string') return decodeBatch(record.body, this.options.lane, entry.replayed);
+        if (record === 'damaged') {
           problem = 'it was found damaged on disk when read back (the spool logged the file and offset)';
           reason = 'aborted';
         }
