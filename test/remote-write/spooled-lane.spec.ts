@@ -57,6 +57,18 @@ function harness(extra: Partial<DiskSpoolOptions> = {}, memoryBatches = 2) {
 /** Values of a batch, sorted by series then time (read-back batches are grouped by series). */
 const valuesOf = (sent: LaneBatch): number[] => Array.from(sent.columns.values.subarray(0, sent.columns.length)).sort((x, y) => x - y);
 
+/** Takes every batch the lane gives until it holds none, settling each: the first value of each, in the order given. */
+async function sendAll(lane: SpooledLane): Promise<number[]> {
+  const got: number[] = [];
+  while (lane.size > 0) {
+    const next = await lane.next();
+    if (next === undefined) continue;
+    got.push(valuesOf(next)[0]!);
+    lane.settled(next);
+  }
+  return got;
+}
+
 describe('SpooledLane', () => {
   it('appends a batch to the spool before handing it out, and acknowledges it once settled', async () => {
     const { lane, spool: opening, appended } = harness();
@@ -135,13 +147,7 @@ describe('SpooledLane', () => {
     for (let i = 0; i < 8; i++) lane.add(batch(i * 4));
     await lane.appendedSoFar();
     assert.ok(spool.stats().droppedRecords >= 3);
-    const got: number[] = [];
-    while (lane.size > 0) {
-      const next = await lane.next();
-      if (next === undefined) continue;
-      got.push(valuesOf(next)[0]!);
-      lane.settled(next);
-    }
+    const got = await sendAll(lane);
     const lostSamples = lost.reduce((n, l) => n + l.samples, 0);
     assert.ok(lost.every((l) => l.reason === 'overflow'));
     assert.equal(got.length * 4 + lostSamples, 32, 'every batch sent or counted lost');
@@ -160,13 +166,7 @@ describe('SpooledLane', () => {
     const bytes = await readFile(file);
     bytes[3 * frame + 25]! ^= 0x10;
     await writeFile(file, bytes);
-    const got: number[] = [];
-    while (lane.size > 0) {
-      const next = await lane.next();
-      if (next === undefined) continue;
-      got.push(valuesOf(next)[0]!);
-      lane.settled(next);
-    }
+    const got = await sendAll(lane);
     assert.deepEqual(got, [0, 4, 8, 16, 20]);
     assert.deepEqual(lost, [{ samples: 4, reason: 'aborted' }]);
     assert.equal(spool.stats().corruptSegments, 1);
