@@ -189,9 +189,9 @@ const SINK_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** An HTTP header name: a token (RFC 9110). */
-export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node lets through in a header value: tab, visible ASCII, space and Latin-1; no CR, LF or other controls. */
-export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Lanes of a spooled sink when `shards` is not given. */
 const SPOOLED_SHARDS = 4;
@@ -363,7 +363,7 @@ function checkShards(value: unknown): ResolvedShards {
 }
 
 /** An object literal (or one without a prototype): what `Object.entries` reads completely. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
@@ -382,8 +382,11 @@ export function checkUrl(value: unknown): string {
   return value;
 }
 
-/** Checks `headers`; returns a fresh copy. Values are never printed: any of them may be a credential. */
-function checkHeaders(value: unknown): Record<string, string> {
+/**
+ * Checks `headers`; returns a fresh copy. Values are never printed: any of them may be a
+ * credential. `reserved`: headers the caller sets itself (lower-case name → what it is), refused.
+ */
+export function checkHeaders(value: unknown, reserved: Readonly<Record<string, string>> = SINK_HEADERS): Record<string, string> {
   const headers: Record<string, string> = {};
   if (value === undefined) return headers;
   if (!isPlainObject(value)) {
@@ -398,7 +401,7 @@ function checkHeaders(value: unknown): Record<string, string> {
     }
     const option = `headers.${name}`;
     const lower = name.toLowerCase();
-    const owner = SINK_HEADERS[lower];
+    const owner = reserved[lower];
     if (owner !== undefined) throw new ConfigError(option, `absent: this header is ${owner}`, new Undisclosed('a value'));
     if (seen.has(lower)) throw new ConfigError('headers', 'an object naming each header once (names are case-insensitive)', name);
     seen.add(lower);
