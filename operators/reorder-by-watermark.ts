@@ -359,6 +359,8 @@ export function reorderByWatermark<T>(options: ReorderByWatermarkOptions<T>): Re
           // A new key, or one back from idle: held to the output watermark already published.
           if (state.watermark < output.published) state.watermark = output.published;
           heap.insert(state);
+          // Its quiet time starts now, even if this element is late and it accepts nothing.
+          if (idleTimeoutMs !== undefined) state.lastArrival = scheduler.now();
         }
         if (time < state.watermark) {
           stats.late++;

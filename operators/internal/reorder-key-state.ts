@@ -7,7 +7,7 @@ export class KeyState<T> {
   maxTime = -Infinity;
   /** Elements strictly behind this are released on sight (and late when they arrive). */
   watermark = -Infinity;
-  /** Processing time of the key's last accepted element, for the idle rule. */
+  /** Processing time of the key's last accepted element (or of its entry into the watermark's heap), for the idle rule. */
   lastArrival = 0;
   readonly times: number[] = [];
   readonly seqs: number[] = [];

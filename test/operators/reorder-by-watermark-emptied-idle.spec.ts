@@ -77,6 +77,25 @@ describe('reorderByWatermark: a key emptied by a forced release, then silent', (
     assert.deepEqual(out, ['a100', 'a110', 'a200', 'a300', 'a350', 'a400', 'a450']);
   });
 
+  it('a new key whose only element is late counts its quiet time from its arrival, not from the clock\'s zero', () => {
+    const { scheduler, at } = virtualTime();
+    const ordered = reorderByWatermark<Reading>({ eventTime: (r) => r.t, key: (r) => r.key, maxOutOfOrderMs: 0, idleTimeoutMs: 10, scheduler });
+    void ordered.watermark;
+    const source = new Subject<Reading>();
+    source.pipe(ordered).subscribe();
+    source.next({ key: 'a', t: 100 });
+    source.next({ key: 'a', t: 110 });
+    at(20);
+    // b joins at 20 with only a late element: it holds the watermark at 110 until 30.
+    source.next({ key: 'b', t: 50 });
+    at(25);
+    source.next({ key: 'a', t: 200 });
+    assert.equal(ordered.watermark, 110, 'b, heard from 5 ms ago, still holds it');
+    at(31);
+    source.next({ key: 'a', t: 300 });
+    assert.equal(ordered.watermark, 300, 'b, quiet for 11 ms, no longer holds it');
+  });
+
   it('a key emptied and back before idleTimeoutMs keeps its own watermark: its next element is not late', () => {
     const { scheduler, at } = virtualTime();
     const ordered = reorderByWatermark<Reading>({ eventTime: (r) => r.t, key: (r) => r.key, maxOutOfOrderMs: 0, maxBuffered: 1, idleTimeoutMs: 10, scheduler });

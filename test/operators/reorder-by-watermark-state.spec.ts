@@ -94,7 +94,17 @@ describe('reorderByWatermark with state', () => {
         assert.deepEqual([...before.output, ...after.output], whole.output);
         assert.deepEqual(counters(operators[2].stats), counters(operators[0].stats));
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        // Found by CI: a key new with only a late element, cut before it, used to count its quiet time from the clock's zero.
+        examples: [[
+          [{ id: 0, device: 'a', t: 0 }, { id: 1, device: 'a', t: 2 }, { id: 2, device: 'a', t: 2 }, { id: 3, device: 'a', t: 0 }, { id: 4, device: 'a', t: 0 }, { id: 5, device: 'b', t: 0 }, { id: 6, device: 'a', t: 2 }],
+          [0, 0, 0, 1, 1, 5, 3, ...new Array<number>(53).fill(0)],
+          { maxOutOfOrderMs: 1, late: 'drop', maxBuffered: 2, watch: true, key: KEYS.string },
+          9,
+          5,
+        ]],
+      },
     );
   });
 
