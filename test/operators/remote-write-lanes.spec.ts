@@ -123,9 +123,13 @@ describe('remoteWrite lanes', () => {
       const after = sink.metrics.lanes;
       source.complete();
       const all: WriteOutcome[] = await outcomes;
-      assert.equal(low, 1, 'one lane at the low rate');
+      // 0.3 lanes busy at the intended rate: one lane. On a loaded machine the receiver's 40 ms
+      // timer fires late, requests look slower and the need can pass the 0.8 mark of one lane;
+      // the exact count for a given load is shard-controller.spec's, on made-up intervals.
+      assert.ok(low <= 2, `one lane, two at most, at the low rate (${low})`);
       // 3.2 lanes busy at the intended rate; a loaded machine's late timers may push less.
       assert.ok(high >= 2, `several lanes at the high rate (${high}; seen ${[...new Set(lanesSeen)].join(',')})`);
+      assert.ok(high > low, `more lanes at the high rate than at the low one (${low} then ${high})`);
       assert.ok(after < high, `fewer again when the rate fell (${after})`);
       assert.ok(sink.metrics.reshards >= 2, `resharded up and down (${sink.metrics.reshards})`);
       const m = sink.metrics.snapshot();
