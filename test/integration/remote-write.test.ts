@@ -117,7 +117,9 @@ describe('remoteWrite through a fault-injecting proxy into Prometheus', { skip: 
       { status: 503 },
       { reset: true },
     ]);
-    const sink = remoteWrite({ url: proxy.url, shards: 2, maxSamplesPerRequest: 100, maxDelayMs: 20, timeoutMs: 400, retry: fastRetry, logger: silentLogger });
+    // The timeout is for the planned hang; it is long enough that a loaded machine's slow answer
+    // from Prometheus is not timed out too (an eighth retry).
+    const sink = remoteWrite({ url: proxy.url, shards: 2, maxSamplesPerRequest: 100, maxDelayMs: 20, timeoutMs: 1500, retry: fastRetry, logger: silentLogger });
     const outcomes = await lastValueFrom(from(samples).pipe(sink, toArray()));
     const m = sink.metrics.snapshot();
     assert.equal(sum(outcomes, 'written'), samples.length);
