@@ -262,7 +262,14 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       }).catch((error: unknown) => {
         throw this.refusal(error) ?? error;
       });
-      this.connecting.then((nc) => this.watchStatus(nc), () => { this.connecting = undefined; });
+      this.connecting.then(
+        (nc) => {
+          this.watchStatus(nc);
+          // A reader waiting (paused, or for commits) learns at once that the connection is gone for good.
+          void nc.closed().then(() => this.wake());
+        },
+        () => { this.connecting = undefined; },
+      );
     }
     return this.connecting;
   }
@@ -318,6 +325,8 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     let reconnectsSeen = this.counters.reconnects;
     let fetchFailed = false;
     while (!reader.closed && !this.closed && !this.draining) {
+      // Closed by the client itself (it gives up only on refused credentials): nothing to retry.
+      if (nc.isClosed()) throw await this.connectionEnded(nc);
       if (reconnectsSeen !== this.counters.reconnects || fetchFailed) {
         // The server may hold messages this reader does not: acknowledgements lost by a broker that
         // restarted (it persists consumer state lazily), or messages delivered into a fetch the
@@ -383,7 +392,6 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
           throw error.error;
         }
         if (reader.closed || this.closed || this.draining) break;
-        // The client gives up only on a refusal of the credentials (twice in a row on reconnects): nothing to retry.
         if (nc.isClosed()) throw await this.connectionEnded(nc);
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);

@@ -403,7 +403,8 @@ describe('JetStreamSource with credentials (nats-server with an authorization bl
 });
 
 describe('JetStreamSource whose credentials the server stops taking mid-run', { skip: unavailable('nats') }, () => {
-  it('errors the stream saying so (the client gives up after two refusals in a row), instead of retrying for ever', async () => {
+  for (const paused of [false, true]) {
+  it(`errors the stream saying so (the client gives up after two refusals in a row), instead of retrying for ever${paused ? ': also while paused' : ''}`, async () => {
     const TOKEN = 'first-token-hunter2';
     const NEXT = 'second-token-hunter2';
     const server = await startNats({ authorization: `token: "${TOKEN}"` });
@@ -419,6 +420,7 @@ describe('JetStreamSource whose credentials the server stops taking mid-run', { 
       let ended: unknown;
       const subscription = reader.resumeFrom().subscribe({ next: (e) => seen.push(e.value.value), error: (error: unknown) => (ended = error), complete: () => (ended = 'completed') });
       await eventually(() => seen.length === 1, 'the first message');
+      if (paused) reader.pause(); // waiting for resume() (up to a minute between looks) must not hide the end
       await server.reloadAuthorization(`token: "${NEXT}"`);
       await eventually(() => ended !== undefined, 'the end of the stream', 30_000);
       subscription.unsubscribe();
@@ -433,4 +435,5 @@ describe('JetStreamSource whose credentials the server stops taking mid-run', { 
       await server.stop();
     }
   });
+  }
 });
