@@ -143,10 +143,13 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       const shown = Array.isArray(servers) ? servers.map((s: unknown) => (typeof s === 'string' ? redactUrl(s) : s)) : typeof servers === 'string' ? redactUrl(servers) : servers;
       throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', shown);
     }
-    const withUserinfo = servers.find((server) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(server));
+    // With or without a scheme: the client also takes "user:pass@host:4222", and ignores the user part there too.
+    const userinfo = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/?#]*@/i;
+    const withUserinfo = servers.find((server) => userinfo.test(server));
     if (withUserinfo !== undefined) {
       // The NATS client would connect without them, and the server answer "Authorization Violation".
-      throw new ConfigError('servers', 'NATS URLs without a user or password in them (the client ignores those): give them in the credentials option', redactUrl(withUserinfo));
+      // Shown with all of the userinfo as ***: a user part alone ("nats://token@host") may be a token.
+      throw new ConfigError('servers', 'NATS URLs without a user or password in them (the client ignores those): give them in the credentials option', withUserinfo.replace(userinfo, '$1***@'));
     }
     this.servers = [...servers];
     this.auth = natsAuth(options.credentials);

@@ -93,16 +93,23 @@ describe('JetStream credentials option', () => {
     assert.throws(() => natsAuth({ credsFile: garbage }), (error: unknown) => error instanceof ConfigError && /no JWT and seed blocks/.test(error.message) && !error.message.includes(SECRET));
   });
 
-  it('refuses a servers URL with a user or password in it (the client would ignore them), showing the password as ***', () => {
+  it('refuses a servers URL with a user or password in it (the client would ignore them), showing them as ***', () => {
     assert.throws(
       () => new JetStreamSource({ servers: ['nats://127.0.0.1:4222', `nats://gateway:${SECRET}@127.0.0.1:4223`], stream: 's', durable: 'd' }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError && error.option === 'servers', String(error));
         assert.match(error.message, /give them in the credentials option/);
         for (const text of printed(error)) assert.ok(!text.includes(SECRET), `shows the password: ${text}`);
-        assert.match(JSON.stringify(error), /gateway:\*\*\*@127\.0\.0\.1:4223/);
+        assert.match(JSON.stringify(error), /"nats:\/\/\*\*\*@127\.0\.0\.1:4223"/);
         return true;
       },
     );
+    for (const servers of [`gateway:${SECRET}@127.0.0.1:4222`, `tls://${SECRET}@127.0.0.1:4222`]) {
+      assert.throws(
+        () => new JetStreamSource({ servers, stream: 's', durable: 'd' }),
+        (error: unknown) => error instanceof ConfigError && error.option === 'servers' && printed(error).every((text) => !text.includes(SECRET)),
+        servers,
+      );
+    }
   });
 });
