@@ -369,12 +369,16 @@ export interface NatsServer {
   readonly pid: number;
   /** Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same port with the same JetStream store. */
   restart(options?: { kill?: boolean; downMs?: number }): Promise<void>;
+  /** Rewrites the configuration with another `authorization` block and has the running server reload it (SIGHUP); resolves once its log says it did. */
+  reloadAuthorization(authorization: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface NatsOptions {
   /** Subject mappings (`mappings` in the server's configuration), e.g. NATS' own partitioning. */
   readonly mappings?: Readonly<Record<string, string>>;
+  /** The body of the server's `authorization { ... }` block (users with passwords or NKeys, or a token); default none (anyone connects). */
+  readonly authorization?: string;
 }
 
 /** nats-server with JetStream (`-js`) and its own store directory in a temporary directory. */
@@ -384,11 +388,11 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
   const monitorPort = await freePort();
   const config = join(dir, 'nats.conf');
   const mappings = Object.entries(options.mappings ?? {}).map(([from, to]) => `  ${JSON.stringify(from)}: ${JSON.stringify(to)}`);
-  await writeFile(
-    config,
+  const configText = (authorization: string | undefined): string =>
     `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitorPort}\njetstream { store_dir: ${JSON.stringify(join(dir, 'store'))} }\n` +
-      (mappings.length > 0 ? `mappings {\n${mappings.join('\n')}\n}\n` : ''),
-  );
+      (mappings.length > 0 ? `mappings {\n${mappings.join('\n')}\n}\n` : '') +
+      (authorization !== undefined ? `authorization {\n${authorization}\n}\n` : '');
+  await writeFile(config, configText(options.authorization));
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const boot = async (): Promise<Started> => {
     const started = launch('nats-server', ['-c', config]);
@@ -415,6 +419,32 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
       await halt(kill ? 'SIGKILL' : 'SIGTERM');
       if (downMs > 0) await sleep(downMs);
       started = await boot();
+    },
+    async reloadAuthorization(authorization) {
+      await writeFile(config, configText(authorization));
+      const child = started.child;
+      let seen = '';
+      let onData = (_chunk: Buffer): void => {};
+      const reloaded = new Promise<void>((resolve) => {
+        onData = (chunk) => {
+          seen = (seen + chunk.toString()).slice(-1000);
+          if (seen.includes('Reloaded server configuration')) resolve();
+        };
+        child.stderr?.on('data', onData);
+        child.stdout?.on('data', onData);
+      });
+      child.kill('SIGHUP');
+      let timer: NodeJS.Timeout | undefined;
+      const failed = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`nats-server did not reload its configuration:\n${started.output()}`)), 30_000);
+      });
+      try {
+        await Promise.race([reloaded, failed]);
+      } finally {
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        child.stdout?.off('data', onData);
+      }
     },
     async stop() {
       await halt('SIGTERM');

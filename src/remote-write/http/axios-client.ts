@@ -8,7 +8,9 @@
  * - the attempt count (a per-send counter, not axios-retry's private state);
  * - the response body, read as a stream up to `MAX_BODY_BYTES` and cut there (never buffered whole);
  * - redirects: 307 and 308 are followed here (same method, same body, signed again) up to
- *   `MAX_REDIRECTS`, on the same host only; any other 3xx is returned as is, for the sink to fail on;
+ *   `MAX_REDIRECTS`, on the same host only; any other 3xx is returned as is, for the sink to fail on.
+ *   Once a redirect leaves the configured URL's origin (another port or scheme), the rest of that
+ *   send goes unsigned and without the user's credential headers;
  * - a signer that throws: a failed attempt (code `ESIGNER`), retried like a network error;
  * - abort: one listener on the caller's signal however many requests are in flight.
  */
@@ -26,7 +28,8 @@ import { functionOption, numberOption } from '../../core/options.js';
 import { checkHeaders, checkSigner, checkUrl } from '../options.js';
 import type { RequestSigner } from './signers.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from './write-client.js';
-import { redirectTarget } from './redirect-rule.js';
+import { redirectTarget, sameOrigin, withoutCredentials } from './redirect-rule.js';
+import { redactUrl } from '../../core/redact.js';
 export { MAX_REDIRECTS } from './redirect-rule.js';
 
 /** Longest response body kept for logs and outcomes. */
@@ -77,6 +80,8 @@ function checkClientOptions(options: AxiosWriteClientOptions): void {
 /** What one `send` carries through axios and axios-retry: its own attempt counter. */
 class SendState {
   attempts = 0;
+  /** False once a redirect left the configured URL's origin: no signer, no credential headers from then on. */
+  credentialed = true;
 }
 
 /** The config key under which a request carries its `SendState` (a class instance: axios passes it by reference). */
@@ -88,9 +93,12 @@ export class AxiosWriteClient implements WriteClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly aborts = new LinkedAbort();
+  /** The user's headers as sent to another origin than the configured URL's. */
+  private readonly headersElsewhere: Readonly<Record<string, string>>;
 
   constructor(private readonly options: AxiosWriteClientOptions) {
     checkClientOptions(options);
+    this.headersElsewhere = withoutCredentials(options.headers);
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     this.client = axios.create({
@@ -118,7 +126,7 @@ export class AxiosWriteClient implements WriteClient {
     this.client.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
       const state = (config as ConfigWithState)[SEND_STATE];
       if (state) state.attempts++;
-      if (signer === undefined) return config;
+      if (signer === undefined || state?.credentialed === false) return config;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(config.headers.toJSON())) {
         if (typeof value === 'string') headers[name] = value;
@@ -181,11 +189,14 @@ export class AxiosWriteClient implements WriteClient {
       for (let redirects = 0; ; redirects++) {
         const answer = await this.post(url, payload, state, linked.signal);
         if (signal.aborted) throw (signal as AbortSignal).reason;
-        if (answer.result.kind !== 'response' || answer.result.status < 300 || answer.result.status >= 400) return answer.result;
+        if (answer.result.kind !== 'response' || answer.result.status < 300 || answer.result.status >= 400) {
+          return state.credentialed ? answer.result : withoutCredentialsExplained(answer.result, url);
+        }
         visited ??= new Set<string>([new URL(this.options.url).href]);
         const next = redirectTarget(url, answer.result.status, answer.location, redirects, visited);
         if (typeof next !== 'string') return { ...answer.result, ...next };
         visited.add(next);
+        if (state.credentialed && !sameOrigin(next, this.options.url)) state.credentialed = false;
         url = next;
       }
     } finally {
@@ -204,7 +215,7 @@ export class AxiosWriteClient implements WriteClient {
     const attempts = (): number => Math.max(1, state.attempts);
     try {
       const response = await this.client.post<string>(url, body, {
-        headers: { ...this.options.headers, 'Content-Length': String(body.length) },
+        headers: { ...(state.credentialed ? this.options.headers : this.headersElsewhere), 'Content-Length': String(body.length) },
         signal,
         [SEND_STATE]: state,
       } as Parameters<AxiosInstance['post']>[2]);
@@ -237,6 +248,16 @@ function isRetryable(error: AxiosError): boolean {
   if (error.code === 'ERR_CANCELED') return false; // aborted by unsubscription
   if (error.response) return classifyStatus(error.response.status) === 'retryable';
   return true; // network errors, resets, timeouts, a failing signer: the endpoint restarting is normal
+}
+
+/** A 401 or 403 from an origin the credentials were not sent to says so (the sink fails on it with this message). */
+function withoutCredentialsExplained(result: WriteResult, url: string): WriteResult {
+  if (result.kind !== 'response' || (result.status !== 401 && result.status !== 403)) return result;
+  const shown = redactUrl(url);
+  return {
+    ...result,
+    message: `receiver answered ${result.status} at ${shown}, reached by a redirect to another origin (scheme, host or port) where the request's credentials are not sent: set url to the endpoint it names (${shown})`,
+  };
 }
 
 function headerOf(response: AxiosResponse | undefined, name: string): string | undefined {

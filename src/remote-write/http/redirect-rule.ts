@@ -3,10 +3,32 @@
  * http(s) on the same host, never from https down to http (the signer's credentials would travel
  * unencrypted), without loops, at most `MAX_REDIRECTS`. Anything else is returned with a message
  * naming the Location, for the sink to fail on.
+ *
+ * Credentials stay on their origin (scheme, host and port, as browsers and curl keep them): a
+ * redirect to the same host on another port or scheme is followed without the signer's headers
+ * and without the user's credential headers (`CREDENTIAL_HEADERS`). On one host, another port is
+ * often another service.
  */
 import { redactUrl } from '../../core/redact.js';
 
 export const MAX_REDIRECTS = 5;
+
+/** The user headers (lower case) that carry credentials: sent only to the configured URL's origin, like the signer's. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/** Whether two absolute http(s) URLs share an origin: scheme, host and port (a default port written out or not). */
+export function sameOrigin(a: string, b: string): boolean {
+  return new URL(a).origin === new URL(b).origin;
+}
+
+/** `headers` without those in `CREDENTIAL_HEADERS` (names compared case-insensitively). */
+export function withoutCredentials(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!CREDENTIAL_HEADERS.has(name.toLowerCase())) kept[name] = value;
+  }
+  return kept;
+}
 
 /**
  * Where a 3xx answer leads: the next URL for a 307 or 308 this client follows, or the fields

@@ -4,6 +4,7 @@
  * `rxprom` entry never imports them.
  */
 export { JetStreamSource, type JetStreamSourceOptions, type JetStreamStats, type BadPayload } from './source.js';
+export type { NatsCredentials } from './credentials.js';
 export { jsonPayload, jsonFieldsPayload, numberPayload, type PayloadParser } from './payload.js';
 export { partitionOf, partitionsOfWorker, partitionSubject, partitionFilter, subjectToken } from './partitions.js';
 export type { Positioned, AcknowledgedSource, Pausable } from '../acknowledged.js';

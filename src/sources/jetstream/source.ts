@@ -33,10 +33,13 @@ import { functionOption, loggerOption, numberOption } from '../../core/options.j
 import type { AcknowledgedSource, Pausable, Positioned } from '../acknowledged.js';
 import { AcknowledgedSourceBase } from '../acknowledged-base.js';
 import { jsonPayload, type PayloadParser } from './payload.js';
+import { natsAuth, type NatsAuth, type NatsCredentials } from './credentials.js';
 
 export interface JetStreamSourceOptions<T> {
-  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`; without user or password in them (the client ignores those: use `credentials`). */
   servers: string | readonly string[];
+  /** How to authenticate: `{ user, password }`, `{ token }`, `{ nkeySeed }` or `{ credsFile }`; default none. Never logged or shown. */
+  credentials?: NatsCredentials;
   /** The stream to read. */
   stream: string;
   /** The durable consumer's name (created when missing). */
@@ -105,6 +108,7 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
   readonly durable: string;
   readonly filterSubject: string | undefined;
   private readonly servers: string[];
+  private readonly auth: NatsAuth | undefined;
   private readonly parse: PayloadParser<T>;
   private readonly onBadPayload: ((bad: BadPayload) => void) | undefined;
   private readonly batchSize: number;
@@ -139,7 +143,16 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       const shown = Array.isArray(servers) ? servers.map((s: unknown) => (typeof s === 'string' ? redactUrl(s) : s)) : typeof servers === 'string' ? redactUrl(servers) : servers;
       throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', shown);
     }
+    // With or without a scheme: the client also takes "user:pass@host:4222", and ignores the user part there too.
+    const userinfo = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/?#]*@/i;
+    const withUserinfo = servers.find((server) => userinfo.test(server));
+    if (withUserinfo !== undefined) {
+      // The NATS client would connect without them, and the server answer "Authorization Violation".
+      // Shown with all of the userinfo as ***: a user part alone ("nats://token@host") may be a token.
+      throw new ConfigError('servers', 'NATS URLs without a user or password in them (the client ignores those): give them in the credentials option', withUserinfo.replace(userinfo, '$1***@'));
+    }
     this.servers = [...servers];
+    this.auth = natsAuth(options.credentials);
     for (const name of ['stream', 'durable'] as const) {
       const value = options[name];
       if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value)) throw new ConfigError(name, 'a name of letters, digits, "-" and "_"', value);
@@ -242,10 +255,46 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
   private connection(): Promise<NatsConnection> {
     if (this.closed) return Promise.reject(new Error('rxprom: the JetStream source is closed'));
     if (!this.connecting) {
-      this.connecting = connect({ servers: this.servers, name: this.connectionName, maxReconnectAttempts: -1, reconnectTimeWait: this.reconnectTimeWaitMs, waitOnFirstConnect: false });
-      this.connecting.then((nc) => this.watchStatus(nc), () => { this.connecting = undefined; });
+      this.connecting = connect({
+        servers: this.servers,
+        name: this.connectionName,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: this.reconnectTimeWaitMs,
+        waitOnFirstConnect: false,
+        ...(this.auth ? { authenticator: this.auth.authenticator } : {}),
+      }).catch((error: unknown) => {
+        throw this.refusal(error) ?? error;
+      });
+      this.connecting.then(
+        (nc) => {
+          this.watchStatus(nc);
+          // A reader waiting (paused, or for commits) learns at once that the connection is gone for good.
+          void nc.closed().then(() => this.wake());
+        },
+        () => { this.connecting = undefined; },
+      );
     }
     return this.connecting;
+  }
+
+  /** A clear error for a server that refused the credentials (or wanted some), else undefined. It names their kind, never them. */
+  private refusal(error: unknown): Error | undefined {
+    if (!(error instanceof Error)) return undefined;
+    const refused = error.name === 'AuthorizationError' || error.name === 'UserAuthenticationExpiredError' || /authori[sz]ation violation|authentication/i.test(error.message);
+    if (!refused) return undefined;
+    const shown = this.servers.map(redactUrl).join(', ');
+    const given = this.auth ? `the ${this.auth.kind} given in credentials` : 'no credentials (the credentials option is not set)';
+    return new Error(`rxprom: JetStream: the NATS server (${shown}) refused ${given}: ${error.message}`, { cause: error });
+  }
+
+  /** The error a reader ends with when the client closed the connection for good (it does so after refused credentials). */
+  private async connectionEnded(nc: NatsConnection): Promise<Error> {
+    const reason = await Promise.race([nc.closed(), sleep(1000).then(() => undefined)]);
+    if (this.connecting) this.connecting = undefined;
+    const refused = this.refusal(reason);
+    if (refused) return refused;
+    const why = reason instanceof Error ? reason.message : 'closed';
+    return new Error(`rxprom: JetStream: the connection to ${this.servers.map(redactUrl).join(', ')} ended and will not reconnect: ${why}`, reason instanceof Error ? { cause: reason } : undefined);
   }
 
   private watchStatus(nc: NatsConnection): void {
@@ -279,6 +328,8 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
     let reconnectsSeen = this.counters.reconnects;
     let fetchFailed = false;
     while (!reader.closed && !this.closed && !this.draining) {
+      // Closed by the client itself (it gives up only on refused credentials): nothing to retry.
+      if (nc.isClosed()) throw await this.connectionEnded(nc);
       if (reconnectsSeen !== this.counters.reconnects || fetchFailed) {
         // The server may hold messages this reader does not: acknowledgements lost by a broker that
         // restarted (it persists consumer state lazily), or messages delivered into a fetch the
@@ -290,6 +341,7 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
           reconnectsSeen = this.counters.reconnects;
           fetchFailed = false;
         } catch (error) {
+          if (nc.isClosed() && !this.closed) throw await this.connectionEnded(nc);
           this.counters.fetchErrors++;
           this.logger.warn({ stream: this.stream, durable: this.durable, error: error instanceof Error ? error.message : String(error) }, 'JetStream: checking the consumer after a reconnect failed; retrying');
           await this.waitForChange(this.reconnectTimeWaitMs);
@@ -343,6 +395,7 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
           throw error.error;
         }
         if (reader.closed || this.closed || this.draining) break;
+        if (nc.isClosed()) throw await this.connectionEnded(nc);
         this.counters.fetchErrors++;
         const reason = error instanceof Error ? error.message : String(error);
         // Missed heartbeats mostly mean this process was too busy to read them: fetch again at once.

@@ -151,9 +151,14 @@ interface HeldMessage {
   readonly connection: number;
 }
 
+/** Longest wait for the previous subscription's connection to close before the next one connects. */
+const PREVIOUS_CLOSE_WAIT_MS = 5000;
+
 /** One subscription's client and what it holds. */
 interface Session {
   readonly client: MqttClient;
+  /** The client was told to connect (it waits for the previous subscription's connection to close first). */
+  started: boolean;
   readonly subscriber: Subscriber<Positioned<MqttMessage<unknown>, number>>;
   /** Counts the connections: a packet id means something only on the connection it came on. */
   connection: number;
@@ -188,6 +193,13 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
   private covered = new Map<number, string>();
   private sequence = 0;
   private session: Session | undefined;
+  /**
+   * Settles once the previous subscription's connection has closed: the broker has then read its
+   * last PUBACKs (a commit just before unsubscribing) and its DISCONNECT. A new connection under
+   * the same client id made earlier could take the session over first, and the broker would send
+   * again what those PUBACKs acknowledged.
+   */
+  private previousClosed: Promise<void> = Promise.resolve();
 
   constructor(options: MqttSourceOptions<T>) {
     super('MQTT position');
@@ -244,7 +256,9 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
    * Connects, subscribes and emits the session's messages: first what the broker kept for it
    * (queued while away, or delivered and never acknowledged), then new ones. Positions are a
    * local sequence; `position` (a checkpoint's) only makes them continue after it, since what is
-   * replayed is the broker's to decide. One subscription at a time (one connection per client id).
+   * replayed is the broker's to decide. One subscription at a time (one connection per client id);
+   * a subscription made right after the previous one ended (RxJS' retry and repeat) connects once
+   * that one's connection has closed (at most 5 s), so what it committed stays acknowledged.
    */
   resumeFrom(position?: number, covered?: unknown): Observable<Positioned<MqttMessage<T>, number>> {
     return new Observable<Positioned<MqttMessage<T>, number>>((subscriber) => {
@@ -313,9 +327,14 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
   }
 
   private open(subscriber: Subscriber<Positioned<MqttMessage<unknown>, number>>): Session {
-    const client = connect(this.url, { ...this.clientOptions, properties: this.clientOptions.properties ? { ...this.clientOptions.properties } : undefined });
-    const session: Session = { client, subscriber, connection: 0, connected: false, pending: [], pendingHead: 0, held: undefined, closed: false };
+    const client = connect(this.url, { ...this.clientOptions, manualConnect: true, properties: this.clientOptions.properties ? { ...this.clientOptions.properties } : undefined });
+    const session: Session = { client, started: false, subscriber, connection: 0, connected: false, pending: [], pendingHead: 0, held: undefined, closed: false };
     this.session = session;
+    void this.previousClosed.then(() => {
+      if (session.closed) return;
+      session.started = true;
+      client.connect();
+    });
     let failedAttempts = 0;
 
     client.handleMessage = (packet: Packet, callback: (error?: Error) => void): void => {
@@ -463,8 +482,20 @@ export class MqttSource<T> extends AcknowledgedSourceBase<MqttMessage<T>> implem
     const held = session.held;
     session.held = undefined;
     held?.callback(ACK_LATER);
+    // Never told to connect: nothing to end (its client has no connection yet).
+    if (!session.started) return;
     // What was not committed stays unacknowledged: the broker keeps it for the next session.
-    session.client.end(false);
+    // end(false) writes DISCONNECT after what is queued (the PUBACKs of a last commit) and calls
+    // back once the broker has closed the connection, or at once when there is none.
+    const client = session.client;
+    this.previousClosed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, PREVIOUS_CLOSE_WAIT_MS);
+      timer.unref?.();
+      client.end(false, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
 

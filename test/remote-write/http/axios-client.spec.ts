@@ -13,6 +13,7 @@ import type { Sample, WriteOutcome } from '../../../src/core/model.js';
 
 const body = Buffer.from('a remote-write body');
 const never = new AbortController().signal;
+const samples = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm' }, value: i, timestamp: 1_700_000_000_000 + i }));
 
 function clientFor(url: string, options: Partial<AxiosWriteClientOptions> = {}): { client: AxiosWriteClient; retries: RetryEvent[] } {
   const retries: RetryEvent[] = [];
@@ -289,6 +290,68 @@ describe('AxiosWriteClient', () => {
       }
     });
 
+    describe('to another origin (the same host on another port)', () => {
+      const elsewhere = new ScriptServer();
+      before(() => elsewhere.start());
+      after(() => elsewhere.stop());
+      beforeEach(() => elsewhere.reset());
+      const userHeaders = { Authorization: 'Bearer user-secret', Cookie: 'session=user-secret', 'X-Scope-OrgID': 'tenant-1' };
+      const signer: RequestSigner = (request) => {
+        request.headers['X-Signature'] = `signed ${request.url}`;
+      };
+
+      it('is followed without the signer\'s headers and the user\'s credential headers; other headers are kept', async () => {
+        server.answers.push({ status: 307, headers: { Location: elsewhere.url('/moved') } }, { status: 503 });
+        const signedUrls: string[] = [];
+        const { client } = clientFor(server.url(), { headers: { 'Content-Type': 'application/x-protobuf', ...userHeaders }, signer: (request) => { signedUrls.push(request.url); return signer(request); } });
+        try {
+          assert.deepEqual(await client.send(body, never), { kind: 'response', status: 204, body: '', attempts: 2 });
+          // At the configured origin: everything.
+          assert.equal(server.seen.length, 1);
+          const [first] = server.seen;
+          assert.deepEqual([first.headers['authorization'], first.headers['cookie'], first.headers['x-scope-orgid'], first.headers['x-signature']], ['Bearer user-secret', 'session=user-secret', 'tenant-1', `signed ${server.url()}`]);
+          // At the other port: the same POST and body, the tenant, and no credential.
+          assert.equal(elsewhere.seen.length, 1);
+          const [moved] = elsewhere.seen;
+          assert.deepEqual([moved.method, moved.path, moved.body.equals(body)], ['POST', '/moved', true]);
+          assert.equal(moved.headers['x-scope-orgid'], 'tenant-1');
+          assert.equal(moved.headers['content-type'], 'application/x-protobuf');
+          for (const name of ['authorization', 'cookie', 'x-signature']) assert.equal(moved.headers[name], undefined, `${name} sent to another origin`);
+          assert.deepEqual(signedUrls, [server.url()], 'the signer is not asked for the other origin');
+        } finally {
+          client.close();
+        }
+      });
+
+      it('retries there unsigned too, and a redirect back to the configured origin stays unsigned for that request', async () => {
+        server.answers.push({ status: 308, headers: { Location: elsewhere.url('/moved') } });
+        elsewhere.answers.push({ status: 503 }, { status: 307, headers: { Location: server.url('/back') } });
+        const { client } = clientFor(server.url(), { headers: { ...userHeaders }, signer });
+        try {
+          assert.deepEqual(await client.send(body, never), { kind: 'response', status: 204, body: '', attempts: 4 });
+          assert.deepEqual(elsewhere.seen.map((r) => [r.path, r.headers['authorization'], r.headers['x-signature']]), [['/moved', undefined, undefined], ['/moved', undefined, undefined]]);
+          assert.deepEqual(server.seen.map((r) => [r.path, r.headers['authorization'] !== undefined, r.headers['x-signature'] !== undefined]), [['/api/v1/write', true, true], ['/back', false, false]]);
+          // The next request starts at the configured URL with its credentials again.
+          assert.equal((await client.send(body, never)).kind, 'response');
+          assert.equal(server.seen.at(-1)?.headers['x-signature'], `signed ${server.url()}`);
+        } finally {
+          client.close();
+        }
+      });
+
+      it('a 401 there fails the sink with a message saying the credentials were not sent to that origin', async () => {
+        server.answers.push({ status: 308, headers: { Location: elsewhere.url() } });
+        elsewhere.answers.push({ status: 401, body: 'no credentials' });
+        const sink = remoteWrite({ url: server.url(), maxDelayMs: 1, headers: { ...userHeaders }, signer, logger: silentLogger });
+        const error = await new Promise<unknown>((resolve) => from(samples(2)).pipe(sink).subscribe({ error: resolve, complete: () => resolve('completed') }));
+        assert.ok(error instanceof RemoteWriteError, String(error));
+        assert.equal(error.status, 401);
+        assert.match(error.message, new RegExp(`401 at http://127\\.0\\.0\\.1:${elsewhere.port}/api/v1/write, reached by a redirect to another origin`));
+        assert.ok(!JSON.stringify(error).includes('user-secret') && !error.message.includes('user-secret'));
+        assert.equal(elsewhere.seen[0].headers['authorization'], undefined);
+      });
+    });
+
     const refusals: Array<[string, () => void, RegExp, number]> = [
       ['a 301 (would turn the POST into a GET)', () => server.answers.push({ status: 301, headers: { Location: '/elsewhere' } }), /301\) to \/elsewhere; only 307 and 308/, 1],
       ['a 302 without Location', () => server.answers.push({ status: 302 }), /302 without a Location header/, 1],
@@ -323,7 +386,6 @@ describe('AxiosWriteClient', () => {
   });
 
   describe('through remoteWrite: how its answers meet the sink policies', () => {
-    const samples = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm' }, value: i, timestamp: 1_700_000_000_000 + i }));
     const fast = { initialDelayMs: 1, maxDelayMs: 2, jitter: 0 };
 
     it('a bearer token function that throws once is retried, not fatal', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_REDIRECTS, redirectTarget } from '../../../src/remote-write/http/redirect-rule.js';
+import { CREDENTIAL_HEADERS, MAX_REDIRECTS, redirectTarget, sameOrigin, withoutCredentials } from '../../../src/remote-write/http/redirect-rule.js';
 
 const from = 'https://prom.example:9090/api/v1/write';
 const refusal = (result: ReturnType<typeof redirectTarget>): string => {
@@ -9,7 +9,9 @@ const refusal = (result: ReturnType<typeof redirectTarget>): string => {
 };
 
 describe('redirectTarget', () => {
-  it('follows a 307 or 308 to the same host, relative Locations resolved, an upgrade to https included', () => {
+  // Another port or an upgrade to https is another origin: followed, but the client sends no
+  // credentials there (sameOrigin below; the client's spec checks the headers it sends).
+  it('follows a 307 or 308 to the same host, relative Locations resolved, another port and an upgrade to https included', () => {
     assert.equal(redirectTarget(from, 308, '/api/v1/push', 0, new Set()), 'https://prom.example:9090/api/v1/push');
     assert.equal(redirectTarget(from, 307, 'https://prom.example:443/api/v1/write', 0, new Set()), 'https://prom.example/api/v1/write');
     assert.equal(redirectTarget('http://prom.example/api/v1/write', 308, 'https://prom.example/api/v1/write', 0, new Set()), 'https://prom.example/api/v1/write');
@@ -55,5 +57,21 @@ describe('redirectTarget', () => {
     }
     // A redirect that is followed goes to the URL as the receiver named it.
     assert.equal(redirectTarget(from, 308, `https://user:${secret}@prom.example:9090/v2`, 0, new Set()), `https://user:${secret}@prom.example:9090/v2`);
+  });
+
+  it('an origin is scheme, host and port: another port or scheme is another origin; a default port written out is not', () => {
+    assert.ok(sameOrigin(from, 'https://prom.example:9090/api/v1/push'));
+    assert.ok(sameOrigin('https://prom.example/w', 'https://prom.example:443/x'));
+    assert.ok(sameOrigin('http://prom.example/w', 'http://user:pw@prom.example:80/x'));
+    assert.ok(!sameOrigin(from, 'https://prom.example:443/api/v1/write'), 'another port');
+    assert.ok(!sameOrigin('http://prom.example/w', 'https://prom.example/w'), 'an upgrade to https');
+    assert.ok(!sameOrigin(from, 'https://other.example:9090/api/v1/write'), 'another host');
+  });
+
+  it('withoutCredentials drops Authorization, Proxy-Authorization and Cookie in any case, and keeps the rest', () => {
+    assert.deepEqual([...CREDENTIAL_HEADERS].sort(), ['authorization', 'cookie', 'proxy-authorization']);
+    const headers = { authorization: 'a', 'Proxy-Authorization': 'b', COOKIE: 'c', 'X-Scope-OrgID': 'tenant', 'Content-Type': 'application/x-protobuf' };
+    assert.deepEqual(withoutCredentials(headers), { 'X-Scope-OrgID': 'tenant', 'Content-Type': 'application/x-protobuf' });
+    assert.equal(Object.keys(headers).length, 5, 'the given object is left as it was');
   });
 });

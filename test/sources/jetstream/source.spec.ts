@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom, take, timeout, toArray, type Observable } from 'rxjs';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { inspect } from 'node:util';
+import { connect, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamSource, jsonFieldsPayload, type BadPayload, type JetStreamSourceOptions } from '../../../src/sources/jetstream/index.js';
 import type { Positioned } from '../../../src/sources/acknowledged.js';
@@ -315,4 +316,124 @@ describe('JetStreamSource', { skip: unavailable('nats') }, () => {
       );
     }
   });
+});
+
+describe('JetStreamSource with credentials (nats-server with an authorization block)', { skip: unavailable('nats') }, () => {
+  const PASSWORD = 'gw-hunter2-password';
+  const TOKEN = 'tok-hunter2-token';
+  const seed = nkeys.createUser();
+  const SEED = new TextDecoder().decode(seed.getSeed());
+  const otherSeed = new TextDecoder().decode(nkeys.createUser().getSeed());
+  const SECRETS = [PASSWORD, TOKEN, SEED, otherSeed, 'wrong-password', 'wrong-token'];
+  let users: NatsServer;
+  let tokens: NatsServer;
+  const opened: JetStreamSource<Reading>[] = [];
+
+  before(async () => {
+    users = await startNats({ authorization: `users = [\n  { user: "gateway", password: "${PASSWORD}" }\n  { nkey: "${seed.getPublicKey()}" }\n]` });
+    tokens = await startNats({ authorization: `token: "${TOKEN}"` });
+    // The stream, made by an authenticated client; 5 readings on each server.
+    for (const [server, auth] of [[users, { user: 'gateway', pass: PASSWORD }], [tokens, { token: TOKEN }]] as const) {
+      const admin = await connect({ servers: server.url, ...auth });
+      try {
+        await (await jetstreamManager(admin)).streams.add({ name: 'R', subjects: ['R.>'] });
+        const js = jetstream(admin);
+        for (let i = 0; i < 5; i++) await js.publish(`R.d${i}`, JSON.stringify({ device: `d${i}`, value: i }));
+      } finally {
+        await admin.close();
+      }
+    }
+  });
+  after(async () => {
+    for (const source of opened) await source.close();
+    await users?.stop();
+    await tokens?.stop();
+  });
+
+  /** A source whose logger keeps every call, as JSON. */
+  const source = (server: NatsServer, durable: string, credentials: JetStreamSourceOptions<Reading>['credentials']) => {
+    const logged: string[] = [];
+    const keep = (level: string) => (fields: Record<string, unknown>, message: string) => void logged.push(JSON.stringify({ level, fields, message }));
+    const created = new JetStreamSource<Reading>({ servers: server.url, stream: 'R', durable, reconnectTimeWaitMs: 100, credentials, logger: { info: keep('info'), warn: keep('warn'), error: keep('error'), debug: keep('debug') } });
+    opened.push(created);
+    return { source: created, logged };
+  };
+
+  for (const [kind, server, durable, credentials] of [
+    ['user and password', () => users, 'by-password', { user: 'gateway', password: PASSWORD }],
+    ['NKey seed', () => users, 'by-nkey', { nkeySeed: SEED }],
+    ['token', () => tokens, 'by-token', { token: TOKEN }],
+  ] as const) {
+    it(`consumes with the right ${kind}`, async () => {
+      const { source: reader, logged } = source(server(), durable, credentials);
+      const elements = await first(reader.resumeFrom(), 5);
+      assert.deepEqual(values(elements), [0, 1, 2, 3, 4]);
+      await reader.commit(5);
+      assert.equal(reader.stats().acked, 5);
+      for (const text of [...logged, JSON.stringify(reader.stats())]) for (const secret of SECRETS) assert.ok(!text.includes(secret), `shows a secret: ${text}`);
+    });
+  }
+
+  for (const [kind, server, credentials, said] of [
+    ['a wrong password', () => users, { user: 'gateway', password: 'wrong-password' }, /refused the user and password given in credentials: .*Authorization Violation/i],
+    ['an NKey the server does not know', () => users, { nkeySeed: otherSeed }, /refused the NKey seed given in credentials/],
+    ['a wrong token', () => tokens, { token: 'wrong-token' }, /refused the token given in credentials/],
+    ['no credentials', () => users, undefined, /refused no credentials \(the credentials option is not set\)/],
+  ] as const) {
+    it(`with ${kind}: the stream errors saying the server refused them, and no form of the error, log or stats shows a secret`, async () => {
+      const { source: reader, logged } = source(server(), 'refused', credentials);
+      const seen: number[] = [];
+      // A deadline only against a hang: the error comes from the server's first answer.
+      const ended = await new Promise<unknown>((resolve) => {
+        const subscription = reader.resumeFrom().subscribe({ next: (e) => seen.push(e.value.value), error: resolve, complete: () => resolve('completed') });
+        setTimeout(() => {
+          subscription.unsubscribe();
+          resolve('still running after 20 s');
+        }, 20_000).unref();
+      });
+      assert.ok(ended instanceof Error, `ended with ${String(ended)}`);
+      assert.match(ended.message, said);
+      assert.ok(ended.message.includes(`(${server().url})`), `names the server: ${ended.message}`);
+      assert.deepEqual(seen, []);
+      const texts = [String(ended), ended.stack ?? '', JSON.stringify(ended), inspect(ended, { depth: 5 }), ...logged, JSON.stringify(reader.stats())];
+      for (const text of texts) for (const secret of SECRETS) assert.ok(!text.includes(secret), `shows a secret: ${text}`);
+      await reader.close();
+    });
+  }
+});
+
+describe('JetStreamSource whose credentials the server stops taking mid-run', { skip: unavailable('nats') }, () => {
+  for (const paused of [false, true]) {
+  it(`errors the stream saying so (the client gives up after two refusals in a row), instead of retrying for ever${paused ? ': also while paused' : ''}`, async () => {
+    const TOKEN = 'first-token-hunter2';
+    const NEXT = 'second-token-hunter2';
+    const server = await startNats({ authorization: `token: "${TOKEN}"` });
+    const admin = await connect({ servers: server.url, token: TOKEN });
+    const logged: string[] = [];
+    const keep = (fields: Record<string, unknown>, message: string): void => void logged.push(JSON.stringify({ fields, message }));
+    const reader = new JetStreamSource<Reading>({ servers: server.url, stream: 'R', durable: 'g', reconnectTimeWaitMs: 50, credentials: { token: TOKEN }, logger: { info: keep, warn: keep, error: keep } });
+    try {
+      await (await jetstreamManager(admin)).streams.add({ name: 'R', subjects: ['R.>'] });
+      await jetstream(admin).publish('R.a', JSON.stringify({ device: 'a', value: 1 }));
+      await admin.close();
+      const seen: number[] = [];
+      let ended: unknown;
+      const subscription = reader.resumeFrom().subscribe({ next: (e) => seen.push(e.value.value), error: (error: unknown) => (ended = error), complete: () => (ended = 'completed') });
+      await eventually(() => seen.length === 1, 'the first message');
+      if (paused) reader.pause(); // waiting for resume() (up to a minute between looks) must not hide the end
+      await server.reloadAuthorization(`token: "${NEXT}"`);
+      await eventually(() => ended !== undefined, 'the end of the stream', 30_000);
+      subscription.unsubscribe();
+      assert.ok(ended instanceof Error, `ended with ${String(ended)}`);
+      assert.match(ended.message, /refused the token given in credentials/);
+      for (const text of [String(ended), ended.stack ?? '', inspect(ended, { depth: 5 }), ...logged, JSON.stringify(reader.stats())]) {
+        assert.ok(!text.includes(TOKEN) && !text.includes(NEXT), `shows a token: ${text}`);
+      }
+    } finally {
+      await reader.close();
+      await admin.close().catch(() => {});
+      await server.stop();
+    }
+  });
+  }
 });
