@@ -108,7 +108,9 @@ export class BatchWriter {
    * touching the counters: the sink accounts for what is left unsettled.
    */
   async write(batch: LaneBatch, signal: AbortSignal, report: (outcome: WriteOutcome) => void): Promise<RemoteWriteError | undefined> {
-    const { columns } = batch;
+    let columns = batch.columns;
+    /** Pieces are told to `beforePiece` while their bounds index the columns a restart reads back. */
+    let marking = batch.beforePiece !== undefined;
     const metrics: BatchMetrics = batch.replayed === true ? this.options.metrics.replayed : this.options.metrics;
     const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1, fromStoredRefusal: false }];
     const through = batch.mayBeStoredThrough;
@@ -133,7 +135,7 @@ export class BatchWriter {
       }
       const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
       // A spooled batch's progress is saved before a piece goes: a crash then never leaves a piece stored that a restart would send again inside a larger one.
-      if (batch.beforePiece !== undefined && (piece.start > 0 || piece.end < columns.length)) {
+      if (marking && batch.beforePiece !== undefined && (piece.start > 0 || piece.end < columns.length)) {
         await batch.beforePiece(piece.start, piece.end);
         if (signal.aborted) return undefined;
       }
@@ -161,6 +163,15 @@ export class BatchWriter {
         splits++;
         metrics.requestSplit();
         this.options.logger.debug?.({ samples: size, status: 400, responseBody: result.body }, 'request refused; sending it again in halves');
+        if (batch.inBodyOrder !== undefined && columns === batch.columns) {
+          // First halving of a spooled batch: in the body's order, so that its progress marks hold after a restart.
+          try {
+            if (piece.start !== 0 || piece.end !== columns.length) throw new Error('not the whole batch');
+            columns = batch.inBodyOrder();
+          } catch {
+            marking = false;
+          }
+        }
         pushHalves(pieces, piece, refusals, ALREADY_STORED.test(result.body));
         continue;
       }

@@ -27,6 +27,12 @@ export interface LaneBatch {
   readonly mayBeStoredThrough?: number;
   /** Told before a piece (not the whole batch) is sent, and awaited: the spool saves the record's progress first. Must not reject. */
   beforePiece?: (start: number, end: number) => Promise<void>;
+  /**
+   * The columns in the order the body holds them (the encoder groups samples by series), for a
+   * spooled batch still in the lane's order: halved in this order, its pieces' bounds mean the
+   * same samples in the record a restart decodes. May throw (the batch is then halved unmarked).
+   */
+  inBodyOrder?: () => SampleColumns;
 }
 
 /** Samples a lane held without an outcome when it was abandoned. */

@@ -118,6 +118,8 @@ export class SpooledLane implements BatchStore {
   }
 
   add(batch: LaneBatch): void {
+    // A restart decodes the record: a halving counts its pieces in the body's order (see `LaneBatch`).
+    batch.inBodyOrder = () => decodeBatch(batch.request.body, this.options.lane, false).columns;
     const entry: Entry = {
       batch,
       samples: batch.columns.length,
