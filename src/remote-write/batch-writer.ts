@@ -169,7 +169,9 @@ export class BatchWriter {
             if (piece.start !== 0 || piece.end !== columns.length) throw new Error('not the whole batch');
             columns = batch.inBodyOrder();
           } catch {
+            // Halved in the lane's order, which a restart cannot read back: no progress marks for it (replayed whole, at least once).
             marking = false;
+            batch.beforePiece = undefined;
           }
         }
         pushHalves(pieces, piece, refusals, ALREADY_STORED.test(result.body));

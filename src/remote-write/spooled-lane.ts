@@ -247,6 +247,8 @@ export class SpooledLane implements BatchStore {
     const spool = this.spool;
     const settled = entry.batch?.settled ?? entry.settledBefore;
     if (ref === undefined || spool === undefined || (settled === 0 && entry.piece === undefined)) return;
+    // Sent without marks (see `LaneBatch.inBodyOrder`): its settled count is not in the order a restart reads.
+    if (entry.batch !== undefined && entry.batch.beforePiece === undefined && settled > entry.settledBefore) return;
     // The piece told last is in flight when it starts where the settled samples end; else none is.
     const sending = entry.piece !== undefined && entry.piece.settled === settled ? Math.max(entry.piece.sending, settled) : settled;
     spool.progress(ref, settled, sending).catch((error: unknown) => {
