@@ -61,7 +61,7 @@ export { oauth2ClientCredentials, OAuth2TokenError, type OAuth2ClientCredentials
 
 // Durable building blocks: checkpoints, the disk spool, acknowledged sources
 export { CheckpointStore, CheckpointError, CHECKPOINT_FORMAT_VERSION, type CheckpointStoreOptions, type Checkpoint, type CheckpointProblem } from './durable/checkpoint-store.js';
-export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, type SpoolFsyncPolicy, type SpoolRecord, type SpoolRecordRef, type SpoolProblem, type SpoolDrop, type SpoolStats } from './durable/spool.js';
+export { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolFullPolicy, type SpoolFsyncPolicy, type SpoolRecord, type SpoolRecordRef, type SpoolProblem, type SpoolDrop, type SpoolStats, type SpoolProgress, type PendingSpoolRecord } from './durable/spool.js';
 export { checkpointThenCommit, isPausable, type AcknowledgedSource, type Pausable, type Positioned } from './sources/acknowledged.js';
 export { JournalSource, type JournalSourceOptions, type BadLine, type JournalStats } from './sources/journal.js';
 export { PipelineState, type StateSlot, type StageState, type StageSnapshots } from './durable/pipeline-state.js';

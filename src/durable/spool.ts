@@ -8,7 +8,9 @@
  * holding the sequence below which everything is acknowledged, the acknowledged ones above it and
  * the lane's next sequence (saved every `fsyncIntervalMs` and on close, so a crash replays at most
  * the acknowledgements of the last interval: delivery is at least once; checksummed, and a damaged
- * one is counted and makes the lane replay everything). A record on disk is a frame:
+ * one is counted and makes the lane replay everything). The same file holds the progress marks of
+ * records sent in pieces (`progress()`): a restart resumes such a record where its marks say. A
+ * record on disk is a frame:
  *
  *   body length (u32 LE) | CRC-32 of the rest of the frame (u32 LE) | sequence (u64 LE)
  *   | sample count (u32 LE) | body
@@ -69,6 +71,23 @@ export interface DiskSpoolOptions {
 export interface SpoolRecordRef {
   readonly lane: string;
   readonly sequence: number;
+}
+
+/**
+ * How far a record sent in pieces got: samples `[0, settled)` have their outcome, `[settled,
+ * sending)` may be at the receiver (sent as one request, answer unknown), and `[sending, end)` was
+ * never sent. `settled <= sending`.
+ */
+export interface SpoolProgress {
+  readonly settled: number;
+  readonly sending: number;
+}
+
+/** An unacknowledged record as `pendingRecords` lists it; `progress` when it was left sent in part. */
+export interface PendingSpoolRecord {
+  readonly sequence: number;
+  readonly samples: number;
+  readonly progress?: SpoolProgress;
 }
 
 export interface SpoolRecord extends SpoolRecordRef {
@@ -168,6 +187,8 @@ interface Lane {
   savedAcks: string;
   /** Everything below is acknowledged, as read on open. */
   ackedBelow: number;
+  /** Progress marks of unacknowledged records sent in pieces, by sequence. */
+  readonly progress: Map<number, SpoolProgress>;
   /** Acknowledged records from this sequence on are kept (see `retain`); Infinity keeps none. */
   retainFrom: number;
   directoryDirty: boolean;
@@ -267,6 +288,7 @@ export class DiskSpool {
     if (!lane) return;
     const segment = findSegment(lane, record.sequence);
     if (!segment || !segment.pending.delete(record.sequence)) return;
+    lane.progress.delete(record.sequence);
     this.counters.acknowledgedRecords++;
     if (segment.pending.size > 0) return;
     if (retained(segment)) {
@@ -297,17 +319,48 @@ export class DiskSpool {
     }
   }
 
+  /**
+   * Marks how far an unacknowledged record sent in pieces got (see `SpoolProgress`), so that a
+   * restart sends only what has no outcome and knows which piece may already be stored. Resolves
+   * once the marks are saved (fsynced unless `fsync: 'never'`): a caller about to send a piece
+   * awaits it first, or a crash could leave the receiver holding a piece the marks do not name.
+   * The new marks replace the record's earlier ones (a refused piece is halved: the piece in
+   * flight shrinks); a record acknowledged, dropped or unknown is left alone.
+   */
+  progress(record: SpoolRecordRef, settled: number, sending: number): Promise<void> {
+    const lane = this.lanes.get(record.lane);
+    const segment = lane && findSegment(lane, record.sequence);
+    const samples = segment?.pending.get(record.sequence);
+    if (lane === undefined || samples === undefined) return Promise.resolve();
+    if (!Number.isInteger(settled) || !Number.isInteger(sending) || settled < 0 || sending < settled || sending > samples) {
+      return Promise.reject(new SpoolError(`rxprom: spool progress must satisfy 0 <= settled <= sending <= ${samples} (got ${settled}, ${sending})`));
+    }
+    const known = lane.progress.get(record.sequence);
+    if (known !== undefined && known.settled === settled && known.sending === sending) return this.flushChain;
+    lane.progress.set(record.sequence, { settled, sending });
+    if (this.closed) return Promise.resolve();
+    // After any flush under way (they write the same temp file), then saved with the policy's sync.
+    const run = this.flushChain.then(() => this.saveAcks(lane, this.fsyncPolicy !== 'never'));
+    this.flushChain = run.catch(() => {});
+    return run;
+  }
+
   /** The sequence the lane's next record gets (0 for a lane never written). */
   nextSequence(laneName: string): number {
     return this.lanes.get(laneName)?.nextSequence ?? 0;
   }
 
-  /** The lane's unacknowledged records, oldest first (without their bodies: see `read`). */
-  pendingRecords(laneName: string): Array<{ readonly sequence: number; readonly samples: number }> {
+  /** The lane's unacknowledged records, oldest first (without their bodies: see `read`), with the progress of those sent in part. */
+  pendingRecords(laneName: string): PendingSpoolRecord[] {
     const lane = this.lanes.get(laneName);
-    const records: Array<{ sequence: number; samples: number }> = [];
+    const records: PendingSpoolRecord[] = [];
     if (!lane) return records;
-    for (const segment of lane.segments) for (const [sequence, samples] of segment.pending) records.push({ sequence, samples });
+    for (const segment of lane.segments) {
+      for (const [sequence, samples] of segment.pending) {
+        const progress = lane.progress.get(sequence);
+        records.push(progress === undefined ? { sequence, samples } : { sequence, samples, progress });
+      }
+    }
     return records;
   }
 
@@ -523,7 +576,7 @@ export class DiskSpool {
     let lane = this.lanes.get(name);
     if (!lane) {
       // A checkpoint's position is a sequence this lane reached: never reused, even when the lane's files are gone.
-      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: this.restoredPosition(name), writing: false, savedAcks: '', ackedBelow: 0, retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
+      lane = { name, directory: join(this.directory, name), segments: [], active: undefined, nextSequence: this.restoredPosition(name), writing: false, savedAcks: '', ackedBelow: 0, progress: new Map(), retainFrom: this.retain ? (this.retainFrom[name] ?? 0) : Infinity, directoryDirty: false };
       await mkdir(lane.directory, { recursive: true });
       if (this.fsyncPolicy === 'always') await fsyncDirectory(this.directory);
       this.lanes.set(name, lane);
@@ -609,7 +662,10 @@ export class DiskSpool {
     }
     if (!oldest) throw new SpoolError('rxprom: the spool is over its budget with no segment to drop');
     let samples = 0;
-    for (const count of oldest.pending.values()) samples += count;
+    for (const [sequence, count] of oldest.pending) {
+      samples += count - (oldest.lane.progress.get(sequence)?.settled ?? 0);
+      oldest.lane.progress.delete(sequence);
+    }
     const drop: SpoolDrop = { lane: oldest.lane.name, file: oldest.file, records: oldest.pending.size, samples, bytes: oldest.bytes, sequences: [...oldest.pending.keys()] };
     oldest.pending.clear();
     await this.deleteSegment(oldest);
@@ -698,7 +754,7 @@ export class DiskSpool {
       const names = files.filter((n) => SEGMENT_PATTERN.test(n)).sort();
       const firsts = names.map((n) => Number(SEGMENT_PATTERN.exec(n)![1]));
       // Never reuse a sequence the acknowledgement file names, or a new record would pass for acknowledged.
-      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, this.restoredPosition(lane.name), ...[...acks.above].map((n) => n + 1));
+      lane.nextSequence = Math.max(acks.below, acks.next, firsts[0] ?? 0, this.restoredPosition(lane.name), ...[...acks.above, ...acks.progress.keys()].map((n) => n + 1));
       for (let i = 0; i < names.length; i++) {
         const file = join(lane.directory, names[i]!);
         const firstSequence = firsts[i]!;
@@ -706,7 +762,18 @@ export class DiskSpool {
         const scan = scanFrames(bytes, firstSequence);
         const segment: Segment = { lane, firstSequence, file, order: this.segmentOrder++, bytes: scan.goodBytes, records: scan.frames.length, pending: new Map(), offsets: [], handle: undefined, dirty: false, deleted: false };
         for (const frame of scan.frames) segment.offsets.push(frame.bodyStart - FRAME_HEADER_BYTES);
-        for (const frame of scan.frames) if (frame.sequence >= acks.below && !acks.above.has(frame.sequence)) segment.pending.set(frame.sequence, frame.samples);
+        for (const frame of scan.frames) {
+          if (frame.sequence < acks.below || acks.above.has(frame.sequence)) continue;
+          const progress = acks.progress.get(frame.sequence);
+          if (progress !== undefined && progress.settled >= frame.samples) continue; // settled whole, its ack not saved yet
+          if (progress !== undefined && progress.sending > frame.samples) {
+            // Checksummed marks that do not fit their record: never trusted, the record is sent whole.
+            this.logger.warn({ lane: lane.name, sequence: frame.sequence, samples: frame.samples, ...progress }, `spool progress mark of record ${frame.sequence} does not fit it; the record is replayed whole`);
+          } else if (progress !== undefined && progress.sending > 0) {
+            lane.progress.set(frame.sequence, progress);
+          }
+          segment.pending.set(frame.sequence, frame.samples);
+        }
         if (scan.damage) {
           const next = firsts[i + 1];
           const exact = next !== undefined;
@@ -855,7 +922,7 @@ const MAX_LISTED_ACKS = 10_000;
  * `next`: the lane's next sequence. The acknowledged records listed in `above` are only those whose
  * segments are still on disk; `next` keeps a restart from reusing the sequences of deleted ones.
  */
-function acknowledgements(lane: Lane): { below: number; above: number[]; next: number } {
+function acknowledgements(lane: Lane): { below: number; above: number[]; next: number; progress?: Array<[number, number, number]> } {
   let below = lane.nextSequence;
   search: for (const segment of lane.segments) {
     for (const sequence of segment.pending.keys()) {
@@ -870,7 +937,15 @@ function acknowledgements(lane: Lane): { below: number; above: number[]; next: n
       if (!segment.pending.has(sequence)) above.push(sequence);
     }
   }
-  return { below, above, next: lane.nextSequence };
+  // Written only when there are some: the file stays as earlier versions wrote it otherwise.
+  const progress: Array<[number, number, number]> = [];
+  for (const [sequence, mark] of lane.progress) {
+    const segment = findSegment(lane, sequence);
+    if (segment !== undefined && segment.pending.has(sequence)) progress.push([sequence, mark.settled, mark.sending]);
+    else lane.progress.delete(sequence);
+  }
+  progress.sort((a, b) => a[0] - b[0]);
+  return progress.length > 0 ? { below, above, next: lane.nextSequence, progress } : { below, above, next: lane.nextSequence };
 }
 
 /**
@@ -889,25 +964,48 @@ function checkedMarks(text: string): string | undefined {
   return /^\{[^\n]*\}\n$/.test(text) ? text : undefined;
 }
 
-async function readAcks(directory: string, logger: Logger): Promise<{ below: number; above: Set<number>; next: number; damaged: boolean }> {
+interface AckMarks {
+  below: number;
+  above: Set<number>;
+  next: number;
+  progress: Map<number, SpoolProgress>;
+  damaged: boolean;
+}
+
+async function readAcks(directory: string, logger: Logger): Promise<AckMarks> {
   let text: string;
   try {
     text = await readFile(join(directory, ACKED_FILE), 'utf8');
   } catch {
-    return { below: 0, above: new Set(), next: 0, damaged: false };
+    return { below: 0, above: new Set(), next: 0, progress: new Map(), damaged: false };
   }
   try {
     const marks = checkedMarks(text);
-    const { below, above, next } = (marks === undefined ? {} : JSON.parse(marks)) as { below?: unknown; above?: unknown; next?: unknown };
+    const { below, above, next, progress } = (marks === undefined ? {} : JSON.parse(marks)) as { below?: unknown; above?: unknown; next?: unknown; progress?: unknown };
     const nextOk = next === undefined || (typeof next === 'number' && Number.isSafeInteger(next) && next >= 0); // absent in files of earlier versions
-    if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number') && nextOk) {
-      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0, damaged: false };
+    const progressMarks = readProgress(progress); // absent in files of earlier versions, and when no record is sent in part
+    if (typeof below === 'number' && Number.isSafeInteger(below) && below >= 0 && Array.isArray(above) && above.every((n) => typeof n === 'number') && nextOk && progressMarks !== undefined) {
+      return { below, above: new Set(above as number[]), next: typeof next === 'number' ? next : 0, progress: progressMarks, damaged: false };
     }
   } catch {
     // fall through
   }
   logger.warn({ directory }, `spool acknowledgements in ${directory} unreadable (damaged); replaying every record found`);
-  return { below: 0, above: new Set(), next: 0, damaged: true };
+  return { below: 0, above: new Set(), next: 0, progress: new Map(), damaged: true };
+}
+
+/** `progress`: `[sequence, settled, sending]` triples of integers >= 0 with `settled <= sending`; undefined when it is anything else. */
+function readProgress(value: unknown): Map<number, SpoolProgress> | undefined {
+  const progress = new Map<number, SpoolProgress>();
+  if (value === undefined) return progress;
+  if (!Array.isArray(value)) return undefined;
+  for (const mark of value as unknown[]) {
+    if (!Array.isArray(mark) || mark.length !== 3 || !mark.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) return undefined;
+    const [sequence, settled, sending] = mark as [number, number, number];
+    if (settled > sending) return undefined;
+    progress.set(sequence, { settled, sending });
+  }
+  return progress;
 }
 
 async function readPrefix(file: string, length: number): Promise<Buffer> {

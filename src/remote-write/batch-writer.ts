@@ -21,6 +21,9 @@
  * gives a sample it already holds (`out of order sample`, `duplicate sample for timestamp`), the
  * batch was written before the restart: it is settled as `'replayed'`, not halved, not a loss.
  * Prometheus refuses a request as a whole, so such a record was either stored whole or not at all.
+ * A record the earlier run left sent in part resumes at its first unsettled sample, and the piece
+ * that run may have had stored is sent alone first (`LaneBatch.mayBeStoredThrough`): the same
+ * reasoning then holds per piece.
  */
 import { classifyStatus } from './http/classify.js';
 import type { EncodedRequest, SampleColumns, WriteRequestEncoder } from '../protocol/encoder.js';
@@ -105,9 +108,17 @@ export class BatchWriter {
    * touching the counters: the sink accounts for what is left unsettled.
    */
   async write(batch: LaneBatch, signal: AbortSignal, report: (outcome: WriteOutcome) => void): Promise<RemoteWriteError | undefined> {
-    const { columns } = batch;
+    let columns = batch.columns;
+    /** Pieces are told to `beforePiece` while their bounds index the columns a restart reads back. */
+    let marking = batch.beforePiece !== undefined;
     const metrics: BatchMetrics = batch.replayed === true ? this.options.metrics.replayed : this.options.metrics;
     const pieces: Piece[] = [{ start: batch.settled, end: columns.length, request: batch.settled === 0 ? batch.request : null, refusalsAtSplit: -1, fromStoredRefusal: false }];
+    const through = batch.mayBeStoredThrough;
+    if (through !== undefined && through > batch.settled && through < columns.length) {
+      // The piece an earlier run may have had stored goes first, alone (see `LaneBatch`).
+      pieces[0] = { start: through, end: columns.length, request: null, refusalsAtSplit: -1, fromStoredRefusal: false };
+      pieces.push({ start: batch.settled, end: through, request: null, refusalsAtSplit: -1, fromStoredRefusal: false });
+    }
     // Past the budget, only refusals of what a restart may have regenerated are still halved.
     const mayHalve = (stored: boolean): boolean => splits < this.options.maxRefusalSplits || (stored && this.options.regeneratedMayBeStored === true);
     let splits = 0;
@@ -123,6 +134,11 @@ export class BatchWriter {
         continue;
       }
       const request = piece.request ?? this.encoder.encode(slice(columns, piece.start, piece.end));
+      // A spooled batch's progress is saved before a piece goes: a crash then never leaves a piece stored that a restart would send again inside a larger one.
+      if (marking && batch.beforePiece !== undefined && (piece.start > 0 || piece.end < columns.length)) {
+        await batch.beforePiece(piece.start, piece.end);
+        if (signal.aborted) return undefined;
+      }
       const result = await this.send(request, signal, metrics);
       if (result === undefined || signal.aborted) return undefined;
       if (batch.replayed === true && result.kind === 'response' && result.status === 400 && ALREADY_STORED.test(result.body)) {
@@ -147,6 +163,17 @@ export class BatchWriter {
         splits++;
         metrics.requestSplit();
         this.options.logger.debug?.({ samples: size, status: 400, responseBody: result.body }, 'request refused; sending it again in halves');
+        if (batch.inBodyOrder !== undefined && columns === batch.columns) {
+          // First halving of a spooled batch: in the body's order, so that its progress marks hold after a restart.
+          try {
+            if (piece.start !== 0 || piece.end !== columns.length) throw new Error('not the whole batch');
+            columns = batch.inBodyOrder();
+          } catch {
+            // Halved in the lane's order, which a restart cannot read back: no progress marks for it (replayed whole, at least once).
+            marking = false;
+            batch.beforePiece = undefined;
+          }
+        }
         pushHalves(pieces, piece, refusals, ALREADY_STORED.test(result.body));
         continue;
       }

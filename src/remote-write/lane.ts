@@ -19,6 +19,20 @@ export interface LaneBatch {
   settled: number;
   /** Sent again after a restart (a spool record, samples a checkpoint carried): counted apart, see `BatchWriter`. */
   readonly replayed?: boolean;
+  /**
+   * A spool record an earlier run left sent in part: `[settled, mayBeStoredThrough)` went to the
+   * receiver as one request whose answer never came. It is sent again as that one piece first, so
+   * that a refusal as already stored covers exactly what the receiver holds.
+   */
+  readonly mayBeStoredThrough?: number;
+  /** Told before a piece (not the whole batch) is sent, and awaited: the spool saves the record's progress first. Must not reject. */
+  beforePiece?: (start: number, end: number) => Promise<void>;
+  /**
+   * The columns in the order the body holds them (the encoder groups samples by series), for a
+   * spooled batch still in the lane's order: halved in this order, its pieces' bounds mean the
+   * same samples in the record a restart decodes. May throw (the batch is then halved unmarked).
+   */
+  inBodyOrder?: () => SampleColumns;
 }
 
 /** Samples a lane held without an outcome when it was abandoned. */

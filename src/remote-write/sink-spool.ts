@@ -8,7 +8,7 @@
  * replayed on lane `number % shards`, before that lane's own records.
  */
 import { resolve } from 'node:path';
-import { DiskSpool, type SpoolRecordRef } from '../durable/spool.js';
+import { DiskSpool, type SpoolProgress, type SpoolRecordRef } from '../durable/spool.js';
 import type { DropReason } from '../core/model.js';
 import type { Logger } from '../core/logger.js';
 import type { RemoteWriteMetrics } from './metrics.js';
@@ -168,7 +168,7 @@ export class SinkSpool {
   }
 
   private queueReplays(spool: DiskSpool): void {
-    const byLane: Array<Array<SpoolRecordRef & { samples: number }>> = this.lanes.map(() => []);
+    const byLane: Array<Array<SpoolRecordRef & { samples: number; progress?: SpoolProgress }>> = this.lanes.map(() => []);
     // Folders of lanes this sink does not have first, then each lane's own.
     const names = spool.laneNames();
     const own = new Set(this.lanes.map((_, i) => String(i)));
@@ -179,7 +179,7 @@ export class SinkSpool {
       const number = Number.parseInt(name, 10);
       const lane = Number.isFinite(number) ? number % this.options.shards : 0;
       if (!own.has(name)) this.options.logger.warn({ lane: name, records: records.length }, `spool lane ${name} is from a sink with more shards; its records are replayed on lane ${lane}`);
-      for (const record of records) byLane[lane]!.push({ lane: name, sequence: record.sequence, samples: record.samples });
+      for (const record of records) byLane[lane]!.push({ lane: name, ...record });
     }
     for (let i = 0; i < this.lanes.length; i++) if (byLane[i]!.length > 0) this.lanes[i]!.addReplayed(byLane[i]!);
   }

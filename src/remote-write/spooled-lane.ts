@@ -8,12 +8,17 @@
  *
  * Records left unacknowledged by an earlier run are put first (`addReplayed`), in spool order, so
  * they are sent before anything new of the lane; they are counted apart (`metrics.replayed`).
+ *
+ * A batch refused and halved settles piece by piece: before each piece is sent, the spool saves
+ * the record's progress (what is settled, which piece is in flight), and when the lane is
+ * abandoned, what is settled by then. A restart sends only the unsettled samples of such a
+ * record, the piece that was in flight alone first (see `LaneBatch.mayBeStoredThrough`).
  */
 import { decodeBody } from '../protocol/decoder.js';
 import type { EncodedRequest, SampleColumns } from '../protocol/encoder.js';
 import type { DropReason } from '../core/model.js';
 import type { Logger } from '../core/logger.js';
-import type { DiskSpool, SpoolRecordRef } from '../durable/spool.js';
+import type { DiskSpool, SpoolProgress, SpoolRecordRef } from '../durable/spool.js';
 import type { BatchStore, LaneBatch, UnsettledSamples } from './lane.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { SeriesRecord } from './series-interner.js';
@@ -51,6 +56,10 @@ interface Entry {
   leftSpooled: number;
   /** Its append failed: it lives in memory only until it is settled. */
   appendFailed?: string;
+  /** Samples settled before this run (an earlier run's progress); `batch.settled` once read back. */
+  readonly settledBefore: number;
+  /** The last piece told to the spool: `[settled, sending)` in flight (for a replayed record, as the earlier run left it). */
+  piece: SpoolProgress | undefined;
 }
 
 /** Largest decompressed body read back: the same bound as the embedded receiver's default. */
@@ -87,8 +96,8 @@ export class SpooledLane implements BatchStore {
     return count;
   }
 
-  /** Records an earlier run left unacknowledged: sent first, in order. */
-  addReplayed(records: ReadonlyArray<{ readonly lane: string; readonly sequence: number; readonly samples: number }>): void {
+  /** Records an earlier run left unacknowledged: sent first, in order (those it left sent in part, from their first unsettled sample). */
+  addReplayed(records: ReadonlyArray<{ readonly lane: string; readonly sequence: number; readonly samples: number; readonly progress?: SpoolProgress }>): void {
     const entries: Entry[] = records.map((record) => ({
       batch: undefined,
       samples: record.samples,
@@ -99,14 +108,18 @@ export class SpooledLane implements BatchStore {
       isAppended: true,
       reading: undefined,
       leftSpooled: 0,
+      settledBefore: record.progress?.settled ?? 0,
+      piece: record.progress,
     }));
     let samples = 0;
-    for (const entry of entries) samples += entry.samples;
+    for (const entry of entries) samples += unsettledSamples(entry);
     this.options.metrics.replayQueued(samples);
     this.entries.unshift(...entries);
   }
 
   add(batch: LaneBatch): void {
+    // A restart decodes the record: a halving counts its pieces in the body's order (see `LaneBatch`).
+    batch.inBodyOrder = () => decodeBatch(batch.request.body, this.options.lane, false).columns;
     const entry: Entry = {
       batch,
       samples: batch.columns.length,
@@ -117,6 +130,8 @@ export class SpooledLane implements BatchStore {
       isAppended: false,
       reading: undefined,
       leftSpooled: 0,
+      settledBefore: 0,
+      piece: undefined,
     };
     this.entries.push(entry);
     const { name, logger } = this.options;
@@ -174,6 +189,7 @@ export class SpooledLane implements BatchStore {
       }
       head.batch = batch;
     }
+    head.batch.beforePiece ??= (start, end) => this.pieceGoes(head, start, end);
     // Read the next one from disk while this one is sent.
     const following = this.entries[1];
     if (following !== undefined && following.batch === undefined && following.isAppended) following.reading ??= this.readBack(following);
@@ -198,9 +214,10 @@ export class SpooledLane implements BatchStore {
         continue;
       }
       this.entries.splice(i--, 1);
-      const message = `${entry.samples} spooled samples dropped: the spool was full (whenFull: 'drop-oldest')`;
-      if (entry.replayed) this.options.metrics.replayDropped('overflow', entry.samples);
-      else this.options.onLost(entry.samples, entry.series, 'overflow', message);
+      const samples = unsettledSamples(entry);
+      const message = `${samples} spooled samples dropped: the spool was full (whenFull: 'drop-oldest')`;
+      if (entry.replayed) this.options.metrics.replayDropped('overflow', samples);
+      else this.options.onLost(samples, entry.series, 'overflow', message);
     }
   }
 
@@ -209,6 +226,34 @@ export class SpooledLane implements BatchStore {
     if (head === undefined || head.batch !== batch) return;
     this.entries.shift();
     this.acknowledge(head.ref);
+  }
+
+  /** Saves the record's progress before a piece of it is sent; a failure costs the record its exact resumption, not its samples. */
+  private async pieceGoes(entry: Entry, start: number, end: number): Promise<void> {
+    entry.piece = { settled: start, sending: end };
+    const ref = entry.ref;
+    const spool = this.spool;
+    if (ref === undefined || spool === undefined) return;
+    try {
+      await spool.progress(ref, start, end);
+    } catch (error) {
+      this.options.logger.error({ lane: ref.lane, sequence: ref.sequence, start, end, error: describe(error) }, 'spool progress could not be saved; after a crash the record may be resumed from an earlier piece');
+    }
+  }
+
+  /** At the end: what of a record sent in part is settled, and the piece still in flight, for the next start. */
+  private saveProgress(entry: Entry): void {
+    const ref = entry.ref;
+    const spool = this.spool;
+    const settled = entry.batch?.settled ?? entry.settledBefore;
+    if (ref === undefined || spool === undefined || (settled === 0 && entry.piece === undefined)) return;
+    // Sent without marks (see `LaneBatch.inBodyOrder`): its settled count is not in the order a restart reads.
+    if (entry.batch !== undefined && entry.batch.beforePiece === undefined && settled > entry.settledBefore) return;
+    // The piece told last is in flight when it starts where the settled samples end; else none is.
+    const sending = entry.piece !== undefined && entry.piece.settled === settled ? Math.max(entry.piece.sending, settled) : settled;
+    spool.progress(ref, settled, sending).catch((error: unknown) => {
+      this.options.logger.warn({ lane: ref.lane, sequence: ref.sequence, settled, error: describe(error) }, 'spool progress could not be saved; the next start may send settled samples of this record again');
+    });
   }
 
   private acknowledge(ref: SpoolRecordRef | undefined): void {
@@ -224,7 +269,7 @@ export class SpooledLane implements BatchStore {
     // Appends still waiting for space are rejected when the spool closes: those samples are not on disk.
     const blocked = (this.spool?.waitingForSpace ?? 0) > 0;
     for (const entry of this.entries.splice(0)) {
-      const left = entry.samples - (entry.batch?.settled ?? 0);
+      const left = unsettledSamples(entry);
       if (left <= 0) {
         // Settled (its last outcome came just before the end), but its lane had not told the
         // spool yet: acknowledged now (the spool's close saves it), or the next start sends it again.
@@ -236,6 +281,7 @@ export class SpooledLane implements BatchStore {
       if (spooled) {
         entry.leftSpooled = left;
         this.left.push(entry);
+        this.saveProgress(entry);
       }
       if (entry.replayed) {
         this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
@@ -265,7 +311,7 @@ export class SpooledLane implements BatchStore {
       try {
         const spool = await this.options.spool;
         const record = await spool.readOrWhyNot(ref);
-        if (typeof record !== 'string') return decodeBatch(record.body, this.options.lane, entry.replayed);
+        if (typeof record !== 'string') return decodeBatch(record.body, this.options.lane, entry.replayed, entry.piece);
         if (record === 'damaged') {
           problem = 'it was found damaged on disk when read back (the spool logged the file and offset)';
           reason = 'aborted';
@@ -276,16 +322,25 @@ export class SpooledLane implements BatchStore {
       }
     }
     if (this.abandoned) return undefined;
-    const message = `${entry.samples} spooled samples lost: ${problem}`;
-    this.options.logger.warn({ lane: this.options.name, sequence: ref?.sequence, samples: entry.samples, replayed: entry.replayed }, message);
-    if (entry.replayed) this.options.metrics.replayDropped(reason, entry.samples);
-    else this.options.onLost(entry.samples, entry.series, reason, message);
+    const samples = unsettledSamples(entry);
+    const message = `${samples} spooled samples lost: ${problem}`;
+    this.options.logger.warn({ lane: this.options.name, sequence: ref?.sequence, samples, replayed: entry.replayed }, message);
+    if (entry.replayed) this.options.metrics.replayDropped(reason, samples);
+    else this.options.onLost(samples, entry.series, reason, message);
     return undefined;
   }
 }
 
-/** A spooled request body back as a lane batch: the body is sent as is; the columns serve a halving. */
-export function decodeBatch(body: Uint8Array, lane: number, replayed: boolean): LaneBatch {
+/** Samples of an entry without an outcome (an earlier run's settled ones excluded). */
+function unsettledSamples(entry: Entry): number {
+  return entry.samples - (entry.batch?.settled ?? entry.settledBefore);
+}
+
+/**
+ * A spooled request body back as a lane batch: the body is sent as is; the columns serve a
+ * halving. With `progress` (an earlier run sent it in part) it resumes there.
+ */
+export function decodeBatch(body: Uint8Array, lane: number, replayed: boolean, progress?: SpoolProgress): LaneBatch {
   const wire = decodeBody(body, MAX_DECOMPRESSED_BYTES);
   const series: SeriesRecord[] = new Array<SeriesRecord>(wire.samples);
   for (const item of wire.series) {
@@ -296,7 +351,11 @@ export function decodeBatch(body: Uint8Array, lane: number, replayed: boolean): 
   }
   const columns: SampleColumns = { length: wire.samples, series, values: wire.values.subarray(0, wire.samples), timestamps: wire.timestamps.subarray(0, wire.samples) };
   const request: EncodedRequest = { body, rawBytes: wire.raw.length, samples: wire.samples, series: wire.series.length };
-  return { columns, request, settled: 0, ...(replayed ? { replayed } : {}) };
+  // Marks that do not fit the body are not trusted (the spool checks them against the frame too): sent whole.
+  const resumes = progress !== undefined && progress.settled <= progress.sending && progress.sending <= wire.samples;
+  const settled = resumes ? progress.settled : 0;
+  const through = resumes && progress.sending > progress.settled ? { mayBeStoredThrough: progress.sending } : {};
+  return { columns, request, settled, ...(replayed ? { replayed } : {}), ...through };
 }
 
 function describe(error: unknown): string {

@@ -7,6 +7,7 @@ import { open as openFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { DiskSpool, SpoolError, type DiskSpoolOptions, type SpoolDrop, type SpoolProblem, type SpoolRecord, type SpoolRecordRef } from '../../src/durable/spool.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { crc32 } from '../../src/durable/crc32.js';
 
 const FRAME = 20;
 let root: string;
@@ -129,6 +130,85 @@ describe('DiskSpool', () => {
       }
     }
     assert.ok(damaged > saved.length * 4, `most flips are caught (${damaged} of ${saved.length * 8})`);
+  });
+
+  it('progress marks of a record sent in part: saved before progress() resolves, replaced (not merged), back after a reopen, gone with the acknowledgement', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    const refs: SpoolRecordRef[] = [];
+    for (const samples of [10, 20, 30]) refs.push(await spool.append('0', body(samples), samples));
+    await spool.progress(refs[1]!, 4, 8);
+    // What a kill -9 right after the resolution leaves on disk: the mark names the piece in flight.
+    assert.match(await readFile(join(dir, '0', 'acked'), 'utf8'), /"progress":\[\[1,4,8\]\]/);
+    // The piece in flight is refused and halved: the mark shrinks with it.
+    await spool.progress(refs[1]!, 4, 6);
+    await assert.rejects(spool.progress(refs[1]!, 5, 21), (error: unknown) => error instanceof SpoolError && /0 <= settled <= sending <= 20/.test(error.message));
+    await assert.rejects(spool.progress(refs[1]!, 6, 5), SpoolError);
+    await spool.close();
+
+    const again = await open(dir);
+    assert.deepEqual(again.pendingRecords('0'), [{ sequence: 0, samples: 10 }, { sequence: 1, samples: 20, progress: { settled: 4, sending: 6 } }, { sequence: 2, samples: 30 }]);
+    await again.ack({ lane: '0', sequence: 1 });
+    await again.close();
+    assert.doesNotMatch(await readFile(join(dir, '0', 'acked'), 'utf8'), /progress/, 'written only while a record has some');
+
+    const third = await open(dir);
+    assert.deepEqual(third.pendingRecords('0'), [{ sequence: 0, samples: 10 }, { sequence: 2, samples: 30 }]);
+    await third.close();
+  });
+
+  it('progress marks read on open: one that does not fit its record is not trusted (replayed whole, logged), one covering it whole acknowledges it, a malformed list is a damaged file', async () => {
+    const withChecksum = (json: string): string => `${json}\n${crc32(Buffer.from(json, 'utf8'), 0).toString(16).padStart(8, '0')}\n`;
+    const cases: Array<{ progress: string; pending: unknown; damaged: number; warned: RegExp | undefined }> = [
+      { progress: '[[1,5,99]]', pending: [{ sequence: 0, samples: 10 }, { sequence: 1, samples: 20 }], damaged: 0, warned: /does not fit it/ },
+      { progress: '[[1,20,20]]', pending: [{ sequence: 0, samples: 10 }], damaged: 0, warned: undefined },
+      { progress: '[[1,2,3]]', pending: [{ sequence: 0, samples: 10 }, { sequence: 1, samples: 20, progress: { settled: 2, sending: 3 } }], damaged: 0, warned: undefined },
+      { progress: '[[1,6,5]]', pending: [{ sequence: 0, samples: 10 }, { sequence: 1, samples: 20 }], damaged: 1, warned: /unreadable/ },
+      { progress: '{"1":[2,3]}', pending: [{ sequence: 0, samples: 10 }, { sequence: 1, samples: 20 }], damaged: 1, warned: /unreadable/ },
+    ];
+    for (const { progress, pending, damaged, warned } of cases) {
+      const dir = freshDir();
+      const spool = await open(dir);
+      await spool.append('0', body(0), 10);
+      await spool.append('0', body(1), 20);
+      await spool.close();
+      await writeFile(join(dir, '0', 'acked'), withChecksum(`{"below":0,"above":[],"next":2,"progress":${progress}}`));
+      const warnings: string[] = [];
+      const again = await open(dir, { logger: { info: () => {}, warn: (_fields, message) => warnings.push(message), error: () => {} } });
+      assert.deepEqual(again.pendingRecords('0'), pending, progress);
+      assert.equal(again.stats().damagedAckFiles, damaged, progress);
+      if (warned) assert.ok(warnings.some((w) => warned.test(w)), `${progress}: ${warnings.join('; ')}`);
+      else assert.deepEqual(warnings, [], progress);
+      await again.close();
+    }
+  });
+
+  it('a flipped bit anywhere in an acknowledgement file holding progress marks: the marks come back as saved, or the damage is counted and the record is replayed whole (every bit)', async () => {
+    const dir = freshDir();
+    const spool = await open(dir);
+    const refs: SpoolRecordRef[] = [];
+    for (let i = 0; i < 4; i++) refs.push(await spool.append('l', body(i), 40));
+    await spool.ack(refs[0]!);
+    await spool.progress(refs[2]!, 13, 27);
+    await spool.close();
+    const saved = await readFile(join(dir, 'l', 'acked'));
+    const segments = new Map<string, Buffer>();
+    for (const name of await segmentFiles(join(dir, 'l'))) segments.set(name, await readFile(join(dir, 'l', name)));
+    for (let bit = 0; bit < saved.length * 8; bit++) {
+      const flipped = Buffer.from(saved);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      await rm(join(dir, 'l'), { recursive: true, force: true });
+      await mkdir(join(dir, 'l'));
+      await writeFile(join(dir, 'l', 'acked'), flipped);
+      for (const [name, bytes] of segments) await writeFile(join(dir, 'l', name), bytes);
+      const again = await open(dir);
+      const pending = again.pendingRecords('l');
+      const counted = again.stats().damagedAckFiles;
+      await again.close();
+      const context = `bit ${bit}`;
+      if (counted === 0) assert.deepEqual(pending, [{ sequence: 1, samples: 40 }, { sequence: 2, samples: 40, progress: { settled: 13, sending: 27 } }, { sequence: 3, samples: 40 }], `${context}: marks read as saved`);
+      else assert.deepEqual(pending, [0, 1, 2, 3].map((sequence) => ({ sequence, samples: 40 })), `${context}: damaged, everything replayed whole`);
+    }
   });
 
   it('keeps append order per lane across segment rotations and interleaved lanes, before and after reopen', async () => {

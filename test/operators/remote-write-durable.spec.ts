@@ -203,6 +203,34 @@ describe('remoteWrite with a spool', () => {
     assertBalanced(m);
   });
 
+  // A batch halved after a 400 that ends with one half written and the other 'spooled': the spool
+  // keeps the record's progress, so the next start sends the unwritten half only (sent whole, the
+  // written half would go twice, and Prometheus would refuse the whole as already stored).
+  it('a spooled batch ended half written: the next start sends only the unwritten half', async () => {
+    const directory = freshDir();
+    const client = new ScriptedClient({ result: status(400, 'bad sample') }, { result: status(204) });
+    client.fallback = { hang: true };
+    const sink = remoteWrite({ url: URL, client, logger: silentLogger, maxSamplesPerRequest: 10, shards: 1, spool: { directory } });
+    const source = new Subject<Sample>();
+    const subscription = source.pipe(sink).subscribe();
+    for (const sample of input(10)) source.next(sample);
+    await until(() => client.requests.length >= 3, 'the second half in flight');
+    subscription.unsubscribe();
+    // Every sample accounted for; the next start below opens the spool once this one has closed.
+    await until(() => sink.metrics.snapshot().samplesPending === 0, 'the first run accounted for');
+    const first = sink.metrics.snapshot();
+    assert.equal(first.samplesWritten, 5);
+    assert.equal(first.samplesDropped.spooled, 5);
+
+    const again = new ScriptedClient();
+    const next = remoteWrite({ url: URL, client: again, logger: silentLogger, maxSamplesPerRequest: 10, shards: 1, spool: { directory } });
+    await lastValueFrom(from([] as Sample[]).pipe(next, toArray()));
+    assert.equal(next.metrics.snapshot().samplesReplayed, 5, 'the spooled of one run are the replayed of the next');
+    const keys = writtenKeys(client, again);
+    assert.equal(keys.size, 10);
+    assert.ok([...keys.values()].every((n) => n === 1), 'no sample written twice');
+  });
+
   it("a replayed record the receiver answers 400 'out of order sample' was written before the crash: counted as 'replayed', not halved, not lost", async () => {
     const directory = freshDir();
     await crashedRun(directory, 400, 0);

@@ -168,4 +168,40 @@ describe('BatchWriter', () => {
     assert.equal(await other.write(), undefined);
     assert.equal(other.metrics.snapshot().requestsSplit, 32);
   });
+  it('a spooled batch: its progress hook is awaited before each piece (never the whole batch), and from the first halving the bounds index the columns in the body order', async () => {
+    // Series round-robin: the body groups them, [s0: 0 3 6 | s1: 1 4 7 | s2: 2 5].
+    const values = [0, 1, 2, 3, 4, -5, 6, 7];
+    const { client, batch, outcomes, write } = setup(values);
+    refuseNegative(client);
+    const inBodyOrder = [0, 3, 6, 1, 4, 7, 2, 5].map((i) => ({ series: series[i % 3], value: values[i], timestamp: 1000 + i }));
+    batch.inBodyOrder = () => columnsOf(inBodyOrder);
+    const told: Array<{ start: number; end: number; requestsBefore: number }> = [];
+    batch.beforePiece = async (start, end) => {
+      told.push({ start, end, requestsBefore: client.requests.length });
+      // Held for a turn: the piece must not go before the hook resolves.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(client.requests.length, told[told.length - 1]!.requestsBefore, 'nothing sent while the hook is pending');
+    };
+    assert.equal(await write(), undefined);
+    assert.equal(told.length, client.requests.length - 1, 'every request but the whole batch was told first');
+    told.forEach(({ start, end, requestsBefore }, i) => {
+      assert.equal(requestsBefore, i + 1);
+      const sent = client.requests[i + 1]!.request.timeseries.flatMap((ts) => ts.samples.map((sample) => sample.value)).sort((x, y) => x - y);
+      assert.deepEqual(sent, inBodyOrder.slice(start, end).map((sample) => sample.value).sort((x, y) => x - y), `piece ${i} [${start}, ${end})`);
+    });
+    assert.equal(outcomes.filter((o) => o.type === 'dropped').map((o) => o.sample?.value).join(), '-5');
+    assert.equal(batch.settled, 8);
+  });
+
+  it('a replayed batch left sent in part: it resumes at its settled samples, the piece that may be stored alone first; refused as already stored, that piece alone is settled as replayed', async () => {
+    const { client, writer } = setup([]);
+    const columns = columnsOf([0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ series: series[0], value: i, timestamp: 1000 + i })));
+    const batch: LaneBatch = { columns, request: writer.encode(columns), settled: 2, replayed: true, mayBeStoredThrough: 5 };
+    client.script.push({ result: status(400, 'out of order sample') });
+    const outcomes: WriteOutcome[] = [];
+    assert.equal(await writer.write(batch, new AbortController().signal, (o) => outcomes.push(o)), undefined);
+    assert.deepEqual(client.requests.map((r) => r.request.timeseries.flatMap((ts) => ts.samples.map((sample) => sample.value))), [[2, 3, 4], [5, 6, 7]]);
+    assert.deepEqual(outcomes.map((o) => [o.type, o.reason, o.samples]), [['dropped', 'replayed', 3], ['written', undefined, 3]]);
+    assert.equal(batch.settled, 8);
+  });
 });

@@ -105,6 +105,43 @@ describe('SpooledLane', () => {
     await spool.close();
   });
 
+  it('a record an earlier run left sent in part: only its unsettled samples are queued, and it comes back resuming there; abandoned half way, its progress is saved for the next start', async () => {
+    const directory = join(root, `case-${++counter}`);
+    const earlier = await DiskSpool.open({ directory, fsync: 'never' });
+    const ref = await earlier.append('0', batch(100, 8).request.body, 8);
+    await earlier.progress(ref, 3, 5);
+    await earlier.close();
+    const reopened = DiskSpool.open({ directory, fsync: 'never' });
+    const metrics = new RemoteWriteMetrics();
+    const lane = new SpooledLane({
+      name: '0',
+      lane: 0,
+      spool: reopened.then((spool) => {
+        lane.addReplayed(spool.pendingRecords('0').map((r) => ({ lane: '0', ...r })));
+        return spool;
+      }),
+      memoryBatches: 1,
+      metrics,
+      logger: silentLogger,
+      onAppended: () => {},
+      onLost: () => {},
+    });
+    const next = (await lane.next())!;
+    assert.equal(metrics.snapshot().samplesReplayed, 5, 'the 5 unsettled of 8');
+    assert.deepEqual([next.settled, next.mayBeStoredThrough, next.replayed], [3, 5, true]);
+    // The piece in flight, [3,5), is settled; [5,6) goes, and the pipeline ends.
+    next.settled = 5;
+    await next.beforePiece!(5, 6);
+    const spool = await reopened;
+    assert.deepEqual(spool.pendingRecords('0'), [{ sequence: 0, samples: 8, progress: { settled: 5, sending: 6 } }]);
+    assert.deepEqual(lane.abandon(), [], 'replayed samples are accounted for by the lane');
+    assert.equal(metrics.snapshot().samplesReplayedDropped.spooled, 3);
+    await spool.close();
+    const third = await DiskSpool.open({ directory, fsync: 'never' });
+    assert.deepEqual(third.pendingRecords('0'), [{ sequence: 0, samples: 8, progress: { settled: 5, sending: 6 } }]);
+    await third.close();
+  });
+
   it('puts the records of an earlier run first, in spool order, counted as replayed', async () => {
     const directory = join(root, `case-${++counter}`);
     const earlier = await DiskSpool.open({ directory, fsync: 'never' });
