@@ -51,6 +51,8 @@ interface Entry {
   leftSpooled: number;
   /** Its append failed: it lives in memory only until it is settled. */
   appendFailed?: string;
+  /** Counted as `'spooled'` at the end, then found not to stay in the spool: the reason it moved to. */
+  lostAs?: { readonly reason: DropReason; readonly message: string };
 }
 
 /** Largest decompressed body read back: the same bound as the embedded receiver's default. */
@@ -241,7 +243,7 @@ export class SpooledLane implements BatchStore {
         this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
         continue;
       }
-      unsettled.push({ samples: left, series: entry.series, spooled });
+      unsettled.push({ samples: left, series: entry.series, spooled, ...(spooled ? { lostAs: () => entry.lostAs, ...(entry.isAppended ? {} : { appending: entry.appended }) } : {}) });
     }
     return unsettled;
   }
@@ -251,6 +253,7 @@ export class SpooledLane implements BatchStore {
     const samples = entry.leftSpooled;
     if (samples <= 0) return;
     entry.leftSpooled = 0;
+    entry.lostAs = { reason, message };
     if (entry.replayed) this.options.metrics.replayReclassified('spooled', reason, samples);
     else this.options.metrics.samplesReclassified('spooled', reason, samples);
     this.options.logger.warn({ lane: this.options.name, samples, reason }, `${samples} samples counted as spooled were lost: ${message}`);
