@@ -97,7 +97,9 @@ export interface RestoredCheckpoint<P> {
 export type DurableProblem =
   | { readonly kind: 'damaged-checkpoint'; readonly file: string; readonly sequence: number; readonly reason: string }
   | { readonly kind: 'checkpoint-failed'; readonly error: Error; readonly consecutive: number }
-  | { readonly kind: 'untaken-state'; readonly stages: readonly string[] };
+  | { readonly kind: 'untaken-state'; readonly stages: readonly string[] }
+  /** Checkpoint `sequence` is saved (a restart resumes from it) but the source's `commit` failed: it may deliver again what the checkpoint covers; the next checkpoint commits again. */
+  | { readonly kind: 'commit-failed'; readonly error: Error; readonly sequence: number };
 
 export interface DurableSummary<P> {
   /** `completed`: the source ended and everything flowed out; `stopped`: `stop()`; `failed`: see `error`. */
@@ -471,7 +473,7 @@ export class DurablePipeline<T, P, R> {
       while (this.fallbacks.length > this.keep) this.fallbacks.shift();
       this.state.checkpointed(this.fallbacks[0]!);
       // Only now: everything up to `position` is covered by a durable checkpoint.
-      if (position !== undefined) await this.source.commit(position);
+      if (position !== undefined) await this.commit(position, info);
       this.logger.debug?.({ ...info }, `checkpoint #${info.sequence} saved (${reason})`);
       if (this.onCheckpoint) {
         try {
@@ -504,6 +506,23 @@ export class DurablePipeline<T, P, R> {
         this.fail(new CheckpointError(`rxprom: ${this.consecutiveFailures} checkpoints in a row failed in ${this.directory} (option failAfterCheckpointFailures: ${this.failAfter}); last: ${error.message}`, undefined, { cause: error }));
       }
       throw error;
+    }
+  }
+
+  /**
+   * Tells the source a saved checkpoint covers `position`. A failure is not the checkpoint's: the
+   * file is on disk and a restart resumes from it; the source only keeps more to deliver again.
+   */
+  private async commit(position: P, info: CheckpointInfo<P>): Promise<void> {
+    try {
+      await this.source.commit(position);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      this.logger.warn(
+        { directory: this.directory, sequence: info.sequence, position, error: error.message },
+        `checkpoint #${info.sequence} is saved (a restart resumes from it) but the source's commit of position ${JSON.stringify(position)} failed: ${error.message}; the source may deliver again what the checkpoint covers, the next checkpoint commits again`,
+      );
+      this.report({ kind: 'commit-failed', error, sequence: info.sequence });
     }
   }
 
