@@ -142,6 +142,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const dropLog = new DropLog(logger, DROP_LOG_INTERVAL_MS, () => scheduler.now());
       let sourceDone = false;
       let ended = false;
+      /** Ended by an error whose outcomes wait for the spool to close: no checkpoint may cover this run's samples now. */
+      let endingWithError = false;
       /** The source's subscription (undefined while it is being made). */
       let input: Subscription | undefined;
       /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
@@ -309,6 +311,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         // append that fails meanwhile moves them to 'aborted' in the counters, and so here. Closing
         // the spool settles every append (one waiting for space is refused).
         input?.unsubscribe();
+        endingWithError = true;
         void Promise.allSettled([spool.close(), ...appending]).then(() => {
           tell(unsettled);
           subscriber.error(error);
@@ -501,6 +504,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           return { version: 1, newest, ...marks, unwritten };
         },
         flush: async (): Promise<void> => {
+          // Some of what the checkpoint's position covers may be lost (a failed append): it must not be saved.
+          if (endingWithError) throw new Error('rxprom: the sink is ending with an error; a checkpoint now could cover samples that are not in the spool');
           if (spool === undefined || ended) return;
           await started;
           // Every batch cut and fsynced: the checkpoint never refers to samples only in memory.

@@ -14,6 +14,8 @@ import type { Logger } from '../../src/core/logger.js';
 import type { Sample, WriteOutcome } from '../../src/core/model.js';
 import { DiskSpool } from '../../src/durable/spool.js';
 import type { RemoteWriteMetricsSnapshot } from '../../src/remote-write/metrics.js';
+import { PipelineState } from '../../src/durable/pipeline-state.js';
+import type { RemoteWriteState } from '../../src/remote-write/sink-state.js';
 import { ScriptedClient } from '../remote-write/scripted-client.js';
 
 let root: string;
@@ -161,6 +163,31 @@ describe('remoteWrite with a spool whose appends fail', () => {
     // Batches 1 and 2 are on disk (spooled); 3 to 5 never reached it.
     assert.deepEqual(byCounter(m), { spooled: 20, aborted: 30 });
     assert.deepEqual(byOutcome(outcomes), byCounter(m), 'each sample told once, as counted');
+  });
+
+  it('a checkpoint asked for while the error waits for appends under way fails (it could cover samples that never reach the spool)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    failingAppends((call) => call >= 3, gate);
+    const client = new ScriptedClient();
+    client.fallback = { hang: true };
+    const state = new PipelineState();
+    const sink = remoteWrite({ url: URL, client, logger, maxSamplesPerRequest: 10, shards: 1, spool: { directory: freshDir(), memoryBatches: 1 }, state: state.slot<RemoteWriteState>('sink') });
+    const source = new Subject<Sample>();
+    let failed: unknown;
+    source.pipe(sink).subscribe({ error: (e: unknown) => (failed = e) });
+    input(50).forEach((sample) => source.next(sample));
+    await until(() => client.requests.length === 1, 'the first batch sent (its request hangs)');
+    source.error(new Error('the source broke'));
+    try {
+      assert.equal(failed, undefined, 'the error waits for the appends under way');
+      state.snapshot();
+      await assert.rejects(state.flush(), /ending with an error/);
+    } finally {
+      release();
+    }
+    await until(() => failed !== undefined, 'the error');
+    assertAddsUp(sink.metrics.snapshot(), 'error');
   });
 
   it('error after appends failed (the batches live in memory only): aborted in the outcomes and in the counters', async () => {
