@@ -49,10 +49,10 @@ interface Entry {
   reading: Promise<LaneBatch | undefined> | undefined;
   /** Samples counted as `'spooled'` when the lane was abandoned (moved to another reason if they do not reach the disk). */
   leftSpooled: number;
-  /** Its append failed: it lives in memory only until it is settled. */
-  appendFailed?: string;
   /** Counted as `'spooled'` at the end, then found not to stay in the spool: the reason it moved to. */
   lostAs?: { readonly reason: DropReason; readonly message: string };
+  /** Its append failed: it lives in memory only until it is settled. */
+  appendFailed?: string;
 }
 
 /** Largest decompressed body read back: the same bound as the embedded receiver's default. */
