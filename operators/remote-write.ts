@@ -142,6 +142,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const dropLog = new DropLog(logger, DROP_LOG_INTERVAL_MS, () => scheduler.now());
       let sourceDone = false;
       let ended = false;
+      /** Ended by an error whose outcomes wait for the spool to close: no checkpoint may cover this run's samples now. */
+      let endingWithError = false;
+      /** The source's subscription (undefined while it is being made). */
+      let input: Subscription | undefined;
       /** What the user's `clock` threw: it ends the pipeline (the timestamp bounds cannot be judged). */
       let clockError: { readonly error: unknown } | undefined;
 
@@ -241,10 +245,10 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
 
       /**
        * Stops every lane and request; every accepted sample still without an outcome is dropped
-       * as `'aborted'`: counted first (a subscriber may unsubscribe while outcomes are emitted),
-       * then, when there is someone to tell, emitted.
+       * as `'aborted'` (or `'spooled'`) and counted; returns them, for `tell` when there is
+       * someone to tell (counted first: a subscriber may unsubscribe while outcomes are emitted).
        */
-      const abandon = (emit: boolean): void => {
+      const abandon = (): UnsettledSamples[] => {
         abort.abort();
         const unsettled: UnsettledSamples[] = lanes.abandon();
         for (const part of unsettled) {
@@ -272,11 +276,18 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           metrics.samplesDropped('aborted', pending);
           pending = 0;
         }
-        if (!emit) return;
+        return unsettled;
+      };
+
+      /** Emits the outcomes of what `abandon` counted. */
+      const tell = (unsettled: readonly UnsettledSamples[]): void => {
         for (const part of unsettled) {
           if (subscriber.closed) return;
           if (part.replayed === true) continue;
-          if (part.spooled === true && spool?.usable !== false) {
+          const lost = part.lostAs?.();
+          if (lost !== undefined) {
+            subscriber.next({ type: 'dropped', reason: lost.reason, samples: part.samples, series: part.series, attempts: 0, message: lost.message });
+          } else if (part.spooled === true && spool?.usable !== false) {
             subscriber.next({ type: 'dropped', reason: 'spooled', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended while these samples were in the spool; the next start sends them' });
           } else {
             subscriber.next({ type: 'dropped', reason: 'aborted', samples: part.samples, series: part.series, attempts: 0, message: 'the pipeline ended before these samples were written' });
@@ -288,9 +299,23 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       const end = (error: unknown): void => {
         if (ended) return;
         ended = true;
-        abandon(true);
+        const unsettled = abandon();
         dropLog.flush();
-        subscriber.error(error);
+        const appending = unsettled.flatMap((part) => (part.appending !== undefined ? [part.appending] : []));
+        if (spool === undefined || appending.length === 0) {
+          tell(unsettled);
+          subscriber.error(error);
+          return;
+        }
+        // Samples on their way into the spool are told 'spooled' only once they are there: an
+        // append that fails meanwhile moves them to 'aborted' in the counters, and so here. Closing
+        // the spool settles every append (one waiting for space is refused).
+        input?.unsubscribe();
+        endingWithError = true;
+        void Promise.allSettled([spool.close(), ...appending]).then(() => {
+          tell(unsettled);
+          subscriber.error(error);
+        });
       };
 
       // Per-sample state, reused: what `inspect` read from the sample it accepted.
@@ -438,7 +463,7 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
       }
 
       // Validation, interning and the order guard happen before batching, in arrival order.
-      const input = source.subscribe({
+      input = source.subscribe({
         next(sample) {
           metrics.sampleIn();
           if (starting !== null && !ended && !subscriber.closed) {
@@ -479,6 +504,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
           return { version: 1, newest, ...marks, unwritten };
         },
         flush: async (): Promise<void> => {
+          // Some of what the checkpoint's position covers may be lost (a failed append): it must not be saved.
+          if (endingWithError) throw new Error('rxprom: the sink is ending with an error; a checkpoint now could cover samples that are not in the spool');
           if (spool === undefined || ended) return;
           await started;
           // Every batch cut and fsynced: the checkpoint never refers to samples only in memory.
@@ -513,8 +540,8 @@ export function remoteWrite(options: RemoteWriteOptions): RemoteWriteOperator {
         ended = true;
         everySecond.unsubscribe();
         detachState?.();
-        input.unsubscribe();
-        abandon(false);
+        input?.unsubscribe();
+        abandon();
         spool?.close().catch((error: unknown) => logger.error({ error: describeError(error) }, 'the spool failed to close'));
         // Drops summed up for the log interval are logged now: an unsubscription must not hide them.
         dropLog.flush();

@@ -97,7 +97,9 @@ export interface RestoredCheckpoint<P> {
 export type DurableProblem =
   | { readonly kind: 'damaged-checkpoint'; readonly file: string; readonly sequence: number; readonly reason: string }
   | { readonly kind: 'checkpoint-failed'; readonly error: Error; readonly consecutive: number }
-  | { readonly kind: 'untaken-state'; readonly stages: readonly string[] };
+  | { readonly kind: 'untaken-state'; readonly stages: readonly string[] }
+  /** Checkpoint `sequence` is saved (a restart resumes from it) but the source's `commit` failed: it may deliver again what the checkpoint covers; the next checkpoint commits again. */
+  | { readonly kind: 'commit-failed'; readonly error: Error; readonly sequence: number };
 
 export interface DurableSummary<P> {
   /** `completed`: the source ended and everything flowed out; `stopped`: `stop()`; `failed`: see `error`. */
@@ -126,6 +128,16 @@ interface SavedState<P> {
 }
 
 const STAGES_BLOB = 'stages';
+
+/** The promise's outcome, or 'timeout' when it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function pick(snapshots: StageSnapshots, names: readonly string[]): StageSnapshots {
   const picked: StageSnapshots = {};
@@ -159,8 +171,12 @@ export class DurablePipeline<T, P, R> {
   private ending: DurableSummary<P>['ending'] = 'running';
   private error: Error | undefined;
   private stopping = false;
-  /** The stop's checkpoint timed out: it must not be written late. */
+  /** The stop gave up waiting: a checkpoint whose file is not being written yet must never be written. */
   private abandoned = false;
+  /** The checkpoint whose file is being written now (it cannot be taken back), and whether it landed. */
+  private writing: { readonly reason: CheckpointInfo<P>['reason']; readonly landed: Promise<boolean> } | undefined;
+  /** The stop returned while its own checkpoint was still being written (counted failed until it lands). */
+  private stopLeftItsSave = false;
   /** The checkpoint running now, if any: the next one waits for it. */
   private running: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -324,7 +340,10 @@ export class DurablePipeline<T, P, R> {
    * flushed), then unsubscribes. Resolves with the summary; a failed last checkpoint is counted and
    * logged, and the next start resumes from the previous one. A last checkpoint that does not
    * finish within `timeoutMs` (default 30 s; a stage's flush can wait forever, e.g. a full spool
-   * with the receiver down) is abandoned the same way: it is never written afterwards.
+   * with the receiver down) is abandoned the same way when its file is not being written yet: it is
+   * never written afterwards. A checkpoint file being written at that moment cannot be taken back:
+   * the stop waits for it up to `timeoutMs` more and reports what happened to it; one still being
+   * written then is reported as such, and logged as saved late (in `summary()`) if it lands.
    */
   async stop(options: { timeoutMs?: number } = {}): Promise<DurableSummary<P>> {
     const timeoutMs = numberOption('timeoutMs', options?.timeoutMs, 30_000, { min: 0, max: 3_600_000 });
@@ -333,21 +352,42 @@ export class DurablePipeline<T, P, R> {
     clearTimeout(this.timer);
     const pausable = isPausable(this.source) ? this.source : undefined;
     pausable?.pause();
-    let timer: NodeJS.Timeout | undefined;
     const saved = this.enqueue('stop').then(
       () => 'saved' as const,
       () => 'failed' as const, // counted and reported by take(); the previous checkpoint stays the one to resume from
     );
-    const outcome = await Promise.race([saved, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if ((await within(saved, timeoutMs)) === 'timeout') {
+      // From here on, a checkpoint that has not started writing its file never does.
       this.abandoned = true;
-      this.failures++;
-      this.consecutiveFailures++;
-      const previous = this.lastCheckpoint?.sequence ?? this.restored?.sequence;
-      const error = new Error(`the last checkpoint did not finish within ${timeoutMs} ms (a stage's flush is still waiting, e.g. a full spool with the receiver down); abandoned, ${previous === undefined ? 'no checkpoint: a restart reads the source from its committed position' : `checkpoint #${previous} stays the one a restart resumes from`}`);
-      this.logger.error({ directory: this.directory, timeoutMs }, `rxprom: ${error.message}`);
-      this.report({ kind: 'checkpoint-failed', error, consecutive: this.consecutiveFailures });
+      const writing = this.writing;
+      let landed: boolean | undefined;
+      if (writing !== undefined) {
+        void writing.landed.then((outcome) => (landed = outcome));
+        this.logger.warn(
+          { directory: this.directory, timeoutMs, checkpoint: writing.reason },
+          `the last checkpoint did not finish within ${timeoutMs} ms and a checkpoint file (${writing.reason}) is being written: waiting up to ${timeoutMs} ms more for it`,
+        );
+        // The stop's own checkpoint: its commit too; another one: until it lands (the stop's own was never started).
+        await within<unknown>(writing.reason === 'stop' ? saved : writing.landed, timeoutMs);
+      }
+      const own = writing?.reason === 'stop';
+      // The stop's own checkpoint on disk (its commit may still be under way), or failed and counted by take(): reported as it is.
+      if (this.lastCheckpoint?.reason !== 'stop' && !(own && landed === false)) {
+        this.failures++;
+        this.consecutiveFailures++;
+        const previous = this.lastCheckpoint?.sequence ?? this.restored?.sequence;
+        const fallback = previous === undefined ? 'no checkpoint: a restart reads the source from its committed position' : `checkpoint #${previous} stays the one a restart resumes from`;
+        let error: Error;
+        if (writing === undefined || landed !== undefined) {
+          error = new Error(`the last checkpoint did not finish within ${timeoutMs} ms (a stage's flush is still waiting, e.g. a full spool with the receiver down); abandoned, ${fallback}`);
+        } else {
+          if (own) this.stopLeftItsSave = true;
+          const which = own ? "the last checkpoint's file" : `the file of an earlier checkpoint (${writing.reason}) it waited behind (its own was abandoned)`;
+          error = new Error(`the last checkpoint did not finish within ${timeoutMs} ms and ${which} was still being written ${timeoutMs} ms later: if it lands, it is the one a restart resumes from (logged as saved late); if not, ${fallback}`);
+        }
+        this.logger.error({ directory: this.directory, timeoutMs }, `rxprom: ${error.message}`);
+        this.report({ kind: 'checkpoint-failed', error, consecutive: this.consecutiveFailures });
+      }
     }
     if (this.ending === 'running') this.finish('stopped');
     pausable?.resume();
@@ -390,6 +430,7 @@ export class DurablePipeline<T, P, R> {
     if (this.ending !== 'running' && reason !== 'completed') throw new Error(`rxprom: the pipeline has ${this.ending}; no checkpoint taken`);
     // Never inside an element's synchronous pass through the chain (a callback asking for one).
     while (this.inElement) await new Promise((resolve) => setImmediate(resolve));
+    let writing = false;
     try {
       const started = performance.now();
       const position = this.position;
@@ -400,27 +441,39 @@ export class DurablePipeline<T, P, R> {
       const snapshotted = performance.now();
       await this.state.flush();
       if (this.abandoned) throw new Error('abandoned at stop');
-      const saved = await this.store.save({ format: 1, position: position ?? null, stages: Object.keys(stages), ...(covered !== undefined ? { covered } : {}) }, { [STAGES_BLOB]: stagesJson });
+      writing = true;
+      const landing = this.store
+        .save({ format: 1, position: position ?? null, stages: Object.keys(stages), ...(covered !== undefined ? { covered } : {}) }, { [STAGES_BLOB]: stagesJson })
+        .then((saved): CheckpointInfo<P> => {
+          // Counted as soon as it is on disk: from now on a restart resumes from it.
+          const info: CheckpointInfo<P> = {
+            sequence: saved.sequence,
+            file: saved.file,
+            position,
+            stages: Object.keys(stages),
+            stateBytes: stagesJson.length,
+            snapshotMs: snapshotted - started,
+            saveMs: performance.now() - snapshotted,
+            reason,
+          };
+          this.checkpoints++;
+          this.consecutiveFailures = 0;
+          this.lastCheckpoint = info;
+          if (this.ending !== 'running') this.savedLate(info);
+          return info;
+        });
+      const current = { reason, landed: landing.then(() => true, () => false) };
+      this.writing = current;
+      const info = await landing.finally(() => {
+        if (this.writing === current) this.writing = undefined;
+      });
       // Release only what no kept checkpoint needs: a restart falls back to an older kept one when
       // the newest files are damaged, and must find the spool records it refers to.
       this.fallbacks.push(pick(stages, this.state.checkpointListeners()));
       while (this.fallbacks.length > this.keep) this.fallbacks.shift();
       this.state.checkpointed(this.fallbacks[0]!);
       // Only now: everything up to `position` is covered by a durable checkpoint.
-      if (position !== undefined) await this.source.commit(position);
-      const info: CheckpointInfo<P> = {
-        sequence: saved.sequence,
-        file: saved.file,
-        position,
-        stages: Object.keys(stages),
-        stateBytes: stagesJson.length,
-        snapshotMs: snapshotted - started,
-        saveMs: performance.now() - snapshotted,
-        reason,
-      };
-      this.checkpoints++;
-      this.consecutiveFailures = 0;
-      this.lastCheckpoint = info;
+      if (position !== undefined) await this.commit(position, info);
       this.logger.debug?.({ ...info }, `checkpoint #${info.sequence} saved (${reason})`);
       if (this.onCheckpoint) {
         try {
@@ -432,7 +485,13 @@ export class DurablePipeline<T, P, R> {
       return info;
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
-      if (this.abandoned) throw error; // counted when the stop gave up on it
+      if (this.abandoned && !writing) throw error; // counted when the stop gave up on it
+      if (writing && reason === 'stop' && this.stopLeftItsSave) {
+        // Counted when the stop returned without its outcome.
+        this.stopLeftItsSave = false;
+        this.logger.error({ directory: this.directory, error: error.message }, `the last checkpoint, still being written when stop() returned, failed: ${error.message}`);
+        throw error;
+      }
       this.failures++;
       this.consecutiveFailures++;
       const previous = this.lastCheckpoint?.sequence ?? this.restored?.sequence;
@@ -448,6 +507,36 @@ export class DurablePipeline<T, P, R> {
       }
       throw error;
     }
+  }
+
+  /**
+   * Tells the source a saved checkpoint covers `position`. A failure is not the checkpoint's: the
+   * file is on disk and a restart resumes from it; the source only keeps more to deliver again.
+   */
+  private async commit(position: P, info: CheckpointInfo<P>): Promise<void> {
+    try {
+      await this.source.commit(position);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      this.logger.warn(
+        { directory: this.directory, sequence: info.sequence, position, error: error.message },
+        `checkpoint #${info.sequence} is saved (a restart resumes from it) but the source's commit of position ${JSON.stringify(position)} failed: ${error.message}; the source may deliver again what the checkpoint covers, the next checkpoint commits again`,
+      );
+      this.report({ kind: 'commit-failed', error, sequence: info.sequence });
+    }
+  }
+
+  /** A checkpoint that landed after the pipeline ended: the summary `done` gave does not show it. */
+  private savedLate(info: CheckpointInfo<P>): void {
+    if (info.reason === 'stop' && this.stopLeftItsSave) {
+      // The stop counted it as failed when it returned without its outcome.
+      this.stopLeftItsSave = false;
+      this.failures--;
+    }
+    this.logger.warn(
+      { directory: this.directory, sequence: info.sequence, file: info.file, reason: info.reason, position: info.position },
+      `checkpoint #${info.sequence} (${info.reason}) saved late, after the pipeline had ${this.ending}: it is the one a restart resumes from (summary() shows it)`,
+    );
   }
 
   private async complete(): Promise<void> {

@@ -560,8 +560,10 @@ export class DiskSpool {
       segment.dirty = true;
       if (this.fsyncPolicy === 'always') await this.syncSegment(segment);
     } catch (error) {
-      // The frame may be half written: this segment is not appended to again.
+      // The frame may be half written: this segment is not appended to again, and the part written
+      // is cut off (best effort), or a restart would report damage and a lost record that was never appended.
       segment.pending.delete(sequence);
+      await segment.handle?.truncate(segment.bytes).catch(() => {});
       await this.seal(segment);
       throw error;
     } finally {

@@ -8,6 +8,7 @@
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { EncodedRequest, SampleColumns } from '../protocol/encoder.js';
+import type { DropReason } from '../core/model.js';
 import type { SeriesRecord } from './series-interner.js';
 
 /** A finished batch: its columns (kept until it is settled, to be split or re-encoded) and its body. */
@@ -41,6 +42,10 @@ export interface UnsettledSamples {
   readonly series: number;
   /** In the disk spool (or on their way into it): the next start sends them; not lost. */
   readonly spooled?: boolean;
+  /** With `spooled`, while their append is still under way: settles once it has (or once the spool is closed). */
+  readonly appending?: Promise<void>;
+  /** With `spooled`: why they turned out not to stay in the spool after all (their append failed, dropped as oldest), if so. */
+  readonly lostAs?: () => { readonly reason: DropReason; readonly message: string } | undefined;
   /** Samples of an earlier run (see `LaneBatch.replayed`). */
   readonly replayed?: boolean;
 }

@@ -36,6 +36,13 @@ export interface SinkSpoolOptions {
  */
 const closingSpools = new Map<string, Promise<void>>();
 
+/**
+ * Directories a live subscription of this process has open. A second one at the same time (the
+ * sink subscribed twice, two sinks given one directory) would recover the first's files as an
+ * earlier run's, send them twice and append with the same sequences: it is refused.
+ */
+const liveSpools = new Set<string>();
+
 export class SinkSpool {
   readonly lanes: SpooledLane[] = [];
   /** Resolves once the spool is open and replayed records are queued; rejects when it cannot be opened. */
@@ -46,13 +53,18 @@ export class SinkSpool {
   /** Open, with the replayed records queued. */
   isOpen = false;
   private closing: Promise<void> | undefined;
+  /** This subscription holds the directory (false: refused, another one has it). */
+  private readonly owner: boolean;
 
   constructor(private readonly options: SinkSpoolOptions) {
     const { spool: config, logger } = options;
     const directory = resolve(config.directory);
     this.directory = directory;
     const previous = closingSpools.get(directory) ?? Promise.resolve();
-    const opening: Promise<DiskSpool> = previous.then(() =>
+    this.owner = !liveSpools.has(directory);
+    if (this.owner) liveSpools.add(directory);
+    const refused = new Error(`rxprom: the spool directory ${directory} is in use by another subscription in this process (the sink subscribed twice, or two sinks with one spool directory); a spool serves one subscription at a time`);
+    const opening: Promise<DiskSpool> = !this.owner ? Promise.reject(refused) : previous.then(() =>
       DiskSpool.open({
         directory: config.directory,
         maxBytes: config.maxBytes,
@@ -144,6 +156,8 @@ export class SinkSpool {
   /** Appends still queued are written, acknowledgements saved, files closed. */
   close(): Promise<void> {
     if (this.closing === undefined) {
+      if (!this.owner) return (this.closing = this.opened.then(() => undefined, () => undefined));
+      liveSpools.delete(this.directory);
       const closing = this.opened.then(
         (spool) => spool.close(),
         () => undefined,

@@ -54,6 +54,8 @@ interface Entry {
   reading: Promise<LaneBatch | undefined> | undefined;
   /** Samples counted as `'spooled'` when the lane was abandoned (moved to another reason if they do not reach the disk). */
   leftSpooled: number;
+  /** Counted as `'spooled'` at the end, then found not to stay in the spool: the reason it moved to. */
+  lostAs?: { readonly reason: DropReason; readonly message: string };
   /** Its append failed: it lives in memory only until it is settled. */
   appendFailed?: string;
   /** Samples settled before this run (an earlier run's progress); `batch.settled` once read back. */
@@ -287,7 +289,7 @@ export class SpooledLane implements BatchStore {
         this.options.metrics.replayDropped(spooled ? 'spooled' : 'aborted', left);
         continue;
       }
-      unsettled.push({ samples: left, series: entry.series, spooled });
+      unsettled.push({ samples: left, series: entry.series, spooled, ...(spooled ? { lostAs: () => entry.lostAs, ...(entry.isAppended ? {} : { appending: entry.appended }) } : {}) });
     }
     return unsettled;
   }
@@ -297,6 +299,7 @@ export class SpooledLane implements BatchStore {
     const samples = entry.leftSpooled;
     if (samples <= 0) return;
     entry.leftSpooled = 0;
+    entry.lostAs = { reason, message };
     if (entry.replayed) this.options.metrics.replayReclassified('spooled', reason, samples);
     else this.options.metrics.samplesReclassified('spooled', reason, samples);
     this.options.logger.warn({ lane: this.options.name, samples, reason }, `${samples} samples counted as spooled were lost: ${message}`);
