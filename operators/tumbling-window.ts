@@ -1,8 +1,9 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
 import type { Labels, Sample } from '../src/core/model.js';
-import { enumOption, functionOption, numberOption, schedulerOption } from '../src/core/options.js';
-import { cachedLabelsKey } from '../src/core/series-key.js';
+import { enumOption, functionOption, loggerOption, numberOption, schedulerOption } from '../src/core/options.js';
+import { cachedLabelsKey, decodeLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
 import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
@@ -44,6 +45,9 @@ export interface TumblingWindowOptions<T> {
   /**
    * Output metric names from the input's `__name__`. Defaults: `<name>_count`, `_sum`, `_min`,
    * `_max`, `_avg`, `_first`, `_last`; quantiles keep `<name>` and get a `quantile` label ("0.99").
+   * Two aggregations named alike (tried on a metric named `metric`) are a `ConfigError`; an input
+   * series whose outputs share a series among themselves, or with another input series' in the
+   * same window, is dropped as `'invalid'` (see the operator's doc comment).
    */
   readonly names?: Partial<Record<ScalarAggregation | 'quantile', (metricName: string) => string>>;
   /**
@@ -55,8 +59,18 @@ export interface TumblingWindowOptions<T> {
   readonly relativeAccuracy?: number;
   /** Called with every late element (its window had closed). */
   readonly onLate?: (element: T) => void;
-  /** Called with every element dropped, with the reason: `'late'`, or `'invalid'` (non-finite time or value, labels without `__name__` or with a non-string value). */
+  /**
+   * Called with every element dropped, with the reason: `'late'`, or `'invalid'` (non-finite time
+   * or value, labels without `__name__` or with a non-string value, or outputs that would share a
+   * series and timestamp with other outputs: see the operator's doc comment).
+   */
   readonly onDrop?: (element: T, reason: WindowDropReason) => void;
+  /**
+   * Every drop is logged here at debug level with what was wrong; an input series refused because
+   * its outputs would share a series with others is logged at warn level, once per window (default:
+   * not logged; drops are always counted and given to `onDrop`).
+   */
+  readonly logger?: Logger;
   /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
   /**
@@ -116,6 +130,10 @@ interface SeriesState {
   lastAcc: Accumulator | null;
   /** Its accumulators in open windows (as few as open windows), instead of a map per window. */
   readonly open: Accumulator[];
+  /** The series keys of `labels` when outputs can collide (see `claimsOutputs`), else empty. */
+  readonly outputKeys: readonly string[];
+  /** Why every element of this series is dropped (two of its own outputs are one series), or null. */
+  readonly refused: string | null;
 }
 
 type Accumulator = WindowAccumulator<SeriesState>;
@@ -124,6 +142,10 @@ interface Window {
   readonly start: number;
   /** Accumulators in order of first arrival: the output order within the window. */
   readonly accs: Accumulator[];
+  /** Output series key → the input series writing it in this window (null when outputs cannot collide). */
+  readonly claims: Map<string, SeriesState> | null;
+  /** Input series refused in this window for a collision, to warn once per window (made on the first). */
+  warned: Set<SeriesState> | null;
 }
 
 const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
@@ -131,6 +153,19 @@ const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
 };
 
 const NO_LABELS: Labels = Object.freeze({});
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/** A series as Prometheus prints it, from its canonical key: `name{a="x",b="y"}` (for logs and drop reasons). */
+function printSeries(key: string): string {
+  const { __name__: name = '', ...rest } = decodeLabelsKey(key);
+  const labels = Object.keys(rest).map((label) => `${label}=${JSON.stringify(rest[label])}`);
+  return `${name}{${labels.join(',')}}`;
+}
+
+/** How an aggregation is named in messages. */
+function describeAggregation(aggregation: Aggregation): string {
+  return typeof aggregation === 'object' ? `{ quantile: ${aggregation.quantile} }` : aggregation;
+}
 
 /** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
 function setLabel(target: Record<string, string>, name: string, value: string): void {
@@ -153,6 +188,33 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
 }
 
 /**
+ * Throws a `ConfigError` when two aggregations get one output name (quantiles, apart by their
+ * label, only among themselves by `q`, already checked), tried on one metric name: names that
+ * collide for other metrics only are caught per series when it first comes. A names function that
+ * throws here is left to throw in the stream, as it would without this check.
+ */
+function checkNamesApart(aggregations: readonly Aggregation[], outputName: (aggregation: Aggregation, metric: string) => string, nameOption: (aggregation: Aggregation) => string): void {
+  const metric = 'metric';
+  const named = new Map<string, Aggregation>();
+  for (const aggregation of aggregations) {
+    if (typeof aggregation === 'object') continue;
+    let name: string;
+    try {
+      name = outputName(aggregation, metric);
+    } catch {
+      continue;
+    }
+    const earlier = named.get(name);
+    if (earlier !== undefined) {
+      // The error names a `names` entry (what to change) and the other output it meets.
+      const [option, other] = nameOption(aggregation).startsWith('names.') ? [nameOption(aggregation), nameOption(earlier)] : [nameOption(earlier), nameOption(aggregation)];
+      throw new ConfigError(option, `a function giving a name no other output has (for a metric named "${metric}", ${other} gives the same name)`, name);
+    }
+    named.set(name, aggregation);
+  }
+}
+
+/**
  * Event-time tumbling windows: aggregates elements per window of `sizeMs` and per output series
  * (`labels`), and emits one sample per aggregation and series when a window closes. Windows are
  * emitted whole and in window order, so every output series is in timestamp order for the sink.
@@ -163,6 +225,17 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
  * open), or on completion. Scalar aggregations cost constant memory per open (window, series);
  * quantiles keep up to 64 values, then a DDSketch. Late and invalid elements are dropped, counted
  * in `stats` and reported to `onLate` / `onDrop`. Unsubscription clears windows and the timer.
+ *
+ * No two output samples share a series and a timestamp (a receiver would refuse one or keep
+ * either). Series keys compare as the sink sends them (empty label values left out). Two
+ * aggregations that `names` gives one name are a `ConfigError` at creation, tried on a metric
+ * named `metric`; for names that collide only for other metrics, an input series with two outputs
+ * in one series is dropped whole as `'invalid'`. Input series whose outputs meet (a quantile's
+ * `quantile` label replaces an input's, so series that differ only by `quantile` meet in their
+ * quantile outputs; or `names` maps several metrics to one name) are not merged: in each window,
+ * the input series with the first element in it writes the shared output series, and elements of
+ * the others in that window are dropped as `'invalid'`. With the default names and no quantiles,
+ * outputs cannot meet and nothing is checked.
  */
 export function tumblingWindow<T>(options: TumblingWindowOptions<T> & TumblingWindowAccessors<T>): TumblingWindowOperator<T>;
 export function tumblingWindow(options: TumblingWindowOptions<Sample> & Partial<TumblingWindowAccessors<Sample>>): TumblingWindowOperator<Sample>;
@@ -183,6 +256,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
   const onLate = functionOption<(e: T) => void>('onLate', options.onLate, false);
   const onDrop = functionOption<(e: T, reason: WindowDropReason) => void>('onDrop', options.onDrop, false);
+  const logger = loggerOption(options.logger, undefined);
   const scheduler = schedulerOption(options.scheduler, asyncScheduler);
   const slot = stateOption<SavedWindows>(options.state);
 
@@ -216,6 +290,14 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     return names[aggregation]?.(metric) ?? metric + DEFAULT_SUFFIX[aggregation];
   };
   const sketch = wantsQuantiles ? sketchSettings(relativeAccuracy) : null;
+  const nameOption = (aggregation: Aggregation): string => {
+    const key = typeof aggregation === 'object' ? 'quantile' : aggregation;
+    return names[key] === undefined ? `aggregations[${aggregations.indexOf(aggregation)}] (${describeAggregation(aggregation)})` : `names.${key}`;
+  };
+  checkNamesApart(aggregations, outputName, nameOption);
+  // The default names cannot give two outputs one series (distinct suffixes, quantiles apart by their
+  // label); quantiles (the input's `quantile` label replaced) or `names` can, and are checked per series and window.
+  const claimsOutputs = wantsQuantiles || aggregations.some((a) => names[typeof a === 'object' ? 'quantile' : a] !== undefined);
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
@@ -241,10 +323,36 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     let closedSinceSweep = 0;
     let accsSinceSweep = 0;
 
-    const drop = (element: T, reason: WindowDropReason): void => {
+    const drop = (element: T, reason: WindowDropReason, detail?: string): void => {
       stats[reason]++;
+      logger?.debug?.({ reason, detail }, `tumblingWindow: dropped an element (${reason})`);
       if (reason === 'late') onLate?.(element);
       onDrop?.(element, reason);
+    };
+
+    /** The input series already writing one of `state`'s output series in `window`, with that output's key, if any. */
+    const claimant = (window: Window, state: SeriesState): { owner: SeriesState; key: string } | null => {
+      const claims = window.claims as Map<string, SeriesState>;
+      for (const key of state.outputKeys) {
+        const owner = claims.get(key);
+        if (owner !== undefined && owner !== state) return { owner, key };
+      }
+      return null;
+    };
+
+    const claim = (window: Window, state: SeriesState): void => {
+      const claims = window.claims as Map<string, SeriesState>;
+      for (const key of state.outputKeys) claims.set(key, state);
+    };
+
+    const collision = (window: Window, state: SeriesState, owner: SeriesState, key: string): string => {
+      const message = `its output ${printSeries(key)} at ${stampAtEnd ? window.start + sizeMs : window.start} is written by input series ${printSeries(owner.key)}, first in the window`;
+      if (window.warned === null) window.warned = new Set();
+      if (!window.warned.has(state)) {
+        window.warned.add(state);
+        logger?.warn({ series: printSeries(state.key), output: printSeries(key), writtenBy: printSeries(owner.key), window: window.start }, 'tumblingWindow: an input series would write the same output series as another one; its elements in this window are dropped as invalid');
+      }
+      return `input series ${printSeries(state.key)}: ${message}`;
     };
 
     const resolveSeries = (labels: Labels): SeriesState | string => {
@@ -269,7 +377,18 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
           return Object.freeze(own);
         });
-        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+        let outputKeys = NO_KEYS;
+        let refused: string | null = null;
+        if (claimsOutputs) {
+          outputKeys = built.map(cachedLabelsKey);
+          const twice = outputKeys.findIndex((key, i) => outputKeys.indexOf(key) !== i);
+          if (twice !== -1) {
+            const first = outputKeys.indexOf(outputKeys[twice]);
+            refused = `input series ${printSeries(checked.key)}: ${nameOption(aggregations[first])} and ${nameOption(aggregations[twice])} both give it the output ${printSeries(outputKeys[twice])}`;
+            logger?.warn({ series: printSeries(checked.key), output: printSeries(outputKeys[twice]) }, 'tumblingWindow: two aggregations would write one output series for an input series; its elements are dropped as invalid');
+          }
+        }
+        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [], outputKeys, refused };
         series.set(checked.key, state);
       }
       byLabels.set(labels, state);
@@ -277,7 +396,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     };
 
     const openWindow = (start: number): Window => {
-      const window: Window = { start, accs: [] };
+      const window: Window = { start, accs: [], claims: claimsOutputs ? new Map() : null, warned: null };
       stats.openWindows++;
       // Insert in order; a new window is nearly always the newest.
       let i = windows.length;
@@ -390,20 +509,28 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       const loaded = loadWindows(saved, sizeMs, offsetMs);
       const restoredSeries = loaded.series.map((labels, i) => {
         const resolved = resolveSeries(labels);
-        return typeof resolved === 'string' ? misfit(`series[${i}]: ${resolved}`) : resolved;
+        if (typeof resolved === 'string') return misfit(`series[${i}]: ${resolved}`);
+        // Saved by an operator that named its outputs apart: `names` changed since.
+        if (resolved.refused !== null) return misfit(`series[${i}]: ${resolved.refused}`);
+        return resolved;
       });
       const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
         // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
         const seen = new Set<SeriesState>();
-        return {
-          start,
-          accs: accs.map(({ series: index, acc }, i) => {
-            const state = restoredSeries[index];
-            if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
-            seen.add(state);
-            return WindowAccumulator.restore(state, start, sketch, acc);
-          }),
-        };
+        const window: Window = { start, accs: [], claims: claimsOutputs ? new Map() : null, warned: null };
+        accs.forEach(({ series: index, acc }, i) => {
+          const state = restoredSeries[index];
+          if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
+          seen.add(state);
+          if (window.claims !== null) {
+            // The first writer of each output series comes first in its window: a clash means `names` changed since.
+            const clash = claimant(window, state);
+            if (clash !== null) misfit(`windows[${w}].accs[${i}]: input series ${printSeries(state.key)} writes the output ${printSeries(clash.key)} of input series ${printSeries(clash.owner.key)}`);
+            claim(window, state);
+          }
+          window.accs.push(WindowAccumulator.restore(state, start, sketch, acc));
+        });
+        return window;
       });
       return { ...loaded, windows: restoredWindows };
     };
@@ -452,9 +579,10 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         let state = typeof labels === 'object' && labels !== null ? byLabels.get(labels) : undefined;
         if (state === undefined || !state.live) {
           const resolved = resolveSeries(labels);
-          if (typeof resolved === 'string') return drop(element, 'invalid');
+          if (typeof resolved === 'string') return drop(element, 'invalid', resolved);
           state = resolved;
         }
+        if (state.refused !== null) return drop(element, 'invalid', state.refused);
         let acc = state.lastAcc;
         if (acc === null || acc.start !== start) {
           acc = null;
@@ -476,6 +604,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
               }
               if (window === null) window = openWindow(start);
               current = window;
+            }
+            if (window.claims !== null) {
+              const clash = claimant(window, state);
+              if (clash !== null) return drop(element, 'invalid', collision(window, state, clash.owner, clash.key));
+              claim(window, state);
             }
             acc = new WindowAccumulator(state, start, sketch);
             window.accs.push(acc);
