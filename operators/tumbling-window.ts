@@ -9,6 +9,7 @@ import { operate } from './internal/operate.js';
 import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
 import { misfit, saveNumber, stateOption, takeRestored, type SavedValue } from './internal/state-codec.js';
 import { sketchSettings, WindowAccumulator } from './internal/window-accumulator.js';
+import { outputClasses, outputKey, type OutputCheck } from './internal/window-outputs.js';
 import { loadWindows, WINDOW_COUNTERS, WINDOW_STATE, type SavedWindows } from './internal/window-state.js';
 
 export type { Aggregation } from './internal/aggregation.js';
@@ -130,10 +131,19 @@ interface SeriesState {
   lastAcc: Accumulator | null;
   /** Its accumulators in open windows (as few as open windows), instead of a map per window. */
   readonly open: Accumulator[];
-  /** The series keys of `labels` when outputs can collide (see `claimsOutputs`), else empty. */
-  readonly outputKeys: readonly string[];
+  /** The classes (keys less `quantile`) of its outputs that could be another input series' too (see `OutputCheck`). */
+  readonly classes: readonly string[];
+  /** How many of them other live input series have too: then it claims its outputs per window. */
+  shared: number;
+  /** The keys of its outputs, made when it first shares a class. */
+  claimKeys: readonly string[] | null;
   /** Why every element of this series is dropped (two of its own outputs are one series), or null. */
   readonly refused: string | null;
+}
+
+/** A class of outputs (see `OutputCheck`) that two or more live input series have: they claim their outputs per window. */
+class SharedClass {
+  constructor(readonly writers: SeriesState[]) {}
 }
 
 type Accumulator = WindowAccumulator<SeriesState>;
@@ -142,8 +152,8 @@ interface Window {
   readonly start: number;
   /** Accumulators in order of first arrival: the output order within the window. */
   readonly accs: Accumulator[];
-  /** Output series key → the input series writing it in this window (null when outputs cannot collide). */
-  readonly claims: Map<string, SeriesState> | null;
+  /** Shared output series (their keys) → the input series writing each in this window; made on the first claim. */
+  claims: Map<string, SeriesState> | null;
   /** Input series refused in this window for a collision, to warn once per window (made on the first). */
   warned: Set<SeriesState> | null;
 }
@@ -295,9 +305,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     return names[key] === undefined ? `aggregations[${aggregations.indexOf(aggregation)}] (${describeAggregation(aggregation)})` : `names.${key}`;
   };
   checkNamesApart(aggregations, outputName, nameOption);
-  // The default names cannot give two outputs one series (distinct suffixes, quantiles apart by their
-  // label); quantiles (the input's `quantile` label replaced) or `names` can, and are checked per series and window.
-  const claimsOutputs = wantsQuantiles || aggregations.some((a) => names[typeof a === 'object' ? 'quantile' : a] !== undefined);
+  // Which outputs could be another input series' too (see `OutputCheck`).
+  const renames = aggregations.some((a) => names[typeof a === 'object' ? 'quantile' : a] !== undefined);
+  const outputCheck: OutputCheck = renames ? 'all' : wantsQuantiles ? 'quantile-labelled' : 'none';
+  const isQuantile = aggregations.map((a) => typeof a === 'object');
+  const quantileLabels = new Set(aggregations.flatMap((a) => (typeof a === 'object' ? [String(a.quantile)] : [])));
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
@@ -322,6 +334,8 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
     let closedSinceSweep = 0;
     let accsSinceSweep = 0;
+    // Output class → the live input series with outputs in it (see `OutputCheck`), or all of them when several have.
+    const classes = new Map<string, SeriesState | SharedClass>();
 
     const drop = (element: T, reason: WindowDropReason, detail?: string): void => {
       stats[reason]++;
@@ -330,19 +344,66 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       onDrop?.(element, reason);
     };
 
-    /** The input series already writing one of `state`'s output series in `window`, with that output's key, if any. */
+    const claimKeysOf = (state: SeriesState): readonly string[] => (state.claimKeys ??= state.labels.map(outputKey));
+
+    /** The input series already writing one of `state`'s outputs in `window`, with that output's key, if any. */
     const claimant = (window: Window, state: SeriesState): { owner: SeriesState; key: string } | null => {
-      const claims = window.claims as Map<string, SeriesState>;
-      for (const key of state.outputKeys) {
+      const claims = window.claims;
+      if (claims === null) return null;
+      for (const key of claimKeysOf(state)) {
         const owner = claims.get(key);
         if (owner !== undefined && owner !== state) return { owner, key };
       }
       return null;
     };
 
+    /** `state` writes its outputs in `window` (call after `claimant` found none). */
     const claim = (window: Window, state: SeriesState): void => {
-      const claims = window.claims as Map<string, SeriesState>;
-      for (const key of state.outputKeys) claims.set(key, state);
+      const claims = (window.claims ??= new Map());
+      for (const key of claimKeysOf(state)) claims.set(key, state);
+    };
+
+    /**
+     * Records the series' output classes. A class another live series has too becomes shared: both
+     * claim their outputs per window from now on, and the one that had it alone claims them in its
+     * open windows now (windows going out take no more elements).
+     */
+    const register = (state: SeriesState): void => {
+      for (const name of state.classes) {
+        const holder = classes.get(name);
+        if (holder === undefined) {
+          classes.set(name, state);
+        } else if (holder instanceof SharedClass) {
+          holder.writers.push(state);
+          state.shared++;
+        } else {
+          classes.set(name, new SharedClass([holder, state]));
+          state.shared++;
+          if (holder.shared++ === 0) {
+            for (const acc of holder.open) {
+              const window = windows.find((w) => w.start === acc.start);
+              if (window !== undefined) claim(window, holder);
+            }
+          }
+        }
+      }
+    };
+
+    /** A forgotten series (no accumulator in an open window, so no claim in one) leaves its classes. */
+    const unregister = (state: SeriesState): void => {
+      for (const name of state.classes) {
+        const holder = classes.get(name);
+        if (holder === state) {
+          classes.delete(name);
+        } else if (holder instanceof SharedClass) {
+          const writers = holder.writers;
+          writers.splice(writers.indexOf(state), 1);
+          if (writers.length === 1) {
+            classes.set(name, writers[0]);
+            writers[0].shared--;
+          }
+        }
+      }
     };
 
     const collision = (window: Window, state: SeriesState, owner: SeriesState, key: string): string => {
@@ -377,26 +438,25 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
           return Object.freeze(own);
         });
-        let outputKeys = NO_KEYS;
+        const outputs = outputClasses(outputCheck, labels, checked.key, built, isQuantile, quantileLabels);
         let refused: string | null = null;
-        if (claimsOutputs) {
-          outputKeys = built.map(cachedLabelsKey);
-          const twice = outputKeys.findIndex((key, i) => outputKeys.indexOf(key) !== i);
-          if (twice !== -1) {
-            const first = outputKeys.indexOf(outputKeys[twice]);
-            refused = `input series ${printSeries(checked.key)}: ${nameOption(aggregations[first])} and ${nameOption(aggregations[twice])} both give it the output ${printSeries(outputKeys[twice])}`;
-            logger?.warn({ series: printSeries(checked.key), output: printSeries(outputKeys[twice]) }, 'tumblingWindow: two aggregations would write one output series for an input series; its elements are dropped as invalid');
-          }
+        if (outputs.twice !== null) {
+          const [i, j] = outputs.twice;
+          const output = printSeries(outputKey(built[j]));
+          refused = `input series ${printSeries(checked.key)}: ${nameOption(aggregations[i])} and ${nameOption(aggregations[j])} both give it the output ${output}`;
+          logger?.warn({ series: printSeries(checked.key), output }, 'tumblingWindow: two aggregations would write one output series for an input series; its elements are dropped as invalid');
         }
-        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [], outputKeys, refused };
+        // A refused series writes nothing: it shares no class.
+        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [], classes: refused === null ? outputs.classes : NO_KEYS, shared: 0, claimKeys: null, refused };
         series.set(checked.key, state);
+        if (state.classes.length > 0) register(state);
       }
       byLabels.set(labels, state);
       return state;
     };
 
     const openWindow = (start: number): Window => {
-      const window: Window = { start, accs: [], claims: claimsOutputs ? new Map() : null, warned: null };
+      const window: Window = { start, accs: [], claims: null, warned: null };
       stats.openWindows++;
       // Insert in order; a new window is nearly always the newest.
       let i = windows.length;
@@ -465,6 +525,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (state.maxStart < keepFrom) {
             state.live = false;
             series.delete(key);
+            if (state.classes.length > 0) unregister(state);
           }
         }
         closedSinceSweep = 0;
@@ -517,12 +578,12 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
         // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
         const seen = new Set<SeriesState>();
-        const window: Window = { start, accs: [], claims: claimsOutputs ? new Map() : null, warned: null };
+        const window: Window = { start, accs: [], claims: null, warned: null };
         accs.forEach(({ series: index, acc }, i) => {
           const state = restoredSeries[index];
           if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
           seen.add(state);
-          if (window.claims !== null) {
+          if (state.shared > 0) {
             // The first writer of each output series comes first in its window: a clash means `names` changed since.
             const clash = claimant(window, state);
             if (clash !== null) misfit(`windows[${w}].accs[${i}]: input series ${printSeries(state.key)} writes the output ${printSeries(clash.key)} of input series ${printSeries(clash.owner.key)}`);
@@ -605,7 +666,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
               if (window === null) window = openWindow(start);
               current = window;
             }
-            if (window.claims !== null) {
+            if (state.shared > 0) {
               const clash = claimant(window, state);
               if (clash !== null) return drop(element, 'invalid', collision(window, state, clash.owner, clash.key));
               claim(window, state);
@@ -644,6 +705,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         closingHead = 0;
         current = null;
         series.clear();
+        classes.clear();
         byLabels = new WeakMap();
       },
     };
