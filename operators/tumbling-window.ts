@@ -9,7 +9,7 @@ import { operate } from './internal/operate.js';
 import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
 import { misfit, saveNumber, stateOption, takeRestored, type SavedValue } from './internal/state-codec.js';
 import { sketchSettings, WindowAccumulator } from './internal/window-accumulator.js';
-import { outputClasses, outputKey, type OutputCheck } from './internal/window-outputs.js';
+import { buildOutputs, outputClasses, outputKey, setLabel, type OutputCheck } from './internal/window-outputs.js';
 import { loadWindows, WINDOW_COUNTERS, WINDOW_STATE, type SavedWindows } from './internal/window-state.js';
 
 export type { Aggregation } from './internal/aggregation.js';
@@ -177,11 +177,6 @@ function describeAggregation(aggregation: Aggregation): string {
   return typeof aggregation === 'object' ? `{ quantile: ${aggregation.quantile} }` : aggregation;
 }
 
-/** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
-function setLabel(target: Record<string, string>, name: string, value: string): void {
-  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  else target[name] = value;
-}
 
 /**
  * The series key of an output label set (the canonical one, shared with the sink), or why the set
@@ -429,15 +424,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           for (const name of Object.keys(labels)) setLabel(copy, name, labels[name]);
           input = Object.freeze(copy);
         }
-        const names = Object.keys(labels).filter((name) => name !== '__name__');
-        // Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
-        const built = aggregations.map((aggregation): Labels => {
-          const own: Record<string, string> = {};
-          for (const name of names) if (typeof aggregation !== 'object' || name !== 'quantile') setLabel(own, name, labels[name]);
-          setLabel(own, '__name__', outputName(aggregation, metric));
-          if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
-          return Object.freeze(own);
-        });
+        const built = buildOutputs(labels, metric, aggregations, outputName);
         const outputs = outputClasses(outputCheck, labels, checked.key, built, isQuantile, quantileLabels);
         let refused: string | null = null;
         if (outputs.twice !== null) {

@@ -7,6 +7,29 @@
 import type { Labels } from '../../src/core/model.js';
 import { encodeLabelsKey } from '../../src/core/series-key.js';
 import { checkLabels, type CanonicalLabels } from '../../src/protocol/label-rules.js';
+import type { Aggregation } from './aggregation.js';
+
+/** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
+export function setLabel(target: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
+}
+
+/**
+ * The output label sets of an input series, one per aggregation, frozen: the input's labels with
+ * `__name__` from `outputName`, and for quantiles a `quantile` label (`String(q)`) in place of the
+ * input's. Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
+ */
+export function buildOutputs(input: Labels, metric: string, aggregations: readonly Aggregation[], outputName: (aggregation: Aggregation, metric: string) => string): Labels[] {
+  const names = Object.keys(input).filter((name) => name !== '__name__');
+  return aggregations.map((aggregation): Labels => {
+    const own: Record<string, string> = {};
+    for (const name of names) if (typeof aggregation !== 'object' || name !== 'quantile') setLabel(own, name, input[name]);
+    setLabel(own, '__name__', outputName(aggregation, metric));
+    if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
+    return Object.freeze(own);
+  });
+}
 
 /**
  * How outputs are checked: `'none'` (the default names, no quantiles: outputs never meet, their

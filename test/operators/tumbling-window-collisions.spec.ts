@@ -68,6 +68,26 @@ describe('tumblingWindow: never two samples of one series at one timestamp', () 
     assert.match(String(logger.details[0]), /input series rpc\{job="x",quantile="0.9"\}: its output rpc\{job="x",quantile="0.99"\} at 10 is written by input series rpc\{job="x",quantile="0.5"\}/);
   });
 
+  it('a series that shared an output and was forgotten, then comes back: still the first in each window writes it', () => {
+    const p50: Labels = { __name__: 'rpc', quantile: '0.5' };
+    const p90: Labels = { __name__: 'rpc', quantile: '0.9' };
+    const dropped: string[] = [];
+    const op = tumblingWindow({ sizeMs: 10, aggregations: ['count', { quantile: 0.5 }], onDrop: (e) => dropped.push(`${e.labels['quantile']}@${e.timestamp}`) });
+    // p50 stops after the first window and is forgotten two windows on; p90 writes alone; p50 comes back behind p90, then ahead of it.
+    const run = feed(op, [s(p50, 1, 1), s(p90, 2, 9), s(p90, 12, 2), s(p90, 22, 3), s(p90, 32, 4), s(p90, 52, 5), s(p50, 53, 6), s(p50, 61, 7), s(p90, 62, 8)]);
+    assert.deepEqual(duplicates(run.output), []);
+    assert.deepEqual(run.output.map(shape), [
+      [10, 'rpc_count', 'quantile=0.5', 1], [10, 'rpc', 'quantile=0.5', 1],
+      [20, 'rpc_count', 'quantile=0.9', 1], [20, 'rpc', 'quantile=0.5', 2],
+      [30, 'rpc_count', 'quantile=0.9', 1], [30, 'rpc', 'quantile=0.5', 3],
+      [40, 'rpc_count', 'quantile=0.9', 1], [40, 'rpc', 'quantile=0.5', 4],
+      [60, 'rpc_count', 'quantile=0.9', 1], [60, 'rpc', 'quantile=0.5', 5],
+      [70, 'rpc_count', 'quantile=0.5', 1], [70, 'rpc', 'quantile=0.5', 7],
+    ]);
+    assert.deepEqual(dropped, ['0.9@2', '0.5@53', '0.9@62']);
+    assert.equal(op.stats.invalid, 3);
+  });
+
   it('two aggregations that names gives one output name are a ConfigError at creation naming the names entry', () => {
     const cases: Array<[Aggregation[], TumblingWindowOptions<Sample>['names'], string, RegExp]> = [
       [['min', 'max'], { min: (m) => `${m}_x`, max: (m) => `${m}_x` }, 'names.max', /names\.min gives the same name/],
