@@ -67,9 +67,9 @@ export interface TumblingWindowOptions<T> {
    */
   readonly onDrop?: (element: T, reason: WindowDropReason) => void;
   /**
-   * Every drop is logged here at debug level with what was wrong; an input series refused because
-   * its outputs would share a series with others is logged at warn level, once per window (default:
-   * not logged; drops are always counted and given to `onDrop`).
+   * Every drop is logged here at debug level with what was wrong; at warn level, an input series
+   * that yields an output series to another, once per window, and one whose own outputs meet, when
+   * it is first seen (default: not logged; drops are always counted and given to `onDrop`).
    */
   readonly logger?: Logger;
   /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */

@@ -103,6 +103,10 @@ describe('tumblingWindow: never two samples of one series at one timestamp', () 
         return true;
       });
     }
+    // A names function that throws is not called to death at creation: it throws in the stream, which errors.
+    const throwing = tumblingWindow({ sizeMs: 10, aggregations: ['count', 'max'], names: { max: () => { throw new Error('no name'); } } });
+    const failed = feed(throwing, [s({ __name__: 'temp' }, 1)]);
+    assert.deepEqual(failed.errors.map((e) => (e as Error).message), ['no name']);
     // A scalar named like the quantiles is apart from them by their quantile label; an entry for an aggregation not asked for names nothing.
     const op = tumblingWindow({ sizeMs: 10, aggregations: ['max', { quantile: 0.5 }], names: { max: (m) => m, min: (m) => m } });
     const run = feed(op, [s({ __name__: 'temp' }, 1, 4)]);
