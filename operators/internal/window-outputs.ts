@@ -1,8 +1,9 @@
 /**
  * Which outputs of a `tumblingWindow` input series could be another's too. Outputs of two input
  * series are one series only when their keys are equal, so equal after leaving out `quantile`:
- * that key (its "class") is what the operator registers per series, one for all of a series'
- * quantile outputs. Equal classes are a possible collision, checked exactly per window.
+ * that (its "class", a key or the name and a key of the other labels) is what the operator
+ * registers per series, one for all of a series' quantile outputs. Equal classes are a possible
+ * collision, checked exactly per window.
  */
 import type { Labels } from '../../src/core/model.js';
 import { encodeLabelsKey } from '../../src/core/series-key.js';
@@ -44,12 +45,17 @@ export function outputKey(labels: Labels): string {
   return encodeLabelsKey(checkLabels(labels, 'off') as CanonicalLabels);
 }
 
+/** The series key of a label set without some of its labels. */
+function keyWithout(labels: Labels, left: readonly string[]): string {
+  const canonical = checkLabels(labels, 'off') as CanonicalLabels;
+  if (!left.some((name) => canonical.names.includes(name))) return encodeLabelsKey(canonical);
+  const kept = canonical.names.flatMap((name, i) => (left.includes(name) ? [] : [i]));
+  return encodeLabelsKey({ names: kept.map((i) => canonical.names[i]), values: kept.map((i) => canonical.values[i]) });
+}
+
 /** The series key of a label set without its `quantile` label. */
 export function keyWithoutQuantile(labels: Labels): string {
-  const canonical = checkLabels(labels, 'off') as CanonicalLabels;
-  const at = canonical.names.indexOf('quantile');
-  if (at === -1) return encodeLabelsKey(canonical);
-  return encodeLabelsKey({ names: canonical.names.filter((_, i) => i !== at), values: canonical.values.filter((_, i) => i !== at) });
+  return keyWithout(labels, ['quantile']);
 }
 
 /** A label's own value, '' when absent (an empty value is no label). */
@@ -84,8 +90,13 @@ export function outputClasses(check: OutputCheck, input: Labels, inputKey: strin
     }
     return { classes: [...new Set(classes)], twice: null };
   }
-  const quantileClass = firstQuantile === -1 ? '' : keyWithoutQuantile(outputs[firstQuantile]);
-  const perOutput = outputs.map((labels, i) => (isQuantile[i] ? quantileClass : keyWithoutQuantile(labels)));
+  // An output less `quantile` is its name and the input's other labels: one key for those, made
+  // once, after each output's name (its length first, so no name runs into the key).
+  const rest = keyWithout(input, ['__name__', 'quantile']);
+  const perOutput = outputs.map((labels) => {
+    const name = String(labels['__name__']);
+    return `${name.length}:${name}${rest}`;
+  });
   let twice: [number, number] | null = null;
   for (let j = 1; j < outputs.length && twice === null; j++) {
     for (let i = 0; i < j; i++) {
