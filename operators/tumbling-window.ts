@@ -1,13 +1,15 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
 import type { Labels, Sample } from '../src/core/model.js';
-import { enumOption, functionOption, numberOption, schedulerOption } from '../src/core/options.js';
-import { cachedLabelsKey } from '../src/core/series-key.js';
+import { enumOption, functionOption, loggerOption, numberOption, schedulerOption } from '../src/core/options.js';
+import { cachedLabelsKey, decodeLabelsKey } from '../src/core/series-key.js';
 import type { StateSlot } from '../src/durable/pipeline-state.js';
 import { operate } from './internal/operate.js';
 import { SCALARS, type Aggregation, type ScalarAggregation } from './internal/aggregation.js';
 import { misfit, saveNumber, stateOption, takeRestored, type SavedValue } from './internal/state-codec.js';
 import { sketchSettings, WindowAccumulator } from './internal/window-accumulator.js';
+import { buildOutputs, outputClasses, outputKey, setLabel, type OutputCheck } from './internal/window-outputs.js';
 import { loadWindows, WINDOW_COUNTERS, WINDOW_STATE, type SavedWindows } from './internal/window-state.js';
 
 export type { Aggregation } from './internal/aggregation.js';
@@ -44,6 +46,9 @@ export interface TumblingWindowOptions<T> {
   /**
    * Output metric names from the input's `__name__`. Defaults: `<name>_count`, `_sum`, `_min`,
    * `_max`, `_avg`, `_first`, `_last`; quantiles keep `<name>` and get a `quantile` label ("0.99").
+   * Two aggregations named alike (tried on a metric named `metric`) are a `ConfigError`; an input
+   * series whose outputs share a series among themselves, or with another input series' in the
+   * same window, is dropped as `'invalid'` (see the operator's doc comment).
    */
   readonly names?: Partial<Record<ScalarAggregation | 'quantile', (metricName: string) => string>>;
   /**
@@ -55,8 +60,18 @@ export interface TumblingWindowOptions<T> {
   readonly relativeAccuracy?: number;
   /** Called with every late element (its window had closed). */
   readonly onLate?: (element: T) => void;
-  /** Called with every element dropped, with the reason: `'late'`, or `'invalid'` (non-finite time or value, labels without `__name__` or with a non-string value). */
+  /**
+   * Called with every element dropped, with the reason: `'late'`, or `'invalid'` (non-finite time
+   * or value, labels without `__name__` or with a non-string value, or outputs that would share a
+   * series and timestamp with other outputs: see the operator's doc comment).
+   */
   readonly onDrop?: (element: T, reason: WindowDropReason) => void;
+  /**
+   * Every drop is logged here at debug level with what was wrong; at warn level, an input series
+   * that yields an output series to another, once per window, and one whose own outputs meet, when
+   * it is first seen (default: not logged; drops are always counted and given to `onDrop`).
+   */
+  readonly logger?: Logger;
   /** Scheduler for the idle timer and processing time (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
   /**
@@ -116,6 +131,19 @@ interface SeriesState {
   lastAcc: Accumulator | null;
   /** Its accumulators in open windows (as few as open windows), instead of a map per window. */
   readonly open: Accumulator[];
+  /** The classes (keys less `quantile`) of its outputs that could be another input series' too (see `OutputCheck`). */
+  readonly classes: readonly string[];
+  /** How many of them other live input series have too: then it claims its outputs per window. */
+  shared: number;
+  /** The keys of its outputs, made when it first shares a class. */
+  claimKeys: readonly string[] | null;
+  /** Why every element of this series is dropped (two of its own outputs are one series), or null. */
+  readonly refused: string | null;
+}
+
+/** A class of outputs (see `OutputCheck`) that two or more live input series have: they claim their outputs per window. */
+class SharedClass {
+  constructor(readonly writers: SeriesState[]) {}
 }
 
 type Accumulator = WindowAccumulator<SeriesState>;
@@ -124,6 +152,10 @@ interface Window {
   readonly start: number;
   /** Accumulators in order of first arrival: the output order within the window. */
   readonly accs: Accumulator[];
+  /** Shared output series (their keys) → the input series writing each in this window; made on the first claim. */
+  claims: Map<string, SeriesState> | null;
+  /** Input series refused in this window for a collision, to warn once per window (made on the first). */
+  warned: Set<SeriesState> | null;
 }
 
 const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
@@ -131,12 +163,20 @@ const DEFAULT_SUFFIX: Record<ScalarAggregation, string> = {
 };
 
 const NO_LABELS: Labels = Object.freeze({});
+const NO_KEYS: readonly string[] = Object.freeze([]);
 
-/** Sets a label as an own property: a label named __proto__ stays a label instead of setting the prototype. */
-function setLabel(target: Record<string, string>, name: string, value: string): void {
-  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  else target[name] = value;
+/** A series as Prometheus prints it, from its canonical key: `name{a="x",b="y"}` (for logs and drop reasons). */
+function printSeries(key: string): string {
+  const { __name__: name = '', ...rest } = decodeLabelsKey(key);
+  const labels = Object.keys(rest).map((label) => `${label}=${JSON.stringify(rest[label])}`);
+  return `${name}{${labels.join(',')}}`;
 }
+
+/** How an aggregation is named in messages. */
+function describeAggregation(aggregation: Aggregation): string {
+  return typeof aggregation === 'object' ? `{ quantile: ${aggregation.quantile} }` : aggregation;
+}
+
 
 /**
  * The series key of an output label set (the canonical one, shared with the sink), or why the set
@@ -153,6 +193,33 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
 }
 
 /**
+ * Throws a `ConfigError` when two aggregations get one output name (quantiles, apart by their
+ * label, only among themselves by `q`, already checked), tried on one metric name: names that
+ * collide for other metrics only are caught per series when it first comes. A names function that
+ * throws here is left to throw in the stream, as it would without this check.
+ */
+function checkNamesApart(aggregations: readonly Aggregation[], outputName: (aggregation: Aggregation, metric: string) => string, nameOption: (aggregation: Aggregation) => string): void {
+  const metric = 'metric';
+  const named = new Map<string, Aggregation>();
+  for (const aggregation of aggregations) {
+    if (typeof aggregation === 'object') continue;
+    let name: string;
+    try {
+      name = outputName(aggregation, metric);
+    } catch {
+      continue;
+    }
+    const earlier = named.get(name);
+    if (earlier !== undefined) {
+      // The error names a `names` entry (what to change) and the other output it meets.
+      const [option, other] = nameOption(aggregation).startsWith('names.') ? [nameOption(aggregation), nameOption(earlier)] : [nameOption(earlier), nameOption(aggregation)];
+      throw new ConfigError(option, `a function giving a name no other output has (for a metric named "${metric}", ${other} gives the same name)`, name);
+    }
+    named.set(name, aggregation);
+  }
+}
+
+/**
  * Event-time tumbling windows: aggregates elements per window of `sizeMs` and per output series
  * (`labels`), and emits one sample per aggregation and series when a window closes. Windows are
  * emitted whole and in window order, so every output series is in timestamp order for the sink.
@@ -163,6 +230,17 @@ function seriesKey(labels: Labels): { key: string } | { invalid: string } {
  * open), or on completion. Scalar aggregations cost constant memory per open (window, series);
  * quantiles keep up to 64 values, then a DDSketch. Late and invalid elements are dropped, counted
  * in `stats` and reported to `onLate` / `onDrop`. Unsubscription clears windows and the timer.
+ *
+ * No two output samples share a series and a timestamp (a receiver would refuse one or keep
+ * either). Series keys compare as the sink sends them (empty label values left out). Two
+ * aggregations that `names` gives one name are a `ConfigError` at creation, tried on a metric
+ * named `metric`; for names that collide only for other metrics, an input series with two outputs
+ * in one series is dropped whole as `'invalid'`. Input series whose outputs meet (a quantile's
+ * `quantile` label replaces an input's, so series that differ only by `quantile` meet in their
+ * quantile outputs; or `names` maps several metrics to one name) are not merged: in each window,
+ * the input series with the first element in it writes the shared output series, and elements of
+ * the others in that window are dropped as `'invalid'`. With the default names and no quantiles,
+ * outputs cannot meet and nothing is checked.
  */
 export function tumblingWindow<T>(options: TumblingWindowOptions<T> & TumblingWindowAccessors<T>): TumblingWindowOperator<T>;
 export function tumblingWindow(options: TumblingWindowOptions<Sample> & Partial<TumblingWindowAccessors<Sample>>): TumblingWindowOperator<Sample>;
@@ -183,6 +261,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
   const valueOf = functionOption<(e: T) => number>('value', options.value, false) ?? ((e: T) => (e as unknown as Sample).value);
   const onLate = functionOption<(e: T) => void>('onLate', options.onLate, false);
   const onDrop = functionOption<(e: T, reason: WindowDropReason) => void>('onDrop', options.onDrop, false);
+  const logger = loggerOption(options.logger, undefined);
   const scheduler = schedulerOption(options.scheduler, asyncScheduler);
   const slot = stateOption<SavedWindows>(options.state);
 
@@ -216,6 +295,16 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     return names[aggregation]?.(metric) ?? metric + DEFAULT_SUFFIX[aggregation];
   };
   const sketch = wantsQuantiles ? sketchSettings(relativeAccuracy) : null;
+  const nameOption = (aggregation: Aggregation): string => {
+    const key = typeof aggregation === 'object' ? 'quantile' : aggregation;
+    return names[key] === undefined ? `aggregations[${aggregations.indexOf(aggregation)}] (${describeAggregation(aggregation)})` : `names.${key}`;
+  };
+  checkNamesApart(aggregations, outputName, nameOption);
+  // Which outputs could be another input series' too (see `OutputCheck`).
+  const renames = aggregations.some((a) => names[typeof a === 'object' ? 'quantile' : a] !== undefined);
+  const outputCheck: OutputCheck = renames ? 'all' : wantsQuantiles ? 'quantile-labelled' : 'none';
+  const isQuantile = aggregations.map((a) => typeof a === 'object');
+  const quantileLabels = new Set(aggregations.flatMap((a) => (typeof a === 'object' ? [String(a.quantile)] : [])));
 
   const stats: TumblingWindowStats = { accepted: 0, late: 0, invalid: 0, windowsClosed: 0, samplesOut: 0, openWindows: 0 };
 
@@ -240,11 +329,86 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
     // Forgetting stopped series is a sweep over all of them, amortised over what was emitted.
     let closedSinceSweep = 0;
     let accsSinceSweep = 0;
+    // Output class → the live input series with outputs in it (see `OutputCheck`), or all of them when several have.
+    const classes = new Map<string, SeriesState | SharedClass>();
 
-    const drop = (element: T, reason: WindowDropReason): void => {
+    const drop = (element: T, reason: WindowDropReason, detail?: string): void => {
       stats[reason]++;
+      logger?.debug?.({ reason, detail }, `tumblingWindow: dropped an element (${reason})`);
       if (reason === 'late') onLate?.(element);
       onDrop?.(element, reason);
+    };
+
+    const claimKeysOf = (state: SeriesState): readonly string[] => (state.claimKeys ??= state.labels.map(outputKey));
+
+    /** The input series already writing one of `state`'s outputs in `window`, with that output's key, if any. */
+    const claimant = (window: Window, state: SeriesState): { owner: SeriesState; key: string } | null => {
+      const claims = window.claims;
+      if (claims === null) return null;
+      for (const key of claimKeysOf(state)) {
+        const owner = claims.get(key);
+        if (owner !== undefined && owner !== state) return { owner, key };
+      }
+      return null;
+    };
+
+    /** `state` writes its outputs in `window` (call after `claimant` found none). */
+    const claim = (window: Window, state: SeriesState): void => {
+      const claims = (window.claims ??= new Map());
+      for (const key of claimKeysOf(state)) claims.set(key, state);
+    };
+
+    /**
+     * Records the series' output classes. A class another live series has too becomes shared: both
+     * claim their outputs per window from now on, and the one that had it alone claims them in its
+     * open windows now (windows going out take no more elements).
+     */
+    const register = (state: SeriesState): void => {
+      for (const name of state.classes) {
+        const holder = classes.get(name);
+        if (holder === undefined) {
+          classes.set(name, state);
+        } else if (holder instanceof SharedClass) {
+          holder.writers.push(state);
+          state.shared++;
+        } else {
+          classes.set(name, new SharedClass([holder, state]));
+          state.shared++;
+          if (holder.shared++ === 0) {
+            for (const acc of holder.open) {
+              const window = windows.find((w) => w.start === acc.start);
+              if (window !== undefined) claim(window, holder);
+            }
+          }
+        }
+      }
+    };
+
+    /** A forgotten series (no accumulator in an open window, so no claim in one) leaves its classes. */
+    const unregister = (state: SeriesState): void => {
+      for (const name of state.classes) {
+        const holder = classes.get(name);
+        if (holder === state) {
+          classes.delete(name);
+        } else if (holder instanceof SharedClass) {
+          const writers = holder.writers;
+          writers.splice(writers.indexOf(state), 1);
+          if (writers.length === 1) {
+            classes.set(name, writers[0]);
+            writers[0].shared--;
+          }
+        }
+      }
+    };
+
+    const collision = (window: Window, state: SeriesState, owner: SeriesState, key: string): string => {
+      const message = `its output ${printSeries(key)} at ${stampAtEnd ? window.start + sizeMs : window.start} is written by input series ${printSeries(owner.key)}, first in the window`;
+      if (window.warned === null) window.warned = new Set();
+      if (!window.warned.has(state)) {
+        window.warned.add(state);
+        logger?.warn({ series: printSeries(state.key), output: printSeries(key), writtenBy: printSeries(owner.key), window: window.start }, 'tumblingWindow: an input series would write the same output series as another one; its elements in this window are dropped as invalid');
+      }
+      return `input series ${printSeries(state.key)}: ${message}`;
     };
 
     const resolveSeries = (labels: Labels): SeriesState | string => {
@@ -260,24 +424,26 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           for (const name of Object.keys(labels)) setLabel(copy, name, labels[name]);
           input = Object.freeze(copy);
         }
-        const names = Object.keys(labels).filter((name) => name !== '__name__');
-        // Built by assignment (several times cheaper than entries + fromEntries; it runs once per new series).
-        const built = aggregations.map((aggregation): Labels => {
-          const own: Record<string, string> = {};
-          for (const name of names) if (typeof aggregation !== 'object' || name !== 'quantile') setLabel(own, name, labels[name]);
-          setLabel(own, '__name__', outputName(aggregation, metric));
-          if (typeof aggregation === 'object') setLabel(own, 'quantile', String(aggregation.quantile));
-          return Object.freeze(own);
-        });
-        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [] };
+        const built = buildOutputs(labels, metric, aggregations, outputName);
+        const outputs = outputClasses(outputCheck, labels, checked.key, built, isQuantile, quantileLabels);
+        let refused: string | null = null;
+        if (outputs.twice !== null) {
+          const [i, j] = outputs.twice;
+          const output = printSeries(outputKey(built[j]));
+          refused = `input series ${printSeries(checked.key)}: ${nameOption(aggregations[i])} and ${nameOption(aggregations[j])} both give it the output ${output}`;
+          logger?.warn({ series: printSeries(checked.key), output }, 'tumblingWindow: two aggregations would write one output series for an input series; its elements are dropped as invalid');
+        }
+        // A refused series writes nothing: it shares no class.
+        state = { key: checked.key, input, labels: built, live: true, maxStart: -Infinity, lastAcc: null, open: [], classes: refused === null ? outputs.classes : NO_KEYS, shared: 0, claimKeys: null, refused };
         series.set(checked.key, state);
+        if (state.classes.length > 0) register(state);
       }
       byLabels.set(labels, state);
       return state;
     };
 
     const openWindow = (start: number): Window => {
-      const window: Window = { start, accs: [] };
+      const window: Window = { start, accs: [], claims: null, warned: null };
       stats.openWindows++;
       // Insert in order; a new window is nearly always the newest.
       let i = windows.length;
@@ -346,6 +512,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           if (state.maxStart < keepFrom) {
             state.live = false;
             series.delete(key);
+            if (state.classes.length > 0) unregister(state);
           }
         }
         closedSinceSweep = 0;
@@ -390,20 +557,28 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       const loaded = loadWindows(saved, sizeMs, offsetMs);
       const restoredSeries = loaded.series.map((labels, i) => {
         const resolved = resolveSeries(labels);
-        return typeof resolved === 'string' ? misfit(`series[${i}]: ${resolved}`) : resolved;
+        if (typeof resolved === 'string') return misfit(`series[${i}]: ${resolved}`);
+        // Saved by an operator that named its outputs apart: `names` changed since.
+        if (resolved.refused !== null) return misfit(`series[${i}]: ${resolved.refused}`);
+        return resolved;
       });
       const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
         // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
         const seen = new Set<SeriesState>();
-        return {
-          start,
-          accs: accs.map(({ series: index, acc }, i) => {
-            const state = restoredSeries[index];
-            if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
-            seen.add(state);
-            return WindowAccumulator.restore(state, start, sketch, acc);
-          }),
-        };
+        const window: Window = { start, accs: [], claims: null, warned: null };
+        accs.forEach(({ series: index, acc }, i) => {
+          const state = restoredSeries[index];
+          if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
+          seen.add(state);
+          if (state.shared > 0) {
+            // The first writer of each output series comes first in its window: a clash means `names` changed since.
+            const clash = claimant(window, state);
+            if (clash !== null) misfit(`windows[${w}].accs[${i}]: input series ${printSeries(state.key)} writes the output ${printSeries(clash.key)} of input series ${printSeries(clash.owner.key)}`);
+            claim(window, state);
+          }
+          window.accs.push(WindowAccumulator.restore(state, start, sketch, acc));
+        });
+        return window;
       });
       return { ...loaded, windows: restoredWindows };
     };
@@ -452,9 +627,10 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         let state = typeof labels === 'object' && labels !== null ? byLabels.get(labels) : undefined;
         if (state === undefined || !state.live) {
           const resolved = resolveSeries(labels);
-          if (typeof resolved === 'string') return drop(element, 'invalid');
+          if (typeof resolved === 'string') return drop(element, 'invalid', resolved);
           state = resolved;
         }
+        if (state.refused !== null) return drop(element, 'invalid', state.refused);
         let acc = state.lastAcc;
         if (acc === null || acc.start !== start) {
           acc = null;
@@ -476,6 +652,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
               }
               if (window === null) window = openWindow(start);
               current = window;
+            }
+            if (state.shared > 0) {
+              const clash = claimant(window, state);
+              if (clash !== null) return drop(element, 'invalid', collision(window, state, clash.owner, clash.key));
+              claim(window, state);
             }
             acc = new WindowAccumulator(state, start, sketch);
             window.accs.push(acc);
@@ -511,6 +692,7 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         closingHead = 0;
         current = null;
         series.clear();
+        classes.clear();
         byLabels = new WeakMap();
       },
     };
