@@ -48,7 +48,10 @@ export interface DurablePipelineOptions<T, P, R> {
   build: (state: PipelineState) => DurableStages<T, R>;
   /** Time between two checkpoints, 10 ms to 1 h; default 5000. */
   checkpointIntervalMs?: number;
-  /** Error the pipeline after this many failed checkpoints in a row; default 0: never (keep running, retry every interval). */
+  /**
+   * Error the pipeline after this many failed checkpoints in a row, or this many checkpoints in a
+   * row whose source commit failed; default 0: never (keep running, retry every interval).
+   */
   failAfterCheckpointFailures?: number;
   /** Checkpoints kept; default 3. */
   keep?: number;
@@ -98,8 +101,12 @@ export type DurableProblem =
   | { readonly kind: 'damaged-checkpoint'; readonly file: string; readonly sequence: number; readonly reason: string }
   | { readonly kind: 'checkpoint-failed'; readonly error: Error; readonly consecutive: number }
   | { readonly kind: 'untaken-state'; readonly stages: readonly string[] }
-  /** Checkpoint `sequence` is saved (a restart resumes from it) but the source's `commit` failed: it may deliver again what the checkpoint covers; the next checkpoint commits again. */
-  | { readonly kind: 'commit-failed'; readonly error: Error; readonly sequence: number };
+  /**
+   * Checkpoint `sequence` is saved (a restart resumes from it) but the source's `commit` failed: it
+   * may deliver again what the checkpoint covers; the next checkpoint commits again. `consecutive`
+   * commits in a row have failed; at `failAfterCheckpointFailures` the pipeline errors.
+   */
+  | { readonly kind: 'commit-failed'; readonly error: Error; readonly sequence: number; readonly consecutive: number };
 
 export interface DurableSummary<P> {
   /** `completed`: the source ended and everything flowed out; `stopped`: `stop()`; `failed`: see `error`. */
@@ -166,6 +173,8 @@ export class DurablePipeline<T, P, R> {
   private checkpoints = 0;
   private failures = 0;
   private consecutiveFailures = 0;
+  /** Source commits failed in a row (their checkpoints saved): a source that cannot commit for good fails the pipeline at the same bound. */
+  private consecutiveCommitFailures = 0;
   private pauses = 0;
   private lastCheckpoint: CheckpointInfo<P> | undefined;
   private ending: DurableSummary<P>['ending'] = 'running';
@@ -516,13 +525,18 @@ export class DurablePipeline<T, P, R> {
   private async commit(position: P, info: CheckpointInfo<P>): Promise<void> {
     try {
       await this.source.commit(position);
+      this.consecutiveCommitFailures = 0;
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
+      this.consecutiveCommitFailures++;
       this.logger.warn(
         { directory: this.directory, sequence: info.sequence, position, error: error.message },
         `checkpoint #${info.sequence} is saved (a restart resumes from it) but the source's commit of position ${JSON.stringify(position)} failed: ${error.message}; the source may deliver again what the checkpoint covers, the next checkpoint commits again`,
       );
-      this.report({ kind: 'commit-failed', error, sequence: info.sequence });
+      this.report({ kind: 'commit-failed', error, sequence: info.sequence, consecutive: this.consecutiveCommitFailures });
+      if (this.failAfter > 0 && this.consecutiveCommitFailures >= this.failAfter && this.ending === 'running') {
+        this.fail(new CheckpointError(`rxprom: the source's commit failed after ${this.consecutiveCommitFailures} checkpoints in a row (option failAfterCheckpointFailures: ${this.failAfter}; the checkpoints are saved, checkpoint #${info.sequence} is the one a restart resumes from); last: ${error.message}`, undefined, { cause: error }));
+      }
     }
   }
 

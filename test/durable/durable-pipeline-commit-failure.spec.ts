@@ -70,12 +70,12 @@ async function elementsPast(pipeline: DurablePipeline<number, number, number>, p
 }
 
 describe('DurablePipeline and a failed source commit', () => {
-  it('a saved checkpoint whose commit fails is counted saved once, not failed; the commit failure is reported apart; failAfterCheckpointFailures does not count it', async () => {
+  it('a saved checkpoint whose commit fails is counted saved once, not failed; the commit failure is reported apart, not as a failed save', async () => {
     const directory = join(root, 'a');
     const source = new Counter((call) => call === 1);
     const problems: DurableProblem[] = [];
     const saved: CheckpointInfo<number>[] = [];
-    const pipeline = await DurablePipeline.start({ directory, pipeline: 'p', source, build, checkpointIntervalMs: 3_600_000, fsync: false, failAfterCheckpointFailures: 1, onProblem: (p) => problems.push(p), onCheckpoint: (c) => saved.push(c) });
+    const pipeline = await DurablePipeline.start({ directory, pipeline: 'p', source, build, checkpointIntervalMs: 3_600_000, fsync: false, failAfterCheckpointFailures: 2, onProblem: (p) => problems.push(p), onCheckpoint: (c) => saved.push(c) });
     await elementsPast(pipeline, 3);
     const first = await pipeline.checkpoint();
     const onDisk = await new CheckpointStore<{ position: number }>({ directory, pipeline: 'p' }).load();
@@ -90,6 +90,7 @@ describe('DurablePipeline and a failed source commit', () => {
     assert.deepEqual(problems.map((p) => p.kind), ['commit-failed']);
     const problem = problems[0] as Extract<DurableProblem, { kind: 'commit-failed' }>;
     assert.equal(problem.sequence, first.sequence);
+    assert.equal(problem.consecutive, 1);
     assert.match(problem.error.message, /broker connection is closed/);
     assert.equal(source.committed, undefined);
 
@@ -100,5 +101,25 @@ describe('DurablePipeline and a failed source commit', () => {
     const end = await pipeline.stop();
     assert.equal(end.checkpointFailures, 0);
     assert.equal(end.checkpoints, 3);
+  });
+  it('a source whose commit fails failAfterCheckpointFailures checkpoints in a row errors the pipeline, naming the saved checkpoint a restart resumes from', async () => {
+    const directory = join(root, 'b');
+    const source = new Counter(() => true);
+    const problems: DurableProblem[] = [];
+    const pipeline = await DurablePipeline.start({ directory, pipeline: 'p', source, build, checkpointIntervalMs: 3_600_000, fsync: false, failAfterCheckpointFailures: 2, onProblem: (p) => problems.push(p) });
+    await elementsPast(pipeline, 3);
+    await pipeline.checkpoint();
+    assert.equal(pipeline.summary().ending, 'running', 'one failed commit: still running');
+    await elementsPast(pipeline, 6);
+    const second = await pipeline.checkpoint();
+    const end = await pipeline.done;
+    assert.equal(end.ending, 'failed');
+    assert.match(String(end.error), /commit failed after 2 checkpoints in a row/);
+    assert.match(String(end.error), new RegExp(`checkpoint #${second.sequence} is the one a restart resumes from`));
+    assert.equal(end.checkpoints, 2, 'both saved');
+    assert.equal(end.checkpointFailures, 0);
+    assert.deepEqual(problems.map((p) => [p.kind, (p as { consecutive: number }).consecutive]), [['commit-failed', 1], ['commit-failed', 2]]);
+    const onDisk = await new CheckpointStore<{ position: number }>({ directory, pipeline: 'p' }).load();
+    assert.equal(onDisk?.sequence, second.sequence);
   });
 });
