@@ -144,7 +144,8 @@ export class JetStreamSource<T = unknown> extends AcknowledgedSourceBase<T> impl
       throw new ConfigError('servers', 'a NATS URL or a non-empty array of them', shown);
     }
     // With or without a scheme: the client also takes "user:pass@host:4222", and ignores the user part there too.
-    const userinfo = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/?#]*@/i;
+    // Any "@" counts (up to the last one): a password may hold "/", "?" or "#", which end a URL's userinfo.
+    const userinfo = /^((?:[a-z][a-z0-9+.-]*:\/\/)?).*@/i;
     const withUserinfo = servers.find((server) => userinfo.test(server));
     if (withUserinfo !== undefined) {
       // The NATS client would connect without them, and the server answer "Authorization Violation".

@@ -104,7 +104,7 @@ describe('JetStream credentials option', () => {
         return true;
       },
     );
-    for (const servers of [`gateway:${SECRET}@127.0.0.1:4222`, `tls://${SECRET}@127.0.0.1:4222`]) {
+    for (const servers of [`gateway:${SECRET}@127.0.0.1:4222`, `tls://${SECRET}@127.0.0.1:4222`, `nats://gateway:pa/ss-${SECRET}@127.0.0.1:4222`, `nats://gateway:p?#@s-${SECRET}@127.0.0.1:4222`]) {
       assert.throws(
         () => new JetStreamSource({ servers, stream: 's', durable: 'd' }),
         (error: unknown) => error instanceof ConfigError && error.option === 'servers' && printed(error).every((text) => !text.includes(SECRET)),
