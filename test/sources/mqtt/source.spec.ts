@@ -317,44 +317,51 @@ describe('mqttSource with mosquitto', { skip: unavailable('mosquitto') }, () => 
     const run = (into: Positioned<MqttMessage<Reading>, number>[]): { subscription: Subscription; failure: () => unknown } => {
       let failure: unknown;
       const opened = source.resumeFrom().subscribe({ next: (element) => into.push(element), error: (error: unknown) => (failure = error) });
+      opens.push(opened);
       return { subscription: opened, failure: () => failure };
     };
-    for (let i = 0; i < 10; i++) await publish('sensors/a/r/d', String(i));
-    await eventually(() => received.length === 10, 'the first 10');
-    await source.commit(received[4].position);
-    subscription.unsubscribe();
-    // Published while nobody reads: kept for the persistent session.
-    for (let i = 10; i < 15; i++) await publish('sensors/a/r/d', String(i));
+    // Every run is ended even when an assertion fails (an open connection would hold the file until the runner's timeout).
+    const opens: Subscription[] = [];
+    try {
+      for (let i = 0; i < 10; i++) await publish('sensors/a/r/d', String(i));
+      await eventually(() => received.length === 10, 'the first 10');
+      await source.commit(received[4].position);
+      subscription.unsubscribe();
+      // Published while nobody reads: kept for the persistent session.
+      for (let i = 10; i < 15; i++) await publish('sensors/a/r/d', String(i));
 
-    // Subscribed and unsubscribed at once (as a take(0) or an early error would): never connects.
-    run([]).subscription.unsubscribe();
-    const second: Positioned<MqttMessage<Reading>, number>[] = [];
-    const secondRun = run(second);
-    // The broker sends what was in flight ahead of what was queued: once 14 is in, everything is.
-    await eventually(() => second.some((e) => e.value.value.value === 14) || secondRun.failure() !== undefined, 'value 14 in the second run');
-    assert.equal(secondRun.failure(), undefined);
-    assert.deepEqual(valuesOf(second), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'what the commit did not cover, then what was published meanwhile, each once');
-    assert.ok(second.slice(0, 5).every((e) => e.value.redelivered), 'the five emitted before come again flagged');
-    assert.ok(second[0].position > received[9].position, 'positions go on after the first run');
-    for (let i = 1; i < second.length; i++) assert.ok(second[i].position > second[i - 1].position);
-    assert.equal(source.stats().connects, 2, 'the subscription unsubscribed at once never connected');
-    assert.equal(source.stats().sessionsLost, 0);
+      // Subscribed and unsubscribed at once (as a take(0) or an early error would): never connects.
+      run([]).subscription.unsubscribe();
+      const second: Positioned<MqttMessage<Reading>, number>[] = [];
+      const secondRun = run(second);
+      // The broker sends what was in flight ahead of what was queued: once 14 is in, everything is.
+      await eventually(() => second.some((e) => e.value.value.value === 14) || secondRun.failure() !== undefined, 'value 14 in the second run');
+      assert.equal(secondRun.failure(), undefined);
+      assert.deepEqual(valuesOf(second), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'what the commit did not cover, then what was published meanwhile, each once');
+      assert.ok(second.slice(0, 5).every((e) => e.value.redelivered), 'the five emitted before come again flagged');
+      assert.ok(second[0].position > received[9].position, 'positions go on after the first run');
+      for (let i = 1; i < second.length; i++) assert.ok(second[i].position > second[i - 1].position);
+      assert.equal(source.stats().connects, 2, 'the subscription unsubscribed at once never connected');
+      assert.equal(source.stats().sessionsLost, 0);
 
-    // Everything committed, then unsubscribed and subscribed again at once (the PUBACKs just written).
-    await source.commit(second[9].position);
-    secondRun.subscription.unsubscribe();
-    const third: Positioned<MqttMessage<Reading>, number>[] = [];
-    const thirdRun = run(third);
-    // Published once the third run is connected (the second run's connection closed before it):
-    // 15 is then new to this connection, not one the closing connection held (flagged as sent again).
-    await eventually(() => source.stats().connects === 3, 'the third connection');
-    await publish('sensors/a/r/d', '15');
-    await eventually(() => third.length > 0 && third.at(-1)?.value.value.value === 15, 'value 15 in the third run');
-    thirdRun.subscription.unsubscribe();
-    assert.equal(thirdRun.failure(), undefined);
-    assert.deepEqual(valuesOf(third), [15], 'nothing committed comes again');
-    assert.equal(third[0].value.redelivered, false);
-    assert.equal(source.stats().acknowledged, 15, 'five, then ten: value 15 waits for a commit');
+      // Everything committed, then unsubscribed and subscribed again at once (the PUBACKs just written).
+      await source.commit(second[9].position);
+      secondRun.subscription.unsubscribe();
+      const third: Positioned<MqttMessage<Reading>, number>[] = [];
+      const thirdRun = run(third);
+      // Published once the third run is connected (the second run's connection closed before it):
+      // 15 is then new to this connection, not one the closing connection held (flagged as sent again).
+      await eventually(() => source.stats().connects === 3, 'the third connection');
+      await publish('sensors/a/r/d', '15');
+      await eventually(() => third.length > 0 && third.at(-1)?.value.value.value === 15, 'value 15 in the third run');
+      thirdRun.subscription.unsubscribe();
+      assert.equal(thirdRun.failure(), undefined);
+      assert.deepEqual(valuesOf(third), [15], 'nothing committed comes again');
+      assert.equal(third[0].value.redelivered, false);
+      assert.equal(source.stats().acknowledged, 15, 'five, then ten: value 15 waits for a commit');
+    } finally {
+      for (const opened of opens) opened.unsubscribe();
+    }
   });
 
   it('with qos 0 nothing is acknowledged or held for a commit', async () => {
