@@ -20,8 +20,9 @@ const freshFile = (): string => join(root, `journal-${++counter}.jsonl`);
 const line = (i: number): string => `${JSON.stringify({ device: `d${i}`, value: i })}\n`;
 const lines = (from: number, to: number): string => Array.from({ length: to - from }, (_, k) => line(from + k)).join('');
 const source = (path: string, extra: Partial<JournalSourceOptions<Reading>> = {}): JournalSource<Reading> => new JournalSource<Reading>({ path, ...extra });
-const all = <T>(observable: Observable<T>): Promise<T[]> => lastValueFrom(observable.pipe(toArray(), timeout(5000)));
-const first = <T>(observable: Observable<T>, n: number): Promise<T[]> => firstValueFrom(observable.pipe(take(n), toArray(), timeout(5000)));
+// The timeouts turn a hang into a failure; wide, as a loaded machine can be slow to read a file.
+const all = <T>(observable: Observable<T>): Promise<T[]> => lastValueFrom(observable.pipe(toArray(), timeout(20_000)));
+const first = <T>(observable: Observable<T>, n: number): Promise<T[]> => firstValueFrom(observable.pipe(take(n), toArray(), timeout(20_000)));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const values = (elements: Positioned<Reading, number>[]): number[] => elements.map((e) => e.value.value);
 

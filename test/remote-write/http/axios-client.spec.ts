@@ -65,7 +65,8 @@ describe('AxiosWriteClient', () => {
 
   it('retries a timed-out attempt', async () => {
     server.answers.push({ hang: true });
-    const { client, retries } = clientFor(server.url(), { timeoutMs: 100 });
+    // Long enough that the second attempt's answer is not timed out too on a loaded machine (3 attempts).
+    const { client, retries } = clientFor(server.url(), { timeoutMs: 1000 });
     try {
       const result = await client.send(body, never);
       assert.equal(result.kind, 'response');
