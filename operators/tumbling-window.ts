@@ -558,10 +558,11 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
       const restoredSeries = loaded.series.map((labels, i) => {
         const resolved = resolveSeries(labels);
         if (typeof resolved === 'string') return misfit(`series[${i}]: ${resolved}`);
-        // Saved by an operator that named its outputs apart: `names` changed since.
-        if (resolved.refused !== null) return misfit(`series[${i}]: ${resolved.refused}`);
         return resolved;
       });
+      // Elements of accumulators whose outputs would meet another's (saved by a version that did
+      // not keep outputs apart, or under other `names`): dropped as the live rule drops them.
+      let dropped = 0;
       const restoredWindows = loaded.windows.map(({ start, accs }, w): Window => {
         // One accumulator per series and window: a second would put out two samples of one series at one timestamp.
         const seen = new Set<SeriesState>();
@@ -570,17 +571,27 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
           const state = restoredSeries[index];
           if (seen.has(state)) misfit(`windows[${w}].accs[${i}] repeats the series of an earlier accumulator of its window`);
           seen.add(state);
+          const restoredAcc = WindowAccumulator.restore(state, start, sketch, acc);
+          if (state.refused !== null) {
+            dropped += restoredAcc.count;
+            logger?.warn({ series: printSeries(state.key), window: start, elements: restoredAcc.count }, `tumblingWindow: a restored window's elements are dropped as invalid: ${state.refused}`);
+            return;
+          }
           if (state.shared > 0) {
-            // The first writer of each output series comes first in its window: a clash means `names` changed since.
+            // The first writer of each output series comes first in its window (the saved order).
             const clash = claimant(window, state);
-            if (clash !== null) misfit(`windows[${w}].accs[${i}]: input series ${printSeries(state.key)} writes the output ${printSeries(clash.key)} of input series ${printSeries(clash.owner.key)}`);
+            if (clash !== null) {
+              dropped += restoredAcc.count;
+              collision(window, state, clash.owner, clash.key); // warns once per window
+              return;
+            }
             claim(window, state);
           }
-          window.accs.push(WindowAccumulator.restore(state, start, sketch, acc));
+          window.accs.push(restoredAcc);
         });
         return window;
       });
-      return { ...loaded, windows: restoredWindows };
+      return { ...loaded, windows: restoredWindows, dropped };
     };
 
     const detach = slot?.attach({ snapshot: save });
@@ -602,6 +613,9 @@ export function tumblingWindow<T>(options: TumblingWindowOptions<T> & Partial<Tu
         }
         stats.openWindows += windows.length;
         for (const name of WINDOW_COUNTERS) stats[name] += restored.counters[name];
+        // Counted accepted when they came; their outcome is now the drop.
+        stats.accepted -= restored.dropped;
+        stats.invalid += restored.dropped;
         closedUpTo = restored.closedUpTo;
         maxTime = restored.maxTime;
         if (idleTimeoutMs !== undefined && windows.length > 0) {
