@@ -14,6 +14,7 @@ import { DurablePipeline, type DurableProblem } from '../../src/durable/durable-
 import type { PipelineState } from '../../src/durable/pipeline-state.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { AcknowledgedSource, Pausable, Positioned } from '../../src/sources/acknowledged.js';
+import { until } from '../harness/until.js';
 
 /** Numbers 1, 2, ... (position = the number), one per macrotask while not paused. */
 class Counter implements AcknowledgedSource<number, number>, Pausable {
@@ -105,13 +106,6 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 afterEach(() => restore());
-
-const until = async (condition: () => boolean, what: string): Promise<void> => {
-  for (const deadline = Date.now() + 20_000; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
 
 describe('DurablePipeline.stop() and a slow last save', () => {
   it('a stop whose time runs out while the last checkpoint is being written waits for that save and reports it saved, as the file read back says', async () => {

@@ -18,19 +18,11 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Sample } from '../../src/core/model.js';
 import type { WriteAbortSignal, WriteClient, WriteResult } from '../../src/remote-write/http/write-client.js';
 import { startPrometheus, unavailable, type TsdbServer } from '../harness/servers.js';
+import { until } from '../harness/until.js';
 
 const METRIC = 'rxprom_partial_ack';
 const SERIES = 4;
 const STEPS = 10;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Forwards every request to the receiver; answers the first `answered`, withholds the answer of the next (stored, unacknowledged), hangs on later ones. */
 class DyingClient implements WriteClient {
   requests = 0;
@@ -83,9 +75,9 @@ describe('remoteWrite: a spooled batch sent in part, against Prometheus', { skip
     const subscription = source.pipe(sink1).subscribe();
     teardown = () => subscription.unsubscribe();
     for (const sample of [...input, poison]) source.next(sample);
-    await until(() => client1.storedUnanswered, 'a piece stored by Prometheus without an answer');
+    await until(() => client1.storedUnanswered, 'a piece stored by Prometheus without an answer', 30_000);
     subscription.unsubscribe();
-    await until(() => sink1.metrics.snapshot().samplesPending === 0, 'run 1 accounted for');
+    await until(() => sink1.metrics.snapshot().samplesPending === 0, 'run 1 accounted for', 30_000);
     const run1 = sink1.metrics.snapshot();
     assert.equal(run1.samplesWritten, 21);
     assert.equal(run1.samplesDropped.spooled, 20);

@@ -18,6 +18,7 @@ import type { Sample } from '../../src/core/model.js';
 import { startReceiver, type Receiver } from '../../src/testing/receiver/server.js';
 import type { DecodedWriteRequest } from '../../src/protocol/reference.js';
 import { ScriptedClient, status } from '../remote-write/scripted-client.js';
+import { until } from '../harness/until.js';
 
 let root: string;
 let counter = 0;
@@ -31,15 +32,6 @@ after(async () => {
 
 const WRITE_URL = 'http://127.0.0.1:9/api/v1/write';
 const T0 = 1_700_000_000_000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-/** Waits until `condition` holds (the machine may be busy); fails after 20 s. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 /** `n` samples of one series, one millisecond apart: the body holds them in this order (it groups samples by series), so index, timestamp and position agree. */
 const input = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', s: '0' }, value: i, timestamp: T0 + i }));
 const timestamps = (request: DecodedWriteRequest): number[] => request.timeseries.flatMap((ts) => ts.samples.map((s) => Number(s.timestamp) - T0));

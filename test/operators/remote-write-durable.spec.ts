@@ -14,6 +14,7 @@ import type { RemoteWriteMetricsSnapshot } from '../../src/remote-write/metrics.
 import type { RemoteWriteState } from '../../src/remote-write/sink-state.js';
 import type { WriteClient, WriteResult } from '../../src/remote-write/http/write-client.js';
 import { ScriptedClient, status } from '../remote-write/scripted-client.js';
+import { until } from '../harness/until.js';
 
 let root: string;
 let counter = 0;
@@ -28,14 +29,6 @@ after(async () => {
 const URL = 'http://127.0.0.1:9/api/v1/write';
 const T0 = 1_700_000_000_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-/** Waits until `condition` holds (the machine may be busy); fails after 10 s. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 /** `n` samples over 10 series, one millisecond apart. */
 const input = (n: number, from = 0): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', s: String((from + i) % 10) }, value: from + i, timestamp: T0 + from + i }));
 

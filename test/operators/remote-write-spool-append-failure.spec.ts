@@ -17,6 +17,7 @@ import type { RemoteWriteMetricsSnapshot } from '../../src/remote-write/metrics.
 import { PipelineState } from '../../src/durable/pipeline-state.js';
 import type { RemoteWriteState } from '../../src/remote-write/sink-state.js';
 import { ScriptedClient } from '../remote-write/scripted-client.js';
+import { until } from '../harness/until.js';
 
 let root: string;
 let counter = 0;
@@ -33,13 +34,6 @@ const URL = 'http://127.0.0.1:9/api/v1/write';
 const T0 = 1_700_000_000_000;
 /** `n` samples over 10 series, one millisecond apart. */
 const input = (n: number, from = 0): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', s: String((from + i) % 10) }, value: from + i, timestamp: T0 + from + i }));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const errors: string[] = [];
 const logger: Logger = { info: () => {}, warn: () => {}, debug: () => {}, error: (_fields, message) => void errors.push(message) };

@@ -14,6 +14,7 @@ import { remoteWrite } from '../../operators/remote-write.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Sample, WriteOutcome } from '../../src/core/model.js';
 import { ScriptedClient } from '../remote-write/scripted-client.js';
+import { until } from '../harness/until.js';
 
 let root: string;
 before(async () => {
@@ -26,13 +27,6 @@ after(async () => {
 const URL = 'http://127.0.0.1:9/api/v1/write';
 const T0 = 1_700_000_000_000;
 const input = (n: number, from = 0): Sample[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', s: String((from + i) % 10) }, value: from + i, timestamp: T0 + from + i }));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('remoteWrite: one live subscription per spool directory', () => {
   for (const how of ['the same sink subscribed twice', 'a second sink over the same directory']) {
